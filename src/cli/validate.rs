@@ -1,0 +1,56 @@
+use std::path::PathBuf;
+
+use crate::ci::report::Reporter;
+use crate::error::Error;
+use crate::score;
+
+/// Check Score files against the official schema and scoreline's semantic rules.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Every problem is reported with file:line:column, what is wrong and what would be right.
+Exit codes: 0 valid (warnings allowed), 2 invalid.
+
+Examples:
+  scoreline validate
+  scoreline validate services/*/score.yaml
+  scoreline validate -f score.yaml --output json")]
+pub struct Args {
+    /// Score files to check (default: ./score.yaml).
+    #[arg(value_name = "FILE")]
+    files: Vec<PathBuf>,
+
+    /// Score file to check (same as the positional FILE; repeatable).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    file: Vec<PathBuf>,
+}
+
+pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
+    let mut files = args.files;
+    files.extend(args.file);
+    if files.is_empty() {
+        files.push(PathBuf::from("score.yaml"));
+    }
+    let loaded = score::load(&files);
+    for file in &files {
+        let shown = file.display().to_string();
+        let problems = loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.file == shown && d.is_error())
+            .count();
+        if problems == 0 {
+            let name = loaded
+                .workloads
+                .iter()
+                .find(|w| w.source.path == *file)
+                .map(|w| format!(" (workload `{}`)", w.workload.metadata.name))
+                .unwrap_or_default();
+            reporter.say(format!("{shown}: OK{name}"));
+        }
+    }
+    if loaded.has_errors() {
+        return Err(Error::Invalid(loaded.diagnostics));
+    }
+    reporter.diagnostics(&loaded.diagnostics);
+    Ok(())
+}

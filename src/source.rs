@@ -1,0 +1,171 @@
+//! A text file read for parsing, with the guards every input file passes through.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::Diagnostic;
+
+/// A 1-based line and column (columns count characters, as editors and CI annotations do).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Pos {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Pos {
+    pub const START: Pos = Pos { line: 1, column: 1 };
+}
+
+/// Input files larger than this are refused: real Score and baseline files are kilobytes,
+/// and a cap keeps a hostile or mistaken input from exhausting memory.
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The text of one input file, as the user named it (`path` is shown in diagnostics unchanged).
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+impl SourceFile {
+    pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Self {
+        SourceFile {
+            path: path.into(),
+            text: text.into(),
+        }
+    }
+
+    /// Reads a file, refusing what no YAML file should be: oversized, NUL bytes, not UTF-8.
+    pub fn read(path: &Path) -> Result<SourceFile, Diagnostic> {
+        let at_start = |message: String, help: &str| {
+            Diagnostic::error(path, Pos::START, message).with_help(help)
+        };
+        let file = std::fs::File::open(path).map_err(|e| {
+            at_start(
+                format!("cannot read file: {}", io_reason(&e)),
+                "check the path; relative paths are resolved from the current directory",
+            )
+        })?;
+        let mut bytes = Vec::new();
+        file.take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| {
+                at_start(
+                    format!("cannot read file: {}", io_reason(&e)),
+                    "name a regular, readable file",
+                )
+            })?;
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(at_start(
+                format!(
+                    "file is larger than the {} MiB limit for input files",
+                    MAX_FILE_BYTES / (1024 * 1024)
+                ),
+                "Score and baseline files are small YAML documents; split large content into separate files",
+            ));
+        }
+        Self::from_bytes(path, bytes)
+    }
+
+    /// Checks raw bytes for NUL and invalid UTF-8, pointing at the first offending byte.
+    pub fn from_bytes(path: &Path, mut bytes: Vec<u8>) -> Result<SourceFile, Diagnostic> {
+        if bytes.starts_with(b"\xEF\xBB\xBF") {
+            bytes.drain(..3);
+        }
+        if let Some(at) = bytes.iter().position(|&b| b == 0) {
+            return Err(Diagnostic::error(
+                path,
+                pos_of_byte(&bytes, at),
+                "file contains a NUL byte: it is binary, not YAML",
+            )
+            .with_help("name the Score file (YAML text), not a binary file"));
+        }
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok(SourceFile::new(path, text)),
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                Err(Diagnostic::error(
+                    path,
+                    pos_of_byte(e.as_bytes(), at),
+                    "file is not valid UTF-8",
+                )
+                .with_help("save the file as UTF-8; YAML files must be Unicode text"))
+            }
+        }
+    }
+
+    /// Where character `offset` of the whole text sits.
+    pub fn position(&self, offset: usize) -> Pos {
+        let prefix: String = self.text.chars().take(offset).collect();
+        end_of(&prefix)
+    }
+
+    /// The text of a 1-based line, without its line break.
+    pub fn line(&self, line: usize) -> Option<&str> {
+        self.text.lines().nth(line.checked_sub(1)?)
+    }
+
+    /// An error located in this file, carrying the source line for display.
+    pub fn error(&self, pos: Pos, message: impl Into<String>) -> Diagnostic {
+        self.attach(Diagnostic::error(&self.path, pos, message))
+    }
+
+    /// A warning located in this file, carrying the source line for display.
+    pub fn warning(&self, pos: Pos, message: impl Into<String>) -> Diagnostic {
+        self.attach(Diagnostic::warning(&self.path, pos, message))
+    }
+
+    fn attach(&self, diagnostic: Diagnostic) -> Diagnostic {
+        let line = self.line(diagnostic.line).map(str::to_owned);
+        diagnostic.with_source_line(line)
+    }
+}
+
+/// The line and column of a byte offset, counting characters of the valid prefix.
+fn pos_of_byte(bytes: &[u8], at: usize) -> Pos {
+    end_of(&String::from_utf8_lossy(&bytes[..at]))
+}
+
+/// The position just after `prefix`.
+fn end_of(prefix: &str) -> Pos {
+    Pos {
+        line: prefix.matches('\n').count() + 1,
+        column: prefix.rsplit('\n').next().unwrap_or("").chars().count() + 1,
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        std::io::ErrorKind::IsADirectory => "it is a directory".to_owned(),
+        _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nul_byte_is_located() {
+        let err = SourceFile::from_bytes(Path::new("x.yaml"), b"a: 1\nb: \0".to_vec()).unwrap_err();
+        assert_eq!((err.line, err.column), (2, 4));
+        assert!(err.message.contains("NUL"));
+    }
+
+    #[test]
+    fn invalid_utf8_is_located() {
+        let err = SourceFile::from_bytes(Path::new("x.yaml"), b"a: 1\nbb: \xff\xfe".to_vec())
+            .unwrap_err();
+        assert_eq!((err.line, err.column), (2, 5));
+        assert!(err.message.contains("UTF-8"));
+    }
+
+    #[test]
+    fn bom_is_stripped() {
+        let file =
+            SourceFile::from_bytes(Path::new("x.yaml"), b"\xEF\xBB\xBFa: 1".to_vec()).unwrap();
+        assert_eq!(file.text, "a: 1");
+    }
+}

@@ -1,0 +1,8 @@
+//! A span-preserving YAML view: every node keeps its line and column, so semantic and schema
+//! errors can point at the offending key or value. Used for every YAML file scoreline reads.
+
+mod load;
+mod node;
+
+pub use load::{Limits, parse};
+pub use node::{Entry, Node, ScalarStyle, Span, Value};
