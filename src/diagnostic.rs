@@ -49,6 +49,23 @@ impl Diagnostic {
         }
     }
 
+    /// A problem that belongs to no file (shown without a location).
+    pub fn general(severity: Severity, message: impl Into<String>) -> Self {
+        Diagnostic {
+            file: String::new(),
+            line: 0,
+            column: 0,
+            severity,
+            message: message.into(),
+            help: None,
+            source_line: None,
+        }
+    }
+
+    pub fn has_location(&self) -> bool {
+        !self.file.is_empty()
+    }
+
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
@@ -85,11 +102,10 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(
-            f,
-            "{}:{}:{}: {severity}: {}",
-            self.file, self.line, self.column, self.message
-        )?;
+        if self.has_location() {
+            write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        }
+        write!(f, "{severity}: {}", self.message)?;
         if let Some(line) = &self.source_line {
             let gutter = self.line.to_string();
             let pad = " ".repeat(gutter.len());

@@ -1,25 +1,85 @@
 //! The one place errors become exit codes (DESIGN.md, Conventions).
 
 use crate::diagnostic::Diagnostic;
+use crate::{render, resolve};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Located problems in input files; already formatted by the reporter.
+    /// Located problems in input files (exit 2).
     #[error("{}", count(.0))]
     Invalid(Vec<Diagnostic>),
+    /// A wrong flag or argument (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// Refused by policy (exit 3).
+    #[error("refused by policy: {}", count(.0))]
+    Refused(Vec<Diagnostic>),
+    /// Something failed while running: a driver program, the network, git (exit 1).
+    #[error("failed: {}", count(.0))]
+    Failed(Vec<Diagnostic>),
+    /// Writing output failed (exit 1).
+    #[error("{0}")]
+    Io(String),
 }
 
 impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Invalid(_) => 2,
+            Error::Invalid(_) | Error::Usage(_) => 2,
+            Error::Refused(_) => 3,
+            Error::Failed(_) | Error::Io(_) => 1,
+        }
+    }
+
+    /// The located problems to show, if the error has any.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        match self {
+            Error::Invalid(d) | Error::Refused(d) | Error::Failed(d) => d,
+            Error::Usage(_) | Error::Io(_) => &[],
+        }
+    }
+}
+
+impl From<resolve::Error> for Error {
+    fn from(e: resolve::Error) -> Self {
+        match e {
+            resolve::Error::Invalid(d) => Error::Invalid(d),
+            resolve::Error::Refused(d) => Error::Refused(d),
+            resolve::Error::Failed(d) => Error::Failed(d),
+        }
+    }
+}
+
+impl From<render::Error> for Error {
+    fn from(e: render::Error) -> Self {
+        match e {
+            render::Error::Invalid(d) => Error::Invalid(d),
+            render::Error::Image(e) => Error::Usage(e.to_string()),
+            render::Error::Conflict(message) => Error::Usage(message),
+        }
+    }
+}
+
+impl From<crate::baseline::ExportError> for Error {
+    fn from(e: crate::baseline::ExportError) -> Self {
+        match e {
+            crate::baseline::ExportError::NotEmpty(_) => Error::Usage(e.to_string()),
+            crate::baseline::ExportError::Io(..) => Error::Io(e.to_string()),
+        }
+    }
+}
+
+impl From<render::WriteError> for Error {
+    fn from(e: render::WriteError) -> Self {
+        match e {
+            render::WriteError::NotOurs(_) => Error::Usage(e.to_string()),
+            render::WriteError::Io(..) => Error::Io(e.to_string()),
         }
     }
 }
 
 fn count(diagnostics: &[Diagnostic]) -> String {
-    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-    match errors {
+    match diagnostics.iter().filter(|d| d.is_error()).count() {
         1 => "1 error found".into(),
         n => format!("{n} errors found"),
     }

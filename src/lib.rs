@@ -1,10 +1,15 @@
 //! scoreline: a platform orchestrator that lives inside CI pipelines.
 //! See DESIGN.md for the data flow and the module map.
 
+pub mod baseline;
 pub mod ci;
 pub mod cli;
 pub mod diagnostic;
 pub mod error;
+pub mod pipeline;
+pub mod render;
+pub mod resolve;
+pub mod schema;
 pub mod score;
 pub mod source;
 pub mod yaml;

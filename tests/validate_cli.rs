@@ -68,10 +68,10 @@ fn errors_annotate_github_pull_requests() {
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_WORKSPACE", common::repo_root()));
     assert_eq!(out.status.code(), Some(2));
-    let stderr = text(&out.stderr);
+    let stdout = text(&out.stdout);
     assert!(
-        stderr.contains(&format!("::error file={fixture},line=7,col=5,title=scoreline::unknown field `imagee` in `containers.web`%0Ahelp: did you mean `image`?")),
-        "{stderr}"
+        stdout.contains(&format!("::error file={fixture},line=7,col=5,title=scoreline::unknown field `imagee` in `containers.web`%0Ahelp: did you mean `image`?")),
+        "{stdout}"
     );
 }
 

@@ -17,6 +17,9 @@ pub fn github_command(d: &Diagnostic, workspace: Option<&Path>) -> String {
         message.push_str("\nhelp: ");
         message.push_str(help);
     }
+    if !d.has_location() {
+        return format!("::{level} title=scoreline::{}", escape_data(&message));
+    }
     format!(
         "::{level} file={},line={},col={},title=scoreline::{}",
         escape_property(&file),
@@ -24,6 +27,11 @@ pub fn github_command(d: &Diagnostic, workspace: Option<&Path>) -> String {
         d.column,
         escape_data(&message)
     )
+}
+
+/// `::add-mask::` for a secret value (multi-line values escaped, so every line is masked).
+pub fn mask_command(secret: &str) -> String {
+    format!("::add-mask::{}", escape_data(secret))
 }
 
 fn relative_file(file: &str, workspace: Option<&Path>) -> String {

@@ -5,7 +5,7 @@ pub mod report;
 
 use std::path::PathBuf;
 
-pub use annotation::github_command;
+pub use annotation::{github_command, mask_command};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum System {

@@ -1,7 +1,7 @@
 //! Shows diagnostics where the user is: people get `file:line:col` with the source line,
 //! GitHub additionally gets workflow-command annotations, machines get JSON on stdout.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 
 use super::System;
 use crate::diagnostic::{Diagnostic, Severity};
@@ -34,18 +34,50 @@ impl Reporter {
         }
     }
 
-    /// Prints diagnostics: text to stderr (and annotations on GitHub), a JSON array to stdout.
+    /// Prints diagnostics for people (and annotations on GitHub); with `--output json` also
+    /// a JSON array on stdout.
     pub fn diagnostics(&self, diagnostics: &[Diagnostic]) {
-        let mut err = std::io::stderr().lock();
+        self.warnings(diagnostics);
+        if self.format == OutputFormat::Json {
+            self.json(&diagnostics);
+        }
+    }
+
+    /// Prints diagnostics for people only (stderr, and annotations on GitHub): for warnings
+    /// beside a command's own result.
+    pub fn warnings(&self, diagnostics: &[Diagnostic]) {
         for d in diagnostics {
-            let _ = writeln!(err, "{}", self.paint(d));
+            eprintln!("{}", self.paint(d));
             if let System::GitHub { workspace } = &self.system {
-                let _ = writeln!(err, "{}", super::github_command(d, workspace.as_deref()));
+                self.workflow_command(&super::github_command(d, workspace.as_deref()));
             }
         }
+    }
+
+    /// Registers secret values with the CI log so they are masked if anything prints them.
+    pub fn mask(&self, secrets: &[String]) {
+        if matches!(self.system, System::GitHub { .. }) {
+            for secret in secrets.iter().filter(|s| s.len() >= 4) {
+                self.workflow_command(&super::mask_command(secret));
+            }
+        }
+    }
+
+    /// A machine-readable result on stdout.
+    pub fn json(&self, value: &impl serde::Serialize) {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(value).expect("results serialise")
+        );
+    }
+
+    /// GitHub reads workflow commands from stdout; with `--output json` stdout is kept for the
+    /// JSON, and stderr (which the runner also reads) takes them.
+    fn workflow_command(&self, line: &str) {
         if self.format == OutputFormat::Json {
-            let json = serde_json::to_string_pretty(diagnostics).expect("diagnostics serialise");
-            println!("{json}");
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
         }
     }
 

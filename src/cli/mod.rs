@@ -1,5 +1,8 @@
 //! Command-line parsing and dispatch: one file per subcommand, no logic beyond calling.
 
+mod baseline;
+mod render;
+mod resources;
 mod validate;
 
 use std::process::ExitCode;
@@ -8,12 +11,13 @@ use clap::{Parser, Subcommand};
 
 use crate::ci::System;
 use crate::ci::report::{OutputFormat, Reporter};
-use crate::error::Error;
 
 const EXAMPLES: &str = "\
 Examples:
-  scoreline validate                       check ./score.yaml
-  scoreline validate api/score.yaml worker/score.yaml --output json";
+  scoreline validate                                   check ./score.yaml
+  scoreline render -f score.yaml                       manifests for the embedded development environment
+  scoreline render -f score.yaml --platform platform/ --env staging --image web=REF
+  scoreline resources explain -f score.yaml --platform platform/ --env production";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -37,6 +41,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Validate(validate::Args),
+    Render(render::Args),
+    Resources(resources::Args),
+    Baseline(baseline::Args),
 }
 
 /// Parses the command line, runs the command, and turns its outcome into an exit code.
@@ -45,15 +52,25 @@ pub fn run() -> ExitCode {
     let reporter = Reporter::new(cli.output, System::detect());
     let outcome = match cli.command {
         Command::Validate(args) => validate::run(args, &reporter),
+        Command::Render(args) => render::run(args, &reporter),
+        Command::Resources(args) => resources::run(args, &reporter),
+        Command::Baseline(args) => baseline::run(args, &reporter),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            match &error {
-                Error::Invalid(diagnostics) => reporter.diagnostics(diagnostics),
-            }
-            reporter.say(format!("scoreline: {error}"));
+            reporter.diagnostics(error.diagnostics());
+            reporter.say(format!("scoreline: error: {error}"));
             ExitCode::from(error.exit_code())
         }
+    }
+}
+
+/// "1 workload", "3 workloads".
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
     }
 }

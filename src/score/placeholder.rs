@@ -1,6 +1,7 @@
 //! Score placeholders: `${metadata.name}`, `${resources.db.host}`, `${resources.data}`.
 //! `$$` is a literal `$` (so `$${x}` is the literal text `${x}`), and `\.` inside a reference
 //! is a dot within one key (`${metadata.annotations.example\.com/team}`), as in score-go.
+//! Static resource definitions use the same syntax with one other root: `${env.VAR}`.
 
 use std::fmt;
 
@@ -31,6 +32,8 @@ pub enum Reference {
     Metadata(Vec<String>),
     /// `${resources.NAME.KEY…}`; no keys means the resource itself (a volume source).
     Resource { name: String, keys: Vec<String> },
+    /// `${env.VAR}`: a process environment variable (static resource definitions only).
+    Env(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,14 +56,24 @@ impl fmt::Display for Reference {
                 write!(f, "${{resources.{name}")?;
                 keys.iter().try_for_each(|k| write!(f, ".{}", escape(k)))?;
             }
+            Reference::Env(var) => write!(f, "${{env.{var}")?,
         }
         write!(f, "}}")
     }
 }
 
 impl Template {
-    /// Parses a string; every malformed placeholder is reported, not just the first.
+    /// Parses a Score string; every malformed placeholder is reported, not just the first.
     pub fn parse(text: &str) -> Result<Template, Vec<PlaceholderError>> {
+        Self::parse_with(text, score_reference)
+    }
+
+    /// Parses a value of a static resource definition, where only `${env.VAR}` is known.
+    pub fn parse_env(text: &str) -> Result<Template, Vec<PlaceholderError>> {
+        Self::parse_with(text, env_reference)
+    }
+
+    fn parse_with(text: &str, interpret: Interpreter) -> Result<Template, Vec<PlaceholderError>> {
         let chars: Vec<char> = text.chars().collect();
         let mut parts = Vec::new();
         let mut literal = String::new();
@@ -94,7 +107,7 @@ impl Template {
                         break;
                     };
                     let raw: String = chars[i + 2..close].iter().collect();
-                    match parse_reference(&raw) {
+                    match interpret(&raw) {
                         Ok(reference) => {
                             if !literal.is_empty() {
                                 parts.push(Part::Text(std::mem::take(&mut literal)));
@@ -217,7 +230,22 @@ pub fn to_text(value: &serde_json::Value) -> String {
     }
 }
 
-fn parse_reference(raw: &str) -> Result<Reference, (String, String)> {
+/// Turns the text inside `${…}` into a reference, or says what is wrong and what to write.
+type Interpreter = fn(&str) -> Result<Reference, (String, String)>;
+
+fn env_reference(raw: &str) -> Result<Reference, (String, String)> {
+    match split_keys(raw).as_slice() {
+        [root, var] if root == "env" && !var.is_empty() => Ok(Reference::Env(var.clone())),
+        _ => Err((
+            format!(
+                "unknown placeholder `${{{raw}}}`: definitions read environment variables as ${{env.NAME}}"
+            ),
+            "write ${env.NAME}; write `$${` for a literal `${`".into(),
+        )),
+    }
+}
+
+fn score_reference(raw: &str) -> Result<Reference, (String, String)> {
     let escape_hint = "write `$${` for a literal `${`";
     let keys = split_keys(raw);
     if keys.iter().any(String::is_empty) {
@@ -341,6 +369,20 @@ mod tests {
     }
 
     #[test]
+    fn env_syntax_reads_only_env() {
+        let t = Template::parse_env("postgres://${env.DB_USER}@host $${env.X}").unwrap();
+        assert_eq!(
+            t.single_placeholder(),
+            None,
+            "text around the placeholder stays text"
+        );
+        let refs: Vec<_> = t.placeholders().map(|p| p.reference.clone()).collect();
+        assert_eq!(refs, vec![Reference::Env("DB_USER".into())]);
+        assert!(Template::parse_env("${resources.db.host}").is_err());
+        assert!(Template::parse("${env.HOME}").is_err());
+    }
+
+    #[test]
     fn lookup_walks_nested_outputs() {
         let outputs = serde_json::json!({"a": {"b": "c"}, "n": 5});
         assert_eq!(lookup(&outputs, &["a".into(), "b".into()]).unwrap(), "c");
@@ -377,7 +419,7 @@ mod tests {
             let t = Template::parse(&format!("{pre}${{resources.r.{key}}}{post}")).unwrap();
             let out = t.substitute(|p| match &p.reference {
                 Reference::Resource { keys, .. } => Ok::<_, ()>(keys.join("/").to_uppercase()),
-                Reference::Metadata(_) => Err(()),
+                Reference::Metadata(_) | Reference::Env(_) => Err(()),
             }).unwrap();
             prop_assert_eq!(out, format!("{pre}{}{post}", key.to_uppercase()));
         }

@@ -7,9 +7,9 @@ use base64::Engine;
 
 use super::placeholder::{self, Reference, Template};
 use super::quantity::Quantity;
-use super::schema::display_path;
 use super::workspace::{SourceError, Workspace};
 use crate::diagnostic::Diagnostic;
+use crate::schema;
 use crate::source::{Pos, SourceFile};
 use crate::yaml::{Entry, Node, Value};
 
@@ -156,7 +156,10 @@ impl Checker<'_> {
                     self.source
                         .warning(
                             key.span.start,
-                            format!("`{}` uses the deprecated list form", display_path(&path)),
+                            format!(
+                                "`{}` uses the deprecated list form",
+                                schema::display_path(&path, "the workload")
+                            ),
                         )
                         .with_help(format!(
                             "write {kind} as a map keyed by target path, e.g. `{}`",
@@ -173,7 +176,10 @@ impl Checker<'_> {
                         if item.as_map().is_some() {
                             self.error(
                                 item.span.start,
-                                format!("an item of `{}` has no `target`", display_path(&path)),
+                                format!(
+                                    "an item of `{}` has no `target`",
+                                    schema::display_path(&path, "the workload")
+                                ),
                                 "the list form needs `target`: the absolute path in the container",
                             );
                         }
@@ -183,7 +189,7 @@ impl Checker<'_> {
                         continue;
                     };
                     if let Some(line) = seen.insert(text.to_owned(), target.span.start.line) {
-                        self.error(target.span.start, format!("target `{text}` appears twice in `{}`", display_path(&path)), format!("it is already used at line {line}; each target path is mounted once"));
+                        self.error(target.span.start, format!("target `{text}` appears twice in `{}`", schema::display_path(&path, "the workload")), format!("it is already used at line {line}; each target path is mounted once"));
                     }
                     found.push((text.to_owned(), target, item));
                 }
@@ -239,7 +245,7 @@ impl Checker<'_> {
                     encoded.0.span.start,
                     format!(
                         "`{}` is not valid standard base64",
-                        display_path(&child("binaryContent"))
+                        schema::display_path(&child("binaryContent"), "the workload")
                     ),
                     "encode the bytes with `base64 -w0 FILE` (standard alphabet, with padding)",
                 );
@@ -344,7 +350,10 @@ impl Checker<'_> {
                 p.push("path".into());
                 self.error(
                     sub.span.start,
-                    format!("`{}` must stay inside the volume", display_path(&p)),
+                    format!(
+                        "`{}` must stay inside the volume",
+                        schema::display_path(&p, "the workload")
+                    ),
                     "remove the `..` segments: Kubernetes refuses sub paths that leave the volume",
                 );
             }
@@ -373,7 +382,7 @@ impl Checker<'_> {
                         at.extend([bound.to_owned(), kind.to_owned()]);
                         self.error(
                             node.span.start,
-                            format!("`{}`: {e}", display_path(&at)),
+                            format!("`{}`: {e}", schema::display_path(&at, "the workload")),
                             e.help(),
                         );
                     }
@@ -437,7 +446,10 @@ impl Checker<'_> {
                             self.source
                                 .error(
                                     at,
-                                    format!("{message} (in `{}`)", display_path(&field.path)),
+                                    format!(
+                                        "{message} (in `{}`)",
+                                        schema::display_path(&field.path, "the workload")
+                                    ),
                                 )
                                 .with_help(help),
                         );
@@ -470,6 +482,8 @@ impl Checker<'_> {
                     "add the key under `metadata`, or fix the name".into(),
                 ))
             }
+            // Score placeholders never parse to `${env.…}`.
+            Reference::Env(_) => None,
             Reference::Resource { name, keys } => {
                 if !self.resources.iter().any(|r| r == name) {
                     let mut help = if self.resources.is_empty() {

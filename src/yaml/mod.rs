@@ -1,8 +1,10 @@
 //! A span-preserving YAML view: every node keeps its line and column, so semantic and schema
 //! errors can point at the offending key or value. Used for every YAML file scoreline reads.
 
+mod emit;
 mod load;
 mod node;
 
+pub use emit::to_string;
 pub use load::{Limits, parse};
-pub use node::{Entry, Node, ScalarStyle, Span, Value};
+pub use node::{Entry, Located, Node, ScalarStyle, Span, Value};

@@ -185,3 +185,26 @@ impl Node {
         start
     }
 }
+
+/// A node together with the file it came from, so later stages can still point into the file.
+#[derive(Debug, Clone)]
+pub struct Located {
+    pub source: std::sync::Arc<SourceFile>,
+    pub node: Node,
+}
+
+impl Located {
+    /// Where character `offset` of this scalar's value is in its file.
+    pub fn position_at(&self, offset: usize) -> Pos {
+        self.node.position_at(&self.source, offset)
+    }
+
+    /// `file:line` of the node, for messages that name where something is defined.
+    pub fn origin(&self) -> String {
+        format!(
+            "{}:{}",
+            self.source.path.display(),
+            self.node.span.start.line
+        )
+    }
+}

@@ -77,3 +77,157 @@ pub fn files_below(dir: &Path, keep: &dyn Fn(&Path) -> bool) -> Vec<PathBuf> {
     found.sort();
     found
 }
+
+/// Writes `files` (path, content) under `dir`, creating folders.
+pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
+    for (path, content) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+}
+
+/// Every file of a folder (names relative to it) with its bytes, sorted by name.
+pub fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = files_below(dir, &|_| true)
+        .into_iter()
+        .map(|p| {
+            (
+                p.strip_prefix(dir).unwrap().display().to_string(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// The rendered objects of a folder, parsed, by file name (kustomization.yaml excluded).
+pub fn objects(dir: &Path) -> Vec<(String, serde_json::Value)> {
+    snapshot(dir)
+        .into_iter()
+        .filter(|(name, _)| name.ends_with(".yaml") && name != "kustomization.yaml")
+        .map(|(name, bytes)| {
+            let text = String::from_utf8(bytes).unwrap();
+            let docs = scoreline::yaml::parse(
+                &scoreline::source::SourceFile::new(&name, text),
+                Default::default(),
+            )
+            .unwrap();
+            (name, docs[0].to_json())
+        })
+        .collect()
+}
+
+/// The one object of a kind and name.
+pub fn object(dir: &Path, kind: &str, name: &str) -> serde_json::Value {
+    objects(dir)
+        .into_iter()
+        .map(|(_, o)| o)
+        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+        .unwrap_or_else(|| {
+            panic!(
+                "no {kind} {name} in {}: {:?}",
+                dir.display(),
+                objects(dir)
+                    .iter()
+                    .map(|(n, _)| n.clone())
+                    .collect::<Vec<_>>()
+            )
+        })
+}
+
+/// A Secret's values, decoded.
+pub fn secret_values(secret: &serde_json::Value) -> Vec<(String, String)> {
+    use base64::Engine;
+    secret["data"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(v.as_str().unwrap())
+                .unwrap();
+            (k.clone(), String::from_utf8(bytes).unwrap())
+        })
+        .collect()
+}
+
+/// One `# expect: [FILE:]LINE:COL [warning: ]MESSAGE` line of a fixture: a problem the CLI must
+/// report (`file` is relative to the fixture's folder; none means the fixture itself).
+pub struct Expectation {
+    pub file: Option<String>,
+    pub line: u64,
+    pub column: u64,
+    pub warning: bool,
+    pub message: String,
+}
+
+pub fn expectations(text: &str) -> Vec<Expectation> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("# expect: "))
+        .map(|spec| {
+            let (location, message) = spec.split_once(' ').expect("`LOCATION MESSAGE`");
+            let mut parts: Vec<&str> = location.rsplitn(3, ':').collect();
+            parts.reverse();
+            let (file, line, column) = match parts.as_slice() {
+                [line, column] => (None, *line, *column),
+                [file, line, column] => (Some((*file).to_owned()), *line, *column),
+                _ => panic!("bad location {location}"),
+            };
+            let (warning, message) = match message.strip_prefix("warning: ") {
+                Some(m) => (true, m),
+                None => (false, message),
+            };
+            Expectation {
+                file,
+                line: line.parse().unwrap(),
+                column: column.parse().unwrap(),
+                warning,
+                message: message.to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// What is wrong with a JSON diagnostics report against the expectations: each one missing
+/// (`file_of` names the file it is in), and a count of errors other than expected.
+pub fn unmet(
+    label: &str,
+    reported: &[serde_json::Value],
+    expected: &[Expectation],
+    file_of: impl Fn(&Expectation) -> String,
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    let shown = || serde_json::to_string_pretty(reported).unwrap();
+    for want in expected {
+        let file = file_of(want);
+        let found = reported.iter().any(|d| {
+            d["file"] == file
+                && d["line"] == want.line
+                && d["column"] == want.column
+                && d["severity"] == if want.warning { "warning" } else { "error" }
+                && d["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains(&want.message))
+        });
+        if !found {
+            failures.push(format!(
+                "{label}: missing {file}:{}:{} `{}`; reported:\n{}",
+                want.line,
+                want.column,
+                want.message,
+                shown()
+            ));
+        }
+    }
+    let errors = reported.iter().filter(|d| d["severity"] == "error").count();
+    let want_errors = expected.iter().filter(|e| !e.warning).count();
+    if errors != want_errors {
+        failures.push(format!(
+            "{label}: {errors} errors reported, {want_errors} expected:\n{}",
+            shown()
+        ));
+    }
+    failures
+}

@@ -1,0 +1,486 @@
+//! Reading a baseline (a folder, or the embedded files): each file checked against its schema
+//! with located errors, turned into typed values, then checked across files.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock};
+
+use sha2::{Digest, Sha256};
+
+use super::criteria::Rule;
+use super::definition::{Definition, Driver, Templates, parse_timeout};
+use super::environment::Environment;
+use super::policy::WorkloadPolicy;
+use super::{Baseline, template_syntax};
+use crate::diagnostic::{self, Diagnostic};
+use crate::schema::Schema;
+use crate::score::placeholder::Template;
+use crate::score::quantity::Quantity;
+use crate::source::{Pos, SourceFile};
+use crate::yaml::{self, Located, Node, Value};
+
+static ENVIRONMENTS: LazyLock<Schema> = LazyLock::new(|| {
+    Schema::new(
+        include_str!("../../schemas/scoreline/environments.json"),
+        "environments.yaml",
+    )
+});
+static DEFINITION: LazyLock<Schema> = LazyLock::new(|| {
+    Schema::new(
+        include_str!("../../schemas/scoreline/resource-definition.json"),
+        "the definition",
+    )
+});
+static POLICY: LazyLock<Schema> = LazyLock::new(|| {
+    Schema::new(
+        include_str!("../../schemas/scoreline/workload-policy.json"),
+        "the workload policy",
+    )
+});
+
+/// What a baseline file is, by its place in the folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Role {
+    Environments,
+    Policy,
+    Resources,
+}
+
+/// The baseline and its warnings, or every error (with the warnings found alongside).
+pub type Outcome = Result<(Baseline, Vec<Diagnostic>), Vec<Diagnostic>>;
+
+/// Loads a baseline folder: `environments.yaml`, `resources/**/*.yaml`, `workload-policy.yaml`.
+pub fn load_dir(dir: &Path) -> Outcome {
+    if !dir.is_dir() {
+        return Err(vec![
+            Diagnostic::error(dir, Pos::START, "the platform baseline is not a folder").with_help(
+                "--platform names a folder holding environments.yaml and resources/*.yaml",
+            ),
+        ]);
+    }
+    let mut wanted = Vec::new();
+    let mut problems = Vec::new();
+    for entry in sorted_entries(dir) {
+        let name = entry
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match name.as_str() {
+            "environments.yaml" | "environments.yml" => wanted.push((Role::Environments, entry)),
+            "workload-policy.yaml" | "workload-policy.yml" => wanted.push((Role::Policy, entry)),
+            "resources" if entry.is_dir() => {
+                wanted.extend(
+                    yaml_files_below(&entry)
+                        .into_iter()
+                        .map(|f| (Role::Resources, f)),
+                );
+            }
+            _ if is_yaml(&entry) => problems.push(
+                Diagnostic::warning(
+                    &entry,
+                    Pos::START,
+                    "ignored: not part of the baseline layout",
+                )
+                .with_help(
+                    "a baseline holds environments.yaml, workload-policy.yaml and resources/*.yaml",
+                ),
+            ),
+            _ => {}
+        }
+    }
+    let has_environments = wanted.iter().any(|(role, _)| *role == Role::Environments);
+    let mut files = Vec::new();
+    for (role, path) in wanted {
+        match SourceFile::read(&path) {
+            Ok(file) => files.push((role, file)),
+            Err(d) => problems.push(d),
+        }
+    }
+    if !has_environments {
+        problems.push(
+            Diagnostic::error(&dir.join("environments.yaml"), Pos::START, "the baseline has no environments.yaml")
+                .with_help("create it, e.g. `environments: [{name: development, type: development, namespace: dev}]`"),
+        );
+    }
+    if problems.iter().any(Diagnostic::is_error) {
+        return Err(problems);
+    }
+    let origin = dir.display().to_string();
+    match load_sources(files, dir, Some(dir.to_path_buf()), origin) {
+        Ok((baseline, mut warnings)) => {
+            warnings.extend(problems);
+            Ok((baseline, warnings))
+        }
+        Err(mut errors) => {
+            errors.extend(problems);
+            Err(errors)
+        }
+    }
+}
+
+/// `root` is the folder the files' paths start with (`<embedded>` for the embedded baseline).
+pub(super) fn load_sources(
+    files: Vec<(Role, SourceFile)>,
+    root: &Path,
+    dir: Option<PathBuf>,
+    origin: String,
+) -> Outcome {
+    let revision = revision(&files, root);
+    let mut out = Vec::new();
+    let mut environments = Vec::new();
+    let mut definitions = Vec::new();
+    let mut policy = WorkloadPolicy::default();
+    for (role, file) in files {
+        let source = Arc::new(file);
+        let documents = match yaml::parse(&source, yaml::Limits::default()) {
+            Ok(docs) => docs,
+            Err(errors) => {
+                out.extend(errors);
+                continue;
+            }
+        };
+        if role != Role::Resources && documents.len() != 1 {
+            out.push(source.error(
+                Pos::START,
+                format!("expected one YAML document, found {}", documents.len()),
+            ));
+            continue;
+        }
+        // An empty document (a trailing `---`) holds nothing, as kubectl treats it.
+        for document in documents
+            .into_iter()
+            .filter(|d| d.value != yaml::Value::Null)
+        {
+            let json = document.to_json();
+            let schema = match role {
+                Role::Environments => &*ENVIRONMENTS,
+                Role::Policy => &*POLICY,
+                Role::Resources => &*DEFINITION,
+            };
+            let problems = schema.check(&source, &document, &json);
+            if !problems.is_empty() {
+                out.extend(problems);
+                continue;
+            }
+            match role {
+                Role::Environments => {
+                    environments.extend(read_environments(&source, &document, &json))
+                }
+                Role::Policy => {
+                    policy = serde_json::from_value(json["spec"].clone()).unwrap_or_default();
+                    out.extend(check_policy(&source, &document));
+                }
+                Role::Resources => {
+                    let definition = read_definition(&source, &document, &json, dir.as_deref());
+                    out.extend(check_definition(&definition));
+                    definitions.push(definition);
+                }
+            }
+        }
+    }
+    out.extend(check_across(&environments, &definitions));
+    diagnostic::sort(&mut out);
+    if out.iter().any(Diagnostic::is_error) {
+        return Err(out);
+    }
+    let baseline = Baseline {
+        origin,
+        dir,
+        environments,
+        definitions,
+        policy,
+        revision,
+    };
+    Ok((baseline, out))
+}
+
+fn read_environments(
+    source: &Arc<SourceFile>,
+    document: &Node,
+    json: &serde_json::Value,
+) -> Vec<Environment> {
+    let nodes = document
+        .get("environments")
+        .and_then(Node::as_seq)
+        .unwrap_or_default();
+    json["environments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .zip(nodes)
+        .filter_map(|(value, node)| {
+            let mut environment: Environment = serde_json::from_value(value.clone()).ok()?;
+            environment.location = Some(Located {
+                source: source.clone(),
+                node: node.get("name").unwrap_or(node).clone(),
+            });
+            Some(environment)
+        })
+        .collect()
+}
+
+fn read_definition(
+    source: &Arc<SourceFile>,
+    document: &Node,
+    json: &serde_json::Value,
+    dir: Option<&Path>,
+) -> Definition {
+    let located = |path: &[&str]| {
+        document.lookup(path).map(|(_, node)| Located {
+            source: source.clone(),
+            node: node.clone(),
+        })
+    };
+    let spec = &json["spec"];
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    let driver = match spec["driver"].as_str().unwrap_or_default() {
+        "template" => Driver::Template(Templates {
+            outputs: located(&["spec", "template", "outputs"]),
+            secrets: located(&["spec", "template", "secrets"]),
+            manifests: located(&["spec", "template", "manifests"]),
+        }),
+        "cmd" => Driver::Cmd {
+            command: spec["command"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(text)
+                .collect(),
+            dir: dir.map(Path::to_path_buf),
+            timeout: spec["timeout"]
+                .as_str()
+                .map_or(std::time::Duration::from_secs(60), parse_timeout),
+        },
+        _ => Driver::Static {
+            outputs: located(&["spec", "outputs"]),
+            secrets: located(&["spec", "secrets"]),
+        },
+    };
+    Definition {
+        name: text(&json["metadata"]["name"]),
+        description: json["metadata"]["description"].as_str().map(str::to_owned),
+        resource_type: text(&spec["type"]),
+        criteria: serde_json::from_value::<Vec<Rule>>(spec["criteria"].clone()).unwrap_or_default(),
+        driver,
+        location: located(&["metadata", "name"]).expect("the schema requires metadata.name"),
+    }
+}
+
+/// Template syntax, `${env.VAR}` syntax in static values, and relative `cmd` programs.
+fn check_definition(definition: &Definition) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    match &definition.driver {
+        Driver::Template(templates) => {
+            let engine = template_syntax::engine();
+            for (part, template) in templates.parts() {
+                let text = template.node.as_str().unwrap_or_default();
+                if let Err(e) = engine.template_from_str(text) {
+                    let at = template.position_at(template_syntax::error_offset(text, &e));
+                    out.push(
+                        template
+                            .source
+                            .error(at, format!("template `{part}` of definition `{}`: {}", definition.name, template_syntax::error_message(&e)))
+                            .with_help("fix the minijinja syntax: {{ expression }}, {% statement %}, {# comment #}"),
+                    );
+                }
+            }
+        }
+        Driver::Static { outputs, secrets } => {
+            for values in [outputs, secrets].into_iter().flatten() {
+                for (node, errors) in env_placeholder_errors(&values.node) {
+                    for e in errors {
+                        out.push(
+                            values
+                                .source
+                                .error(node.position_at(&values.source, e.offset), e.message)
+                                .with_help(e.help),
+                        );
+                    }
+                }
+            }
+        }
+        Driver::Cmd { command, dir, .. } => {
+            let program = Path::new(&command[0]);
+            if let Some(dir) = dir
+                && program.components().count() > 1
+                && !program.is_absolute()
+                && !dir.join(program).is_file()
+            {
+                out.push(
+                    definition
+                        .location
+                        .source
+                        .error(
+                            definition.location.node.span.start,
+                            format!(
+                                "definition `{}` runs `{}`, which is not in the baseline folder",
+                                definition.name,
+                                program.display()
+                            ),
+                        )
+                        .with_help(format!(
+                            "relative programs are resolved from {}; bare names from PATH",
+                            dir.display()
+                        )),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The malformed `${env.…}` placeholders of every string under a node.
+fn env_placeholder_errors(
+    node: &Node,
+) -> Vec<(&Node, Vec<crate::score::placeholder::PlaceholderError>)> {
+    let mut found = Vec::new();
+    let mut pending = vec![node];
+    while let Some(node) = pending.pop() {
+        match &node.value {
+            Value::String(s) => {
+                if let Err(errors) = Template::parse_env(s) {
+                    found.push((node, errors));
+                }
+            }
+            Value::Seq(items) => pending.extend(items),
+            Value::Map(entries) => pending.extend(entries.iter().map(|e| &e.value)),
+            _ => {}
+        }
+    }
+    found
+}
+
+fn check_policy(source: &SourceFile, document: &Node) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for bound in ["requests", "limits"] {
+        for kind in ["cpu", "memory"] {
+            let Some((_, node)) = document.lookup(&["spec", "resources", bound, kind]) else {
+                continue;
+            };
+            if let Some(Err(e)) = node.as_str().map(str::parse::<Quantity>) {
+                out.push(
+                    source
+                        .error(node.span.start, format!("default {kind} {bound}: {e}"))
+                        .with_help(e.help()),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Unique names, and criteria that name environments or types no environment has.
+fn check_across(environments: &[Environment], definitions: &[Definition]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut seen: HashMap<&str, &Located> = HashMap::new();
+    for env in environments {
+        let Some(at) = &env.location else { continue };
+        if let Some(first) = seen.insert(&env.name, at) {
+            out.push(
+                at.source
+                    .error(
+                        at.node.span.start,
+                        format!("environment `{}` is defined twice", env.name),
+                    )
+                    .with_help(format!("the first is at {}", first.origin())),
+            );
+        }
+    }
+    let mut names: HashMap<&str, &Definition> = HashMap::new();
+    for d in definitions {
+        if let Some(first) = names.insert(&d.name, d) {
+            out.push(
+                d.location
+                    .source
+                    .error(
+                        d.location.node.span.start,
+                        format!("resource definition `{}` is defined twice", d.name),
+                    )
+                    .with_help(format!(
+                        "the first is {}; names must be unique in a baseline",
+                        first.describe()
+                    )),
+            );
+        }
+    }
+    let env_names: Vec<&str> = environments.iter().map(|e| e.name.as_str()).collect();
+    let env_types: Vec<&str> = environments.iter().map(|e| e.env_type.as_str()).collect();
+    for d in definitions {
+        for rule in &d.criteria {
+            for (field, value, known) in [
+                ("env", &rule.env, &env_names),
+                ("env_type", &rule.env_type, &env_types),
+            ] {
+                if let Some(value) = value
+                    && !known.contains(&value.as_str())
+                {
+                    out.push(
+                        d.location
+                            .source
+                            .warning(d.location.node.span.start, format!("definition `{}` has a rule for {field} `{value}`, which no environment has", d.name))
+                            .with_help(format!("known: {}", known.join(", "))),
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A digest of every file (by its path inside the baseline), so a deployment can say which
+/// baseline it was rendered with, wherever that baseline was checked out.
+fn revision(files: &[(Role, SourceFile)], root: &Path) -> String {
+    let mut sorted: Vec<(String, &SourceFile)> = files
+        .iter()
+        .map(|(_, f)| {
+            (
+                f.path
+                    .strip_prefix(root)
+                    .unwrap_or(&f.path)
+                    .to_string_lossy()
+                    .into_owned(),
+                f,
+            )
+        })
+        .collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut hasher = Sha256::new();
+    for (path, file) in sorted {
+        hasher.update(path.as_bytes());
+        hasher.update([0]);
+        hasher.update(file.text.as_bytes());
+        hasher.update([0]);
+    }
+    let digest = hasher.finalize();
+    format!(
+        "sha256:{}",
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
+}
+
+fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    entries.sort();
+    entries
+}
+
+fn yaml_files_below(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in sorted_entries(dir) {
+        if entry.is_dir() {
+            found.extend(yaml_files_below(&entry));
+        } else if is_yaml(&entry) {
+            found.push(entry);
+        }
+    }
+    found
+}
+
+fn is_yaml(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+}

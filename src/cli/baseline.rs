@@ -1,0 +1,77 @@
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::plural;
+use crate::baseline;
+use crate::ci::report::{OutputFormat, Reporter};
+use crate::error::Error;
+
+/// Work with platform baselines (environments, resource definitions, workload policy).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    Validate(ValidateArgs),
+    Export(ExportArgs),
+}
+
+/// Check a baseline folder: every file against its schema, template syntax, unique names, and
+/// criteria that name unknown environments.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  scoreline baseline validate platform/
+  scoreline baseline validate platform/ --output json")]
+struct ValidateArgs {
+    /// The baseline folder.
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+}
+
+/// Write the embedded baseline into a new or empty folder, to start your own from it.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  scoreline baseline export platform/")]
+struct ExportArgs {
+    /// The folder to create.
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+}
+
+pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
+    match args.command {
+        Command::Validate(args) => {
+            let (baseline, warnings) = baseline::load_dir(&args.dir).map_err(Error::Invalid)?;
+            if reporter.format == OutputFormat::Json {
+                reporter.diagnostics(&warnings);
+            } else {
+                reporter.warnings(&warnings);
+            }
+            reporter.say(format!(
+                "{}: OK ({}, {}, revision {})",
+                args.dir.display(),
+                plural(baseline.environments.len(), "environment"),
+                plural(baseline.definitions.len(), "resource definition"),
+                baseline.revision
+            ));
+        }
+        Command::Export(args) => {
+            let written = baseline::export(&args.dir)?;
+            if reporter.format == OutputFormat::Json {
+                reporter.json(&json!({"files": written}));
+            }
+            reporter.say(format!(
+                "wrote the embedded baseline ({} files) to {}",
+                written.len(),
+                args.dir.display()
+            ));
+        }
+    }
+    Ok(())
+}

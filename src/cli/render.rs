@@ -1,0 +1,114 @@
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::plural;
+use crate::ci::report::{OutputFormat, Reporter};
+use crate::error::Error;
+use crate::pipeline::{self, Inputs};
+use crate::render::Images;
+
+/// Render Kubernetes manifests for one environment: resolve every resource against the
+/// baseline, substitute placeholders, and write one YAML file per object plus kustomization.yaml.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+The output folder is replaced as a whole, atomically: a failed render leaves the previous one
+intact. It works with `kubectl apply -k DIR`, Argo CD and Flux as it is.
+
+Examples:
+  scoreline render -f examples/shop/score.yaml
+  scoreline render -f score.yaml --platform platform/ --env staging --image web=ghcr.io/acme/shop@sha256:…
+  scoreline render -f api.yaml -f worker.yaml --app shop --out rendered/ --output json")]
+pub struct Args {
+    #[command(flatten)]
+    pub target: Target,
+
+    /// The image for a container: `[WORKLOAD.]CONTAINER=REF`, or a bare `REF` for every
+    /// container whose Score image is `.` (repeatable).
+    #[arg(long = "image", value_name = "[WORKLOAD.]CONTAINER=REF")]
+    pub images: Vec<String>,
+
+    /// The folder to write (replaced as a whole).
+    #[arg(long, value_name = "DIR", default_value = "manifests")]
+    pub out: PathBuf,
+}
+
+/// Which workloads, for which environment of which baseline (shared by render, explain, deploy).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Target {
+    /// A Score file (repeatable; default ./score.yaml).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// The platform baseline folder (default: the embedded baseline).
+    #[arg(long, value_name = "DIR")]
+    pub platform: Option<PathBuf>,
+
+    /// The environment (default: `development`, or the baseline's only environment).
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+
+    /// The app the workloads belong to (default: the first workload's name).
+    #[arg(long, value_name = "NAME")]
+    pub app: Option<String>,
+}
+
+impl Target {
+    pub fn inputs(&self) -> Inputs {
+        Inputs {
+            files: self.files.clone(),
+            platform: self.platform.clone(),
+            env: self.env.clone(),
+            app: self.app.clone(),
+        }
+    }
+}
+
+pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
+    let images = Images::parse(&args.images).map_err(|e| Error::Usage(e.to_string()))?;
+    let mut loaded = pipeline::load(&args.target.inputs())?;
+    let rendered = loaded.render(&images);
+    reporter.warnings(&loaded.warnings);
+    let (graph, set) = rendered?;
+    reporter.mask(&graph.secret_texts());
+    let workloads: Vec<&str> = loaded
+        .workloads
+        .iter()
+        .map(|w| w.workload.metadata.name.as_str())
+        .collect();
+    let marker = json!({
+        "app": loaded.app,
+        "environment": loaded.environment.name,
+        "workloads": workloads,
+        "baseline": loaded.baseline.revision,
+        "digest": set.digest(),
+    });
+    set.write(&args.out, &marker)?;
+    let namespace = &loaded.environment.namespace;
+    if reporter.format == OutputFormat::Json {
+        let objects: Vec<_> = set
+            .objects()
+            .iter()
+            .map(|o| json!({"kind": o.kind(), "name": o.name(), "namespace": o.namespace(), "file": o.file_name(namespace)}))
+            .collect();
+        let mut result = marker;
+        result["out"] = args.out.display().to_string().into();
+        result["objects"] = objects.into();
+        reporter.json(&result);
+    } else {
+        for o in set.objects() {
+            reporter.say(format!(
+                "  {}",
+                args.out.join(o.file_name(namespace)).display()
+            ));
+        }
+        reporter.say(format!(
+            "rendered {} objects for {} in environment `{}` (namespace {namespace}) into {}",
+            set.objects().len(),
+            plural(workloads.len(), "workload"),
+            loaded.environment.name,
+            args.out.display()
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,94 @@
+use serde_json::json;
+
+use super::render::Target;
+use crate::ci::report::{OutputFormat, Reporter};
+use crate::error::Error;
+use crate::pipeline;
+use crate::resolve;
+
+/// Inspect how resources are provided.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    Explain(ExplainArgs),
+}
+
+/// For every resource of every workload: the definition that wins in an environment, and why
+/// each other definition of its type lost.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Specificity ranks res_id > env > app > env_type; class must match (default `default`).
+Exits 2 when a resource has no definition or two definitions tie.
+
+Examples:
+  scoreline resources explain -f score.yaml --platform platform/ --env production
+  scoreline resources explain -f score.yaml --env development --output json")]
+struct ExplainArgs {
+    #[command(flatten)]
+    target: Target,
+}
+
+pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
+    let Command::Explain(args) = args.command;
+    let loaded = pipeline::load(&args.target.inputs())?;
+    reporter.warnings(&loaded.warnings);
+    let (explanations, unresolved) = resolve::explain(&loaded.request())?;
+    let env = &loaded.environment;
+    if reporter.format == OutputFormat::Json {
+        let resources: Vec<_> = explanations
+            .iter()
+            .map(|e| {
+                let candidates: Vec<_> = e
+                    .selection
+                    .candidates
+                    .iter()
+                    .map(|c| json!({"definition": c.definition.name, "location": c.definition.location.origin(), "driver": c.definition.driver.name(), "result": c.verdict}))
+                    .collect();
+                json!({"workload": e.workload, "resource": e.resource, "subject": e.selection.subject, "candidates": candidates})
+            })
+            .collect();
+        reporter.json(&json!({"environment": env.name, "app": loaded.app, "baseline": loaded.baseline.revision, "resources": resources}));
+    } else {
+        let revision = &loaded.baseline.revision;
+        reporter.say(format!(
+            "environment `{}` (type {}), app `{}`, {} ({})",
+            env.name,
+            env.env_type,
+            loaded.app,
+            loaded.baseline.origin,
+            &revision[..revision.len().min(19)]
+        ));
+        for e in &explanations {
+            let s = &e.selection.subject;
+            reporter.say(format!(
+                "\n{} / {}: {} (class {}, id {})",
+                e.workload, e.resource, s.resource_type, s.class, s.res_id
+            ));
+            if e.selection.candidates.is_empty() {
+                reporter.say(format!(
+                    "  ✘ no definition of type `{}` exists",
+                    s.resource_type
+                ));
+            }
+            for c in &e.selection.candidates {
+                reporter.say(format!(
+                    "  {} {} ({}): {}",
+                    c.mark(),
+                    c.definition.name,
+                    c.definition.location.origin(),
+                    c.reason()
+                ));
+            }
+        }
+    }
+    if unresolved.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(unresolved))
+    }
+}

@@ -1,0 +1,198 @@
+//! A workload's own objects: Deployment, Service (when it publishes ports), and the ConfigMap
+//! and Secret holding its files and secret values.
+
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use super::container::{FILES_VOLUME, Pod, SECRET_FILES_VOLUME};
+use super::data::Data;
+use super::labels;
+use crate::diagnostic::Diagnostic;
+use crate::render::Options;
+use crate::render::substitute::Substituter;
+use crate::resolve::Graph;
+use crate::score::{LoadedWorkload, Readiness};
+
+pub fn objects(
+    loaded: &LoadedWorkload,
+    graph: &Graph,
+    options: &Options<'_>,
+) -> Result<Vec<Value>, Vec<Diagnostic>> {
+    let workload = &loaded.workload;
+    let name = workload.metadata.name.as_str();
+    let mut pod = Pod {
+        substituter: Substituter::new(loaded, graph),
+        images: options.images,
+        policy: options.policy,
+        config: Data::default(),
+        secret: Data::default(),
+        config_files: Vec::new(),
+        secret_files: Vec::new(),
+        volumes: Vec::new(),
+        errors: Vec::new(),
+    };
+    let built: Vec<(String, Value)> = workload
+        .containers
+        .iter()
+        .map(|(c, spec)| (c.clone(), pod.container(c, spec)))
+        .collect();
+    if !pod.errors.is_empty() {
+        return Err(pod.errors);
+    }
+    let (init, main) = split_init_containers(loaded, built);
+    let labels = labels::workload(name, options.app, &options.policy.labels);
+    let metadata = |object: &str| {
+        let mut m =
+            json!({"name": object, "namespace": options.environment.namespace, "labels": labels});
+        if !options.policy.annotations.is_empty() {
+            m["annotations"] = json!(options.policy.annotations);
+        }
+        m
+    };
+    let mut volumes = pod.volumes.clone();
+    for (volume, object, files, is_secret) in [
+        (FILES_VOLUME, pod.config_name(), &pod.config_files, false),
+        (
+            SECRET_FILES_VOLUME,
+            pod.secret_name(),
+            &pod.secret_files,
+            true,
+        ),
+    ] {
+        if files.is_empty() {
+            continue;
+        }
+        let items: Vec<Value> = files
+            .iter()
+            .map(|(key, mode)| {
+                let mut item = json!({"key": key, "path": key});
+                if let Some(mode) = mode {
+                    item["mode"] = (*mode).into();
+                }
+                item
+            })
+            .collect();
+        volumes.push(if is_secret {
+            json!({"name": volume, "secret": {"secretName": object, "items": items}})
+        } else {
+            json!({"name": volume, "configMap": {"name": object, "items": items}})
+        });
+    }
+    let mut pod_spec = json!({"containers": main});
+    if !init.is_empty() {
+        pod_spec["initContainers"] = init.into();
+    }
+    if !volumes.is_empty() {
+        pod_spec["volumes"] = volumes.into();
+    }
+    if let Some(security) = &options.policy.pod_security_context {
+        pod_spec["securityContext"] = security.clone();
+    }
+    let mut template_metadata = json!({"labels": labels});
+    let mut annotations: Map<String, Value> = options
+        .policy
+        .annotations
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone().into()))
+        .collect();
+    if !pod.config.is_empty() || !pod.secret.is_empty() {
+        // Pods roll when their files or secret values change, though the object names do not.
+        annotations.insert(
+            "scoreline.dev/config-hash".into(),
+            config_hash(&pod.config, &pod.secret).into(),
+        );
+    }
+    if !annotations.is_empty() {
+        template_metadata["annotations"] = Value::Object(annotations);
+    }
+    let mut objects = vec![json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata(name),
+        "spec": {
+            "selector": {"matchLabels": labels::selector(name)},
+            "template": {"metadata": template_metadata, "spec": pod_spec},
+        },
+    })];
+    if let Some(service) = workload.service.as_ref().filter(|s| !s.ports.is_empty()) {
+        let ports: Vec<Value> = service
+            .ports
+            .iter()
+            .map(|(port_name, p)| {
+                let protocol = serde_json::to_value(p.protocol()).unwrap_or_default();
+                json!({"name": port_name, "port": p.port, "targetPort": p.target_port(), "protocol": protocol})
+            })
+            .collect();
+        objects.push(json!({
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": metadata(name),
+            "spec": {"selector": labels::selector(name), "ports": ports},
+        }));
+    }
+    if !pod.config.is_empty() {
+        let mut config = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata(&pod.config_name())});
+        config
+            .as_object_mut()
+            .expect("object")
+            .extend(pod.config.config_map_fields());
+        objects.push(config);
+    }
+    if !pod.secret.is_empty() {
+        objects.push(json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": metadata(&pod.secret_name()),
+            "type": "Opaque",
+            "data": pod.secret.secret_data(),
+        }));
+    }
+    Ok(objects)
+}
+
+/// Containers other containers wait for (`before`) start first, as init containers: to
+/// completion for `complete`, as native sidecars for `started` and `healthy` (the latter gated
+/// by its readiness probe used as startup probe).
+fn split_init_containers(
+    loaded: &LoadedWorkload,
+    built: Vec<(String, Value)>,
+) -> (Vec<Value>, Vec<Value>) {
+    let mut readiness: Vec<(String, Readiness)> = Vec::new();
+    for container in loaded.workload.containers.values() {
+        for (other, before) in &container.before {
+            if !readiness.iter().any(|(n, _)| n == other) {
+                readiness.push((other.clone(), before.ready));
+            }
+        }
+    }
+    let (mut init, mut main) = (Vec::new(), Vec::new());
+    for (name, mut container) in built {
+        match readiness.iter().find(|(n, _)| *n == name).map(|(_, r)| *r) {
+            None => main.push(container),
+            Some(Readiness::Complete) => init.push(container),
+            Some(ready) => {
+                container["restartPolicy"] = "Always".into();
+                if ready == Readiness::Healthy
+                    && let Some(probe) = container.get("readinessProbe").cloned()
+                {
+                    container["startupProbe"] = probe;
+                }
+                init.push(container);
+            }
+        }
+    }
+    (init, main)
+}
+
+fn config_hash(config: &Data, secret: &Data) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(Value::Object(config.config_map_fields()).to_string());
+    hasher.update([0]);
+    hasher.update(Value::Object(secret.secret_data()).to_string());
+    hasher
+        .finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

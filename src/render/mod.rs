@@ -1,0 +1,108 @@
+//! Rendering: workloads and their provisioned resources become Kubernetes manifests.
+//! Placeholders are substituted here; secret values only ever reach Secret objects.
+
+pub mod images;
+pub mod kubernetes;
+mod manifest_set;
+mod substitute;
+
+use serde_json::Value;
+
+pub use images::{ImageError, Images};
+pub use manifest_set::{MARKER, ManifestSet, Object, WriteError};
+
+use crate::baseline::{Environment, WorkloadPolicy};
+use crate::diagnostic::Diagnostic;
+use crate::resolve::Graph;
+use crate::score::LoadedWorkload;
+
+pub struct Options<'a> {
+    pub environment: &'a Environment,
+    pub policy: &'a WorkloadPolicy,
+    pub images: &'a Images,
+    pub app: &'a str,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the workloads could not be rendered")]
+    Invalid(Vec<Diagnostic>),
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    #[error("{0}")]
+    Conflict(String),
+}
+
+pub fn render(
+    workloads: &[LoadedWorkload],
+    graph: &Graph,
+    options: &Options<'_>,
+) -> Result<ManifestSet, Error> {
+    options.images.check(workloads)?;
+    let mut objects = Vec::new();
+    let mut errors = Vec::new();
+    for loaded in workloads {
+        match kubernetes::workload_objects(loaded, graph, options) {
+            Ok(bodies) => {
+                let origin = format!("workload `{}`", loaded.workload.metadata.name);
+                objects.extend(bodies.into_iter().map(|body| Object {
+                    body,
+                    origin: origin.clone(),
+                }));
+            }
+            Err(diagnostics) => errors.extend(diagnostics),
+        }
+    }
+    if !errors.is_empty() {
+        crate::diagnostic::sort(&mut errors);
+        return Err(Error::Invalid(errors));
+    }
+    // Shared infrastructure (one broker for several topics) comes from several resources as the
+    // same object: keep it once, saying every resource it serves.
+    let mut manifests: Vec<(&Value, Vec<&str>, String)> = Vec::new();
+    for provisioned in &graph.resources {
+        let (workload, name) = &provisioned.declared_by[0];
+        for manifest in &provisioned.manifests {
+            match manifests.iter_mut().find(|(m, _, _)| *m == manifest) {
+                Some((_, uids, _)) => uids.push(&provisioned.identity.uid),
+                None => manifests.push((
+                    manifest,
+                    vec![&provisioned.identity.uid],
+                    format!(
+                        "resource `{name}` of workload `{workload}` (definition `{}`)",
+                        provisioned.definition
+                    ),
+                )),
+            }
+        }
+    }
+    for (manifest, uids, origin) in manifests {
+        objects.push(Object {
+            body: adopt(manifest.clone(), options, &uids.join(",")),
+            origin,
+        });
+    }
+    ManifestSet::new(objects, &options.environment.namespace).map_err(Error::Conflict)
+}
+
+/// A driver's manifest joins the environment: its namespace (unless it names one) and labels
+/// that say who manages it, and which resources (uids) it serves.
+fn adopt(mut manifest: Value, options: &Options<'_>, uids: &str) -> Value {
+    let metadata = &mut manifest["metadata"];
+    if metadata["namespace"].is_null() {
+        metadata["namespace"] = options.environment.namespace.clone().into();
+    }
+    for (key, value) in [
+        (
+            "app.kubernetes.io/managed-by",
+            kubernetes::labels::MANAGED_BY,
+        ),
+        ("app.kubernetes.io/part-of", options.app),
+    ] {
+        if metadata["labels"][key].is_null() {
+            metadata["labels"][key] = value.into();
+        }
+    }
+    metadata["annotations"]["scoreline.dev/resource"] = uids.into();
+    manifest
+}

@@ -1,0 +1,81 @@
+//! `static` / `echo`: outputs written in the definition; strings may read `${env.VAR}` (e.g.
+//! credentials of a managed database from the CI secret store).
+
+use serde_json::{Map, Value};
+
+use super::{DriverError, Invocation, Provided};
+use crate::score::placeholder::{Reference, Template};
+use crate::yaml::{Located, Node, Value as Yaml};
+
+pub fn run(
+    invocation: &Invocation<'_>,
+    outputs: Option<&Located>,
+    secrets: Option<&Located>,
+) -> Result<Provided, DriverError> {
+    Ok(Provided {
+        outputs: materialize_map(invocation, outputs)?,
+        secrets: materialize_map(invocation, secrets)?,
+        ..Provided::default()
+    })
+}
+
+fn materialize_map(
+    invocation: &Invocation<'_>,
+    located: Option<&Located>,
+) -> Result<Map<String, Value>, DriverError> {
+    let Some(located) = located else {
+        return Ok(Map::new());
+    };
+    match materialize(invocation, located, &located.node)? {
+        Value::Object(map) => Ok(map),
+        _ => Ok(Map::new()),
+    }
+}
+
+fn materialize(
+    invocation: &Invocation<'_>,
+    located: &Located,
+    node: &Node,
+) -> Result<Value, DriverError> {
+    Ok(match &node.value {
+        Yaml::String(text) => {
+            let template =
+                Template::parse_env(text).expect("the baseline loader checked the syntax");
+            let value = template.substitute(|p| {
+                let Reference::Env(var) = &p.reference else {
+                    unreachable!("env syntax yields env references")
+                };
+                std::env::var(var).map_err(|_| (p.offset, var.clone()))
+            });
+            match value {
+                Ok(text) => Value::String(text),
+                Err((offset, var)) => {
+                    let at = node.position_at(&located.source, offset);
+                    return Err(DriverError::Invalid(
+                        located
+                            .source
+                            .error(at, format!("definition `{}` (for {}) reads environment variable `{var}`, which is not set", invocation.definition.name, invocation.subject))
+                            .with_help(format!("set {var} in the CI job, e.g. from its secret store")),
+                    ));
+                }
+            }
+        }
+        Yaml::Seq(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| materialize(invocation, located, i))
+                .collect::<Result<_, _>>()?,
+        ),
+        Yaml::Map(entries) => {
+            let mut map = Map::new();
+            for e in entries {
+                map.insert(
+                    e.key_str().to_owned(),
+                    materialize(invocation, located, &e.value)?,
+                );
+            }
+            Value::Object(map)
+        }
+        _ => node.to_json(),
+    })
+}
