@@ -17,9 +17,9 @@ pub enum Error {
     /// Something failed while running: a driver program, the network, git (exit 1).
     #[error("failed: {}", count(.0))]
     Failed(Vec<Diagnostic>),
-    /// Writing output failed (exit 1).
+    /// Something failed while running, without a file to point at: writing output, git (exit 1).
     #[error("{0}")]
-    Io(String),
+    Runtime(String),
 }
 
 impl Error {
@@ -27,7 +27,7 @@ impl Error {
         match self {
             Error::Invalid(_) | Error::Usage(_) => 2,
             Error::Refused(_) => 3,
-            Error::Failed(_) | Error::Io(_) => 1,
+            Error::Failed(_) | Error::Runtime(_) => 1,
         }
     }
 
@@ -35,7 +35,7 @@ impl Error {
     pub fn diagnostics(&self) -> &[Diagnostic] {
         match self {
             Error::Invalid(d) | Error::Refused(d) | Error::Failed(d) => d,
-            Error::Usage(_) | Error::Io(_) => &[],
+            Error::Usage(_) | Error::Runtime(_) => &[],
         }
     }
 }
@@ -64,16 +64,27 @@ impl From<crate::baseline::ExportError> for Error {
     fn from(e: crate::baseline::ExportError) -> Self {
         match e {
             crate::baseline::ExportError::NotEmpty(_) => Error::Usage(e.to_string()),
-            crate::baseline::ExportError::Io(..) => Error::Io(e.to_string()),
+            crate::baseline::ExportError::Io(..) => Error::Runtime(e.to_string()),
         }
     }
 }
 
-impl From<render::WriteError> for Error {
-    fn from(e: render::WriteError) -> Self {
+impl From<crate::folder::FolderError> for Error {
+    fn from(e: crate::folder::FolderError) -> Self {
         match e {
-            render::WriteError::NotOurs(_) => Error::Usage(e.to_string()),
-            render::WriteError::Io(..) => Error::Io(e.to_string()),
+            crate::folder::FolderError::NotOurs(_) => Error::Usage(e.to_string()),
+            crate::folder::FolderError::Io(..) => Error::Runtime(e.to_string()),
+        }
+    }
+}
+
+impl From<crate::deploy::Error> for Error {
+    fn from(e: crate::deploy::Error) -> Self {
+        use crate::deploy::Error as D;
+        match e {
+            D::Refused(d) => Error::Refused(vec![d]),
+            D::NotFound(_) | D::Layout(_) => Error::Usage(e.to_string()),
+            D::Git { .. } | D::Io(_) | D::Corrupt(_) => Error::Runtime(e.to_string()),
         }
     }
 }

@@ -4,8 +4,10 @@
 pub mod baseline;
 pub mod ci;
 pub mod cli;
+pub mod deploy;
 pub mod diagnostic;
 pub mod error;
+pub mod folder;
 pub mod pipeline;
 pub mod render;
 pub mod resolve;

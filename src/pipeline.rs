@@ -1,11 +1,15 @@
 //! The steps every command that renders shares: load the Score files and the baseline, pick the
 //! environment and app, resolve resources, render manifests.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use crate::baseline::{self, Baseline, Environment};
+use crate::ci::provenance::Provenance;
+use crate::deploy::{self, Delivered, Files, ImageUse, Kind, Origin, Record, Target};
 use crate::diagnostic::Diagnostic;
 use crate::error::Error;
+
 use crate::render::{self, Images, ManifestSet};
 use crate::resolve::{self, Graph, Key};
 use crate::score::{self, LoadedWorkload};
@@ -28,6 +32,14 @@ pub struct Loaded {
     pub warnings: Vec<Diagnostic>,
 }
 
+/// The baseline of `--platform DIR`, or the embedded one.
+pub fn load_baseline(platform: Option<&Path>) -> baseline::Outcome {
+    match platform {
+        Some(dir) => baseline::load_dir(dir),
+        None => Ok((baseline::embedded(), Vec::new())),
+    }
+}
+
 pub fn load(inputs: &Inputs) -> Result<Loaded, Error> {
     let files = if inputs.files.is_empty() {
         vec![PathBuf::from("score.yaml")]
@@ -35,10 +47,7 @@ pub fn load(inputs: &Inputs) -> Result<Loaded, Error> {
         inputs.files.clone()
     };
     let scores = score::load(&files);
-    let baseline = match &inputs.platform {
-        Some(dir) => baseline::load_dir(dir),
-        None => Ok((baseline::embedded(), Vec::new())),
-    };
+    let baseline = load_baseline(inputs.platform.as_deref());
     // Report the problems of both inputs together.
     let mut diagnostics = scores.diagnostics.clone();
     let baseline = match baseline {
@@ -56,7 +65,7 @@ pub fn load(inputs: &Inputs) -> Result<Loaded, Error> {
         Some(b) if !scores.has_errors() => b,
         _ => return Err(Error::Invalid(diagnostics)),
     };
-    let environment = choose_environment(&baseline, inputs.env.as_deref())?.clone();
+    let environment = choose_environment(&baseline, inputs.env.as_deref())?;
     let app = match &inputs.app {
         Some(app) => {
             if resolve::dns_label(app, app, 63) != *app {
@@ -77,10 +86,7 @@ pub fn load(inputs: &Inputs) -> Result<Loaded, Error> {
     })
 }
 
-fn choose_environment<'b>(
-    baseline: &'b Baseline,
-    wanted: Option<&str>,
-) -> Result<&'b Environment, Error> {
+pub fn choose_environment(baseline: &Baseline, wanted: Option<&str>) -> Result<Environment, Error> {
     let names = baseline.environment_names().join(", ");
     match wanted {
         Some(name) => baseline.environment(name).ok_or_else(|| {
@@ -91,7 +97,10 @@ fn choose_environment<'b>(
         }),
         None => baseline
             .environment("development")
-            .or_else(|| (baseline.environments.len() == 1).then(|| &baseline.environments[0]))
+            .or_else(|| {
+                let only = &baseline.environments;
+                (only.len() == 1 && !only[0].is_pattern()).then(|| only[0].clone())
+            })
             .ok_or_else(|| {
                 Error::Usage(format!(
                     "name an environment with --env (environments: {names})"
@@ -124,4 +133,422 @@ impl Loaded {
         let set = render::render(&self.workloads, &graph, &options)?;
         Ok((graph, set))
     }
+}
+
+/// A delivered (or unchanged) deployment.
+pub struct Deployed {
+    pub record: Record,
+    pub delivered: Delivered,
+    pub folder: String,
+    /// Where it went (repository and folder), for messages.
+    pub store: String,
+    /// Secret values that were rendered, for CI log masking.
+    pub secrets: Vec<String>,
+}
+
+/// What a deployment is: how it came about and the message for its commit.
+pub struct Deployment<'a> {
+    pub kind: Kind,
+    pub from: Option<Origin>,
+    pub message: Option<&'a str>,
+}
+
+impl Loaded {
+    /// Opens the chosen environment's delivery; a local folder delivery is under the current folder.
+    pub fn target(&self) -> Result<Target, Error> {
+        Ok(deploy::open(
+            &self.environment,
+            Path::new("."),
+            self.provenance().author(),
+        )?)
+    }
+
+    fn provenance(&self) -> Provenance {
+        Provenance::detect(&self.workloads[0].workspace.root)
+    }
+
+    /// Renders, prepares the Secrets for the delivery, writes the record and delivers.
+    pub fn deploy(
+        &mut self,
+        images: &Images,
+        deployment: Deployment<'_>,
+    ) -> Result<Deployed, Error> {
+        let mut target = self.target()?;
+        let (graph, set, prepared) = self.prepare(images, &target)?;
+        let record = self.record(
+            images,
+            &set,
+            prepared.digests.clone(),
+            deployment.kind,
+            deployment.from,
+        )?;
+        let message = deploy::message(&record, deployment.message);
+        let delivered = target.deliver(&self.app, prepared.files, &record, &message)?;
+        Ok(Deployed {
+            store: target.store.location(&target.folder(&self.app)),
+            folder: target.folder(&self.app),
+            record,
+            delivered,
+            secrets: graph.secret_texts(),
+        })
+    }
+
+    /// What deploying now would change, object by object.
+    pub fn diff(&mut self, images: &Images) -> Result<(Vec<deploy::Change>, Vec<String>), Error> {
+        let mut target = self.target()?;
+        let (graph, set, prepared) = self.prepare(images, &target)?;
+        let record = self.record(images, &set, prepared.digests, Kind::Deploy, None)?;
+        let current = target.store.current(&target.folder(&self.app))?;
+        let empty = Files::new();
+        let (before_record, before_files) = match &current {
+            Some((r, f)) => (Some(r), f),
+            None => (None, &empty),
+        };
+        let before = deploy::Side {
+            files: before_files,
+            record: before_record,
+            label: "deployed".into(),
+        };
+        let after = deploy::Side {
+            files: &prepared.files,
+            record: Some(&record),
+            label: "rendered".into(),
+        };
+        Ok((
+            deploy::compare(&before, &after, false),
+            graph.secret_texts(),
+        ))
+    }
+
+    fn prepare(
+        &mut self,
+        images: &Images,
+        target: &Target,
+    ) -> Result<(Graph, ManifestSet, deploy::Prepared), Error> {
+        let (graph, set) = self.render(images)?;
+        let now = deploy::timestamp(SystemTime::now());
+        let prepared = deploy::prepare(
+            &set,
+            &self.environment,
+            target.kind,
+            &self.app,
+            &Key::from_env(),
+            &now,
+        )?;
+        self.warnings.extend(prepared.warnings.iter().cloned());
+        Ok((graph, set, prepared))
+    }
+
+    fn record(
+        &self,
+        images: &Images,
+        set: &ManifestSet,
+        digests: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+        kind: Kind,
+        from: Option<Origin>,
+    ) -> Result<Record, Error> {
+        let mut uses = Vec::new();
+        for w in &self.workloads {
+            for (name, container) in &w.workload.containers {
+                let image = images
+                    .for_container(&w.workload.metadata.name, name, &container.image)
+                    .map_err(|e| Error::Usage(e.to_string()))?;
+                uses.push(ImageUse {
+                    workload: w.workload.metadata.name.clone(),
+                    container: name.clone(),
+                    image,
+                });
+            }
+        }
+        let inputs = deploy::Inputs {
+            workloads: &self.workloads,
+            images: uses,
+            environment: &self.environment,
+            app: &self.app,
+            baseline: &self.baseline,
+            id: set.digest(),
+            digests,
+        };
+        Ok(deploy::record(inputs, kind, from, self.provenance())?)
+    }
+}
+
+/// Promotion: the app's current deployment in one environment — its exact Score inputs and
+/// image digests — rendered against another environment's baseline and delivered there.
+pub fn promote(
+    platform: Option<&Path>,
+    from: &str,
+    to: &str,
+    app: Option<&str>,
+    message: Option<&str>,
+) -> Result<(Deployed, Vec<Diagnostic>), Error> {
+    let (baseline, _) = load_baseline(platform).map_err(Error::Invalid)?;
+    let source_env = choose_environment(&baseline, Some(from))?;
+    let mut source = deploy::open(
+        &source_env,
+        Path::new("."),
+        Provenance::detect(Path::new(".")).author(),
+    )?;
+    let app = app_in(&mut source, app)?;
+    let (record, _) = source.store.current(&source.folder(&app))?.ok_or_else(|| {
+        Error::Usage(format!(
+            "app `{app}` has no deployment in environment `{from}`"
+        ))
+    })?;
+    let workspace =
+        tempfile::tempdir().map_err(|e| Error::Runtime(format!("temporary folder: {e}")))?;
+    let files = deploy::reconstruct(&record, workspace.path())?;
+    let inputs = Inputs {
+        files,
+        platform: platform.map(Path::to_path_buf),
+        env: Some(to.to_owned()),
+        app: Some(record.app.clone()),
+    };
+    let mut loaded = load(&inputs)?;
+    let pinned: Vec<String> = record
+        .images
+        .iter()
+        .map(|i| format!("{}.{}={}", i.workload, i.container, i.image))
+        .collect();
+    let images = Images::parse(&pinned).map_err(|e| Error::Usage(e.to_string()))?;
+    let from = Some(Origin {
+        environment: from.to_owned(),
+        id: record.id.clone(),
+    });
+    let deployed = loaded.deploy(
+        &images,
+        Deployment {
+            kind: Kind::Promote,
+            from,
+            message,
+        },
+    )?;
+    Ok((deployed, loaded.warnings))
+}
+
+/// An environment of the baseline, with its delivery opened.
+pub fn open_environment(platform: Option<&Path>, env: &str) -> Result<(Baseline, Target), Error> {
+    let (baseline, _) = load_baseline(platform).map_err(Error::Invalid)?;
+    let environment = choose_environment(&baseline, Some(env))?;
+    let target = deploy::open(
+        &environment,
+        Path::new("."),
+        Provenance::detect(Path::new(".")).author(),
+    )?;
+    Ok((baseline, target))
+}
+
+/// The named app, or the only app the environment holds.
+pub fn app_in(target: &mut Target, app: Option<&str>) -> Result<String, Error> {
+    if let Some(app) = app {
+        return Ok(app.to_owned());
+    }
+    let env = target.environment.name.clone();
+    match target.apps()?.as_slice() {
+        [(_, record)] => Ok(record.app.clone()),
+        [] => Err(Error::Usage(format!(
+            "environment `{env}` holds no deployments"
+        ))),
+        many => {
+            let apps: Vec<&str> = many.iter().map(|(_, r)| r.app.as_str()).collect();
+            Err(Error::Usage(format!(
+                "environment `{env}` holds several apps ({}): name one with --app",
+                apps.join(", ")
+            )))
+        }
+    }
+}
+
+/// Every deployment of the app (or of every app) in an environment, newest first.
+pub fn history(
+    platform: Option<&Path>,
+    env: &str,
+    app: Option<&str>,
+) -> Result<Vec<(String, Vec<deploy::Entry>)>, Error> {
+    let (_, mut target) = open_environment(platform, env)?;
+    let apps: Vec<String> = match app {
+        Some(app) => vec![app.to_owned()],
+        None => target.apps()?.into_iter().map(|(_, r)| r.app).collect(),
+    };
+    apps.into_iter()
+        .map(|app| {
+            let folder = target.folder(&app);
+            Ok((folder.clone(), target.store.history(&folder)?))
+        })
+        .collect()
+}
+
+/// Redeploys an earlier deployment's files as a new change (history is never rewritten).
+pub fn rollback(
+    platform: Option<&Path>,
+    env: &str,
+    app: Option<&str>,
+    to: Option<&str>,
+    message: Option<&str>,
+) -> Result<Deployed, Error> {
+    let (_, mut target) = open_environment(platform, env)?;
+    let app = app_in(&mut target, app)?;
+    let (entry, mut files) = target.find(&app, to)?;
+    files.retain(|name, _| !name.starts_with(".scoreline/"));
+    let provenance = Provenance::detect(Path::new("."));
+    let mut record = entry.record.clone();
+    record.kind = Kind::Rollback;
+    record.time = deploy::timestamp(SystemTime::now());
+    record.expires = target
+        .environment
+        .ttl()
+        .map(|ttl| deploy::timestamp(SystemTime::now() + ttl));
+    record.from = Some(Origin {
+        environment: env.to_owned(),
+        id: entry.record.id.clone(),
+    });
+    record.provenance = provenance;
+    let text = deploy::message(&record, message);
+    let delivered = target.deliver(&app, files, &record, &text)?;
+    Ok(Deployed {
+        store: target.store.location(&target.folder(&app)),
+        folder: target.folder(&app),
+        record,
+        delivered,
+        secrets: Vec::new(),
+    })
+}
+
+/// The changes between two deployments of an app (`to` defaults to the current one).
+pub fn diff_records(
+    platform: Option<&Path>,
+    env: &str,
+    app: Option<&str>,
+    from: &str,
+    to: Option<&str>,
+) -> Result<Vec<deploy::Change>, Error> {
+    let (_, mut target) = open_environment(platform, env)?;
+    let app = app_in(&mut target, app)?;
+    let (old, old_files) = target.find(&app, Some(from))?;
+    let (new, new_files) = match to {
+        Some(to) => target.find(&app, Some(to))?,
+        None => {
+            let folder = target.folder(&app);
+            let (record, files) = target
+                .store
+                .current(&folder)?
+                .ok_or_else(|| Error::Usage(format!("`{app}` has no deployment in `{env}`")))?;
+            (
+                deploy::Entry {
+                    record,
+                    revision: String::new(),
+                },
+                files,
+            )
+        }
+    };
+    let before = deploy::Side {
+        files: &old_files,
+        record: Some(&old.record),
+        label: old.record.short_id().to_owned(),
+    };
+    let after = deploy::Side {
+        files: &new_files,
+        record: Some(&new.record),
+        label: new.record.short_id().to_owned(),
+    };
+    Ok(deploy::compare(&before, &after, false))
+}
+
+/// The changes from one environment's current deployment of an app to another's, namespaces
+/// left out.
+pub fn diff_environments(
+    platform: Option<&Path>,
+    env: &str,
+    other: &str,
+    app: Option<&str>,
+) -> Result<Vec<deploy::Change>, Error> {
+    let (_, mut first) = open_environment(platform, env)?;
+    let (_, mut second) = open_environment(platform, other)?;
+    let app = app_in(&mut first, app)?;
+    let current = |target: &mut Target| -> Result<(Record, Files), Error> {
+        let folder = target.folder(&app);
+        target.store.current(&folder)?.ok_or_else(|| {
+            Error::Usage(format!(
+                "`{app}` has no deployment in `{}`",
+                target.environment.name
+            ))
+        })
+    };
+    let (a, b) = (current(&mut first)?, current(&mut second)?);
+    let before = deploy::Side {
+        files: &a.1,
+        record: Some(&a.0),
+        label: env.to_owned(),
+    };
+    let after = deploy::Side {
+        files: &b.1,
+        record: Some(&b.0),
+        label: other.to_owned(),
+    };
+    Ok(deploy::compare(&before, &after, true))
+}
+
+/// Removes every app folder an environment owns (or one app's), in one change.
+pub fn destroy(
+    platform: Option<&Path>,
+    env: &str,
+    app: Option<&str>,
+    force: bool,
+) -> Result<(Vec<String>, Delivered, String), Error> {
+    let (_, mut target) = open_environment(platform, env)?;
+    if target.environment.pattern.is_none() && !force {
+        return Err(Error::Usage(format!(
+            "environment `{env}` is not a preview environment: add --force to remove its deployments anyway"
+        )));
+    }
+    let apps: Vec<String> = match app {
+        Some(app) => vec![app.to_owned()],
+        None => target.apps()?.into_iter().map(|(_, r)| r.app).collect(),
+    };
+    let delivered = target.remove(&apps, &format!("destroy {env}: remove {}", apps.join(", ")))?;
+    Ok((apps, delivered, target.store.describe()))
+}
+
+/// Removes expired preview instances in every delivery of the baseline's preview patterns.
+pub fn gc(
+    platform: Option<&Path>,
+    older_than: Option<std::time::Duration>,
+    dry_run: bool,
+) -> Result<Vec<(String, String)>, Error> {
+    let (baseline, _) = load_baseline(platform).map_err(Error::Invalid)?;
+    let mut removed = Vec::new();
+    let mut seen = Vec::new();
+    for pattern in baseline.environments.iter().filter(|e| e.is_pattern()) {
+        // Patterns sharing a delivery are collected once.
+        if seen.contains(&pattern.delivery) {
+            continue;
+        }
+        seen.push(pattern.delivery.clone());
+        let mut target = deploy::open(
+            pattern,
+            Path::new("."),
+            Provenance::detect(Path::new(".")).author(),
+        )?;
+        let expired = deploy::expired(&baseline, &mut target, older_than, SystemTime::now())?;
+        if expired.is_empty() {
+            continue;
+        }
+        if !dry_run {
+            let folders: Vec<String> = expired
+                .iter()
+                .map(|(env, app)| target.layout.folder(env, app))
+                .collect();
+            let names: Vec<String> = expired
+                .iter()
+                .map(|(env, app)| format!("{env}/{app}"))
+                .collect();
+            target.store.remove(
+                &folders,
+                &format!("gc: remove expired previews {}", names.join(", ")),
+            )?;
+        }
+        removed.extend(expired);
+    }
+    Ok(removed)
 }

@@ -16,10 +16,38 @@ pub struct Environment {
     pub delivery: Option<Delivery>,
     #[serde(default)]
     pub values: serde_json::Map<String, serde_json::Value>,
+    /// How Secrets reach a git environment repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secrets: Option<SecretsPolicy>,
+    /// A preview pattern's lifetime (`72h`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<String>,
     /// Where the entry is in environments.yaml.
     #[serde(skip)]
     pub location: Option<Located>,
+    /// For an instance of a preview pattern (`pr-123`), the pattern's name (`pr-{n}`).
+    #[serde(skip)]
+    pub pattern: Option<String>,
 }
+
+/// How Secrets reach a git environment repository.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(tag = "mode", rename_all = "lowercase")]
+pub enum SecretsPolicy {
+    /// SOPS-encrypted with age for these recipients.
+    Sops { age_recipients: Vec<String> },
+    /// External Secrets Operator references into a secret store.
+    External {
+        store: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        store_kind: Option<String>,
+    },
+    /// Plain Secrets: an explicit opt-in for throwaway environments.
+    Plain,
+}
+
+/// What `{n}` in a preview pattern stands for.
+const INSTANCE_PART: fn(char) -> bool = |c| c.is_ascii_lowercase() || c.is_ascii_digit();
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Delivery {
@@ -39,6 +67,31 @@ pub enum DeliveryKind {
 }
 
 impl Environment {
+    /// A preview pattern like `pr-{n}`: not an environment itself, but instantiated by name.
+    pub fn is_pattern(&self) -> bool {
+        self.name.contains("{n}")
+    }
+
+    /// This pattern's instance named `name` (`pr-{n}` and `pr-123`), with `{n}` replaced in
+    /// the namespace too.
+    pub fn instantiate(&self, name: &str) -> Option<Environment> {
+        let (prefix, suffix) = self.name.split_once("{n}")?;
+        let n = name.strip_prefix(prefix)?.strip_suffix(suffix)?;
+        if n.is_empty() || !n.chars().all(INSTANCE_PART) || name.len() > 63 {
+            return None;
+        }
+        let mut instance = self.clone();
+        instance.name = name.to_owned();
+        instance.namespace = self.namespace.replace("{n}", n);
+        instance.pattern = Some(self.name.clone());
+        Some(instance)
+    }
+
+    /// The preview lifetime, if the environment has one.
+    pub fn ttl(&self) -> Option<std::time::Duration> {
+        humantime::parse_duration(self.ttl.as_deref()?).ok()
+    }
+
     /// Development and preview environments may use the fixed development key for derived
     /// secrets; every other type needs the platform key.
     pub fn allows_development_key(&self) -> bool {

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 pub use criteria::{Rule, Specificity, Subject};
 pub use definition::{Definition, Driver, Templates};
 pub use embedded::{ExportError, FILES as EMBEDDED_FILES, baseline as embedded, export};
-pub use environment::{Delivery, DeliveryKind, Environment};
+pub use environment::{Delivery, DeliveryKind, Environment, SecretsPolicy};
 pub use load::{Outcome, load_dir};
 pub use policy::{DefaultResources, WorkloadPolicy};
 pub use selection::{Candidate, Selection, Verdict, select};
@@ -34,8 +34,13 @@ pub struct Baseline {
 }
 
 impl Baseline {
-    pub fn environment(&self, name: &str) -> Option<&Environment> {
-        self.environments.iter().find(|e| e.name == name)
+    /// The environment of that name, or the instance of the preview pattern it matches.
+    pub fn environment(&self, name: &str) -> Option<Environment> {
+        self.environments
+            .iter()
+            .find(|e| e.name == name && !e.is_pattern())
+            .cloned()
+            .or_else(|| self.environments.iter().find_map(|e| e.instantiate(name)))
     }
 
     /// The resource types the baseline has definitions for, sorted, once each.

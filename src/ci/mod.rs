@@ -1,6 +1,8 @@
 //! CI surfaces: which system runs us, and how problems and results are shown there.
 
 mod annotation;
+pub mod outputs;
+pub mod provenance;
 pub mod report;
 
 use std::path::PathBuf;

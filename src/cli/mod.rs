@@ -1,8 +1,15 @@
 //! Command-line parsing and dispatch: one file per subcommand, no logic beyond calling.
 
 mod baseline;
+mod deploy;
+mod destroy;
+mod diff;
+mod gc;
+mod history;
+mod promote;
 mod render;
 mod resources;
+mod rollback;
 mod validate;
 
 use std::process::ExitCode;
@@ -17,7 +24,9 @@ Examples:
   scoreline validate                                   check ./score.yaml
   scoreline render -f score.yaml                       manifests for the embedded development environment
   scoreline render -f score.yaml --platform platform/ --env staging --image web=REF
-  scoreline resources explain -f score.yaml --platform platform/ --env production";
+  scoreline resources explain -f score.yaml --platform platform/ --env production
+  scoreline deploy -f score.yaml --platform platform/ --env staging --image web=REF
+  scoreline promote --from staging --to production --platform platform/";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -43,6 +52,13 @@ pub enum Command {
     Validate(validate::Args),
     Render(render::Args),
     Resources(resources::Args),
+    Deploy(deploy::Args),
+    History(history::Args),
+    Diff(diff::Args),
+    Rollback(rollback::Args),
+    Promote(promote::Args),
+    Destroy(destroy::Args),
+    Gc(gc::Args),
     Baseline(baseline::Args),
 }
 
@@ -50,14 +66,22 @@ pub enum Command {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let reporter = Reporter::new(cli.output, System::detect());
+    let done = |r: Result<(), crate::error::Error>| r.map(|()| ExitCode::SUCCESS);
     let outcome = match cli.command {
-        Command::Validate(args) => validate::run(args, &reporter),
-        Command::Render(args) => render::run(args, &reporter),
-        Command::Resources(args) => resources::run(args, &reporter),
-        Command::Baseline(args) => baseline::run(args, &reporter),
+        Command::Validate(args) => done(validate::run(args, &reporter)),
+        Command::Render(args) => done(render::run(args, &reporter)),
+        Command::Resources(args) => done(resources::run(args, &reporter)),
+        Command::Deploy(args) => done(deploy::run(args, &reporter)),
+        Command::History(args) => done(history::run(args, &reporter)),
+        Command::Diff(args) => diff::run(args, &reporter),
+        Command::Rollback(args) => done(rollback::run(args, &reporter)),
+        Command::Promote(args) => done(promote::run(args, &reporter)),
+        Command::Destroy(args) => done(destroy::run(args, &reporter)),
+        Command::Gc(args) => done(gc::run(args, &reporter)),
+        Command::Baseline(args) => done(baseline::run(args, &reporter)),
     };
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             reporter.diagnostics(error.diagnostics());
             reporter.say(format!("scoreline: error: {error}"));

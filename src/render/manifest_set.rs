@@ -1,11 +1,12 @@
 //! The rendered objects as a folder: one YAML file per object plus `kustomization.yaml`, in a
 //! canonical order, written atomically — a failed write leaves the previous folder as it was.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::folder::{self, FolderError};
 use crate::yaml;
 
 /// The file that marks a folder as scoreline's render output (and says what it holds).
@@ -56,16 +57,6 @@ impl Object {
 pub struct ManifestSet {
     objects: Vec<Object>,
     namespace: String,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum WriteError {
-    #[error(
-        "refusing to replace {0}: it holds files scoreline did not write (no {MARKER} file); choose an empty or new --out folder"
-    )]
-    NotOurs(PathBuf),
-    #[error("cannot write {0}: {1}")]
-    Io(PathBuf, std::io::Error),
 }
 
 impl ManifestSet {
@@ -153,74 +144,23 @@ impl ManifestSet {
         )
     }
 
-    /// Writes the folder: everything into a sibling temporary folder first, then swapped in.
-    pub fn write(&self, out: &Path, marker: &Value) -> Result<(), WriteError> {
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |e| WriteError::Io(path, e)
-        };
-        if out.exists() && !is_replaceable(out) {
-            return Err(WriteError::NotOurs(out.to_path_buf()));
-        }
-        let parent = out
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(parent).map_err(io(parent))?;
-        let stem = out
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "manifests".into());
-        let unique = format!(
-            "{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0)
-        );
-        let staging = parent.join(format!(".{stem}.new-{unique}"));
-        let result = (|| {
-            std::fs::create_dir(&staging).map_err(io(&staging))?;
-            for (name, content) in self.files() {
-                let path = staging.join(&name);
-                std::fs::write(&path, content).map_err(io(&path))?;
-            }
-            let marker_path = staging.join(MARKER);
-            std::fs::write(
-                &marker_path,
-                format!(
-                    "{}\n",
-                    serde_json::to_string_pretty(marker).unwrap_or_default()
-                ),
+    /// Writes the folder atomically, with the marker that says scoreline wrote it.
+    pub fn write(&self, out: &Path, marker: &Value) -> Result<(), FolderError> {
+        let mut files: Vec<(String, Vec<u8>)> = self
+            .files()
+            .into_iter()
+            .map(|(n, c)| (n, c.into_bytes()))
+            .collect();
+        files.push((
+            MARKER.into(),
+            format!(
+                "{}\n",
+                serde_json::to_string_pretty(marker).unwrap_or_default()
             )
-            .map_err(io(&marker_path))?;
-            if out.exists() {
-                let retired = parent.join(format!(".{stem}.old-{unique}"));
-                std::fs::rename(out, &retired).map_err(io(out))?;
-                if let Err(e) = std::fs::rename(&staging, out) {
-                    // Put the previous output back before reporting.
-                    let _ = std::fs::rename(&retired, out);
-                    return Err(WriteError::Io(out.to_path_buf(), e));
-                }
-                let _ = std::fs::remove_dir_all(&retired);
-            } else {
-                std::fs::rename(&staging, out).map_err(io(out))?;
-            }
-            Ok(())
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_dir_all(&staging);
-        }
-        result
+            .into_bytes(),
+        ));
+        folder::replace(out, &files, |dir| dir.join(MARKER).is_file())
     }
-}
-
-/// Empty, or a previous render (it has the marker): anything else may be someone's files.
-fn is_replaceable(out: &Path) -> bool {
-    out.is_dir()
-        && (out.join(MARKER).is_file()
-            || std::fs::read_dir(out).is_ok_and(|mut d| d.next().is_none()))
 }
 
 /// Keys sorted, with the conventional ones first (`apiVersion`, `kind`, `metadata` at the top,

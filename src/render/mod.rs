@@ -9,7 +9,7 @@ mod substitute;
 use serde_json::Value;
 
 pub use images::{ImageError, Images};
-pub use manifest_set::{MARKER, ManifestSet, Object, WriteError};
+pub use manifest_set::{MARKER, ManifestSet, Object};
 
 use crate::baseline::{Environment, WorkloadPolicy};
 use crate::diagnostic::Diagnostic;

@@ -1,0 +1,103 @@
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::render::Target;
+use crate::ci::report::{OutputFormat, Reporter};
+use crate::deploy::{Delivered, Kind};
+use crate::error::Error;
+use crate::pipeline::{self, Deployed, Deployment};
+use crate::render::Images;
+
+/// Render for an environment and deliver: commit and push to its git environment repository
+/// (or write its local folder), with a deployment record. Identical output is a no-op.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+The environment's `delivery` (environments.yaml) says where: `kind: git` (repo, branch, path) or
+`kind: dir` (path). A push that loses a race with another deploy is re-applied on the new tip
+and retried. https credentials come from GIT_TOKEN, GITHUB_TOKEN or CI_JOB_TOKEN.
+
+Examples:
+  scoreline deploy -f score.yaml
+  scoreline deploy -f score.yaml --platform platform/ --env staging --image web=ghcr.io/acme/shop@sha256:…
+  scoreline deploy -f score.yaml --env pr-123 --message \"preview of #123\"")]
+pub struct Args {
+    #[command(flatten)]
+    target: Target,
+
+    /// The image for a container: `[WORKLOAD.]CONTAINER=REF`, or a bare `REF` for every
+    /// container whose Score image is `.` (repeatable).
+    #[arg(long = "image", value_name = "[WORKLOAD.]CONTAINER=REF")]
+    images: Vec<String>,
+
+    /// More text for the commit message.
+    #[arg(long, value_name = "TEXT")]
+    message: Option<String>,
+
+    /// Also write the outputs as a dotenv file (GitLab `artifacts:reports:dotenv`).
+    #[arg(long, value_name = "FILE")]
+    dotenv: Option<PathBuf>,
+}
+
+pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
+    let images = Images::parse(&args.images).map_err(|e| Error::Usage(e.to_string()))?;
+    let mut loaded = pipeline::load(&args.target.inputs())?;
+    let deployed = loaded.deploy(
+        &images,
+        Deployment {
+            kind: Kind::Deploy,
+            from: None,
+            message: args.message.as_deref(),
+        },
+    );
+    reporter.warnings(&loaded.warnings);
+    let deployed = deployed?;
+    reporter.mask(&deployed.secrets);
+    report(&deployed, reporter, args.dotenv.as_deref())
+}
+
+/// How deploy, rollback and promote say what happened (also as CI step outputs).
+pub fn report(
+    deployed: &Deployed,
+    reporter: &Reporter,
+    dotenv: Option<&std::path::Path>,
+) -> Result<(), Error> {
+    let record = &deployed.record;
+    let (status, revision) = match &deployed.delivered {
+        Delivered::Unchanged => ("unchanged", None),
+        Delivered::Written { revision } => ("deployed", Some(revision.as_str())),
+    };
+    let outputs = [
+        ("status", status.to_owned()),
+        ("record-id", record.id.clone()),
+        ("revision", revision.unwrap_or_default().to_owned()),
+        ("folder", deployed.folder.clone()),
+    ];
+    crate::ci::outputs::write(&outputs, dotenv)
+        .map_err(|e| Error::Runtime(format!("writing step outputs: {e}")))?;
+    if reporter.format == OutputFormat::Json {
+        reporter.json(&json!({"status": status, "record": record, "revision": revision, "folder": deployed.folder, "store": deployed.store}));
+        return Ok(());
+    }
+    let verb = match record.kind {
+        Kind::Deploy => "deployed",
+        Kind::Rollback => "rolled back",
+        Kind::Promote => "promoted",
+    };
+    match revision {
+        Some(revision) => reporter.say(format!(
+            "{verb} {} to {}: {} → {} (revision {})",
+            record.app,
+            record.environment,
+            record.short_id(),
+            deployed.store,
+            &revision[..revision.len().min(12)]
+        )),
+        None => reporter.say(format!(
+            "unchanged: {} already holds {}",
+            deployed.store,
+            record.short_id()
+        )),
+    }
+    Ok(())
+}

@@ -1,0 +1,57 @@
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use crate::ci::report::{OutputFormat, Reporter};
+use crate::deploy::Delivered;
+use crate::error::Error;
+use crate::pipeline;
+
+/// Tear down a preview environment: remove every app folder it owns, in one commit.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  scoreline destroy --env pr-123 --platform platform/
+  scoreline destroy --env staging --app shop --force     (not a preview: needs --force)")]
+pub struct Args {
+    /// The environment (an instance of a preview pattern such as pr-{n}).
+    #[arg(long, value_name = "NAME")]
+    env: String,
+
+    /// Only this app (default: every app of the environment).
+    #[arg(long, value_name = "NAME")]
+    app: Option<String>,
+
+    /// Allow removing deployments of an environment that is not a preview.
+    #[arg(long)]
+    force: bool,
+
+    /// The platform baseline folder (default: the embedded baseline).
+    #[arg(long, value_name = "DIR")]
+    platform: Option<PathBuf>,
+}
+
+pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
+    let (apps, delivered, store) = pipeline::destroy(
+        args.platform.as_deref(),
+        &args.env,
+        args.app.as_deref(),
+        args.force,
+    )?;
+    let removed = matches!(delivered, Delivered::Written { .. });
+    if reporter.format == OutputFormat::Json {
+        reporter.json(&json!({"environment": args.env, "removed": if removed { apps.clone() } else { Vec::new() }}));
+    } else if removed {
+        reporter.say(format!(
+            "destroyed {}: removed {} from {store}",
+            args.env,
+            apps.join(", ")
+        ));
+    } else {
+        reporter.say(format!(
+            "nothing to remove: {} holds no deployments in {store}",
+            args.env
+        ));
+    }
+    Ok(())
+}

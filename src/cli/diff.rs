@@ -1,0 +1,92 @@
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use super::render::Target;
+use crate::ci::report::{OutputFormat, Reporter};
+use crate::error::Error;
+use crate::pipeline;
+use crate::render::Images;
+
+/// Show what differs, object by object, as unified YAML diffs with Secret values masked: what
+/// deploying now would change (default), between two deployments (--from/--to), or between two
+/// environments (--against-env).
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Exit codes: 0 (with or without changes), 1 on errors; with --exit-code, changes exit 4.
+
+Examples:
+  scoreline diff -f score.yaml --platform platform/ --env staging --image web=REF
+  scoreline diff --env staging --app shop --from 3f2a9c --to 81be07
+  scoreline diff --env staging --against-env production --app shop --exit-code")]
+pub struct Args {
+    #[command(flatten)]
+    target: Target,
+
+    /// The image for a container (as for render and deploy).
+    #[arg(long = "image", value_name = "[WORKLOAD.]CONTAINER=REF")]
+    images: Vec<String>,
+
+    /// Compare this earlier deployment (a record id or a prefix of it)…
+    #[arg(long, value_name = "ID", conflicts_with = "against_env")]
+    from: Option<String>,
+
+    /// …with this one (default: the current deployment).
+    #[arg(long, value_name = "ID", requires = "from")]
+    to: Option<String>,
+
+    /// Compare the environment's current deployment with this environment's.
+    #[arg(long, value_name = "NAME")]
+    against_env: Option<String>,
+
+    /// Exit 4 when there are changes (for CI gates).
+    #[arg(long)]
+    exit_code: bool,
+}
+
+pub fn run(args: Args, reporter: &Reporter) -> Result<ExitCode, Error> {
+    let platform = args.target.platform.as_deref();
+    let env = args
+        .target
+        .env
+        .clone()
+        .ok_or_else(|| Error::Usage("name the environment with --env".into()))?;
+    let app = args.target.app.as_deref();
+    let changes = match (&args.from, &args.against_env) {
+        (Some(from), _) => pipeline::diff_records(platform, &env, app, from, args.to.as_deref())?,
+        (None, Some(other)) => pipeline::diff_environments(platform, &env, other, app)?,
+        (None, None) => {
+            let images = Images::parse(&args.images).map_err(|e| Error::Usage(e.to_string()))?;
+            let mut loaded = pipeline::load(&args.target.inputs())?;
+            let result = loaded.diff(&images);
+            reporter.warnings(&loaded.warnings);
+            let (changes, secrets) = result?;
+            reporter.mask(&secrets);
+            changes
+        }
+    };
+    if reporter.format == OutputFormat::Json {
+        reporter.json(&json!({"changes": changes}));
+    } else {
+        for change in &changes {
+            print!("{}", change.diff);
+        }
+        reporter.say(match changes.len() {
+            0 => "no changes".to_owned(),
+            n => format!(
+                "{n} object{} changed: {}",
+                if n == 1 { "" } else { "s" },
+                changes
+                    .iter()
+                    .map(|c| format!("{} ({})", c.file, c.change))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+    }
+    Ok(if args.exit_code && !changes.is_empty() {
+        ExitCode::from(4)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

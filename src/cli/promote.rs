@@ -1,0 +1,49 @@
+use std::path::PathBuf;
+
+use super::deploy::report;
+use crate::ci::report::Reporter;
+use crate::error::Error;
+use crate::pipeline;
+
+/// Promote an app: take its current deployment in one environment — the exact Score inputs and
+/// image digests — resolve it against another environment's baseline, and deliver it there.
+/// Nothing is rebuilt.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  scoreline promote --from staging --to production --platform platform/
+  scoreline promote --from staging --to production --app shop --message \"release 1.4\"")]
+pub struct Args {
+    /// The environment to take the deployment from.
+    #[arg(long, value_name = "NAME")]
+    from: String,
+
+    /// The environment to deliver to.
+    #[arg(long, value_name = "NAME")]
+    to: String,
+
+    /// The app (default: the only app of the source environment).
+    #[arg(long, value_name = "NAME")]
+    app: Option<String>,
+
+    /// More text for the commit message.
+    #[arg(long, value_name = "TEXT")]
+    message: Option<String>,
+
+    /// The platform baseline folder (default: the embedded baseline).
+    #[arg(long, value_name = "DIR")]
+    platform: Option<PathBuf>,
+}
+
+pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
+    let (deployed, warnings) = pipeline::promote(
+        args.platform.as_deref(),
+        &args.from,
+        &args.to,
+        args.app.as_deref(),
+        args.message.as_deref(),
+    )?;
+    reporter.warnings(&warnings);
+    reporter.mask(&deployed.secrets);
+    report(&deployed, reporter, None)
+}

@@ -1,0 +1,46 @@
+use std::path::PathBuf;
+
+use super::deploy::report;
+use crate::ci::report::Reporter;
+use crate::error::Error;
+use crate::pipeline;
+
+/// Redeploy an earlier deployment as a new commit (history is never rewritten, so GitOps
+/// controllers simply follow).
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  scoreline rollback --env staging --app shop                 back to the previous deployment
+  scoreline rollback --env staging --app shop --to 3f2a9c     back to a given record id")]
+pub struct Args {
+    /// The environment.
+    #[arg(long, value_name = "NAME")]
+    env: String,
+
+    /// The app (default: the environment's only app).
+    #[arg(long, value_name = "NAME")]
+    app: Option<String>,
+
+    /// The deployment to return to: a record id or a prefix (default: the previous one).
+    #[arg(long, value_name = "ID")]
+    to: Option<String>,
+
+    /// More text for the commit message.
+    #[arg(long, value_name = "TEXT")]
+    message: Option<String>,
+
+    /// The platform baseline folder (default: the embedded baseline).
+    #[arg(long, value_name = "DIR")]
+    platform: Option<PathBuf>,
+}
+
+pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
+    let deployed = pipeline::rollback(
+        args.platform.as_deref(),
+        &args.env,
+        args.app.as_deref(),
+        args.to.as_deref(),
+        args.message.as_deref(),
+    )?;
+    report(&deployed, reporter, None)
+}

@@ -1,0 +1,120 @@
+//! What differs between two deployments, object by object, as unified YAML diffs. Secret values
+//! are never shown: each is replaced by the record's keyed digest, so a changed value shows as
+//! a changed digest (SOPS-encrypted files are compared the same way).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+use similar::TextDiff;
+
+use super::record::Record;
+use super::store::Files;
+use crate::source::SourceFile;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub file: String,
+    pub change: &'static str,
+    /// The unified diff.
+    pub diff: String,
+}
+
+/// One side of a comparison: a deployment's files and its record (for the Secrets' digests).
+pub struct Side<'a> {
+    pub files: &'a Files,
+    pub record: Option<&'a Record>,
+    pub label: String,
+}
+
+/// The changes from `before` to `after`. With `ignore_namespace`, namespaces are left out (to
+/// compare two environments).
+pub fn compare(before: &Side<'_>, after: &Side<'_>, ignore_namespace: bool) -> Vec<Change> {
+    let (a, b) = (
+        view(before, ignore_namespace),
+        view(after, ignore_namespace),
+    );
+    let mut names: Vec<&String> = a.keys().chain(b.keys()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let (old, new) = (
+                a.get(name).map(String::as_str).unwrap_or(""),
+                b.get(name).map(String::as_str).unwrap_or(""),
+            );
+            if old == new {
+                return None;
+            }
+            let change = match (a.contains_key(name), b.contains_key(name)) {
+                (false, _) => "added",
+                (_, false) => "removed",
+                _ => "changed",
+            };
+            let diff = TextDiff::from_lines(old, new)
+                .unified_diff()
+                .context_radius(3)
+                .header(
+                    &format!("{}/{name}", before.label),
+                    &format!("{}/{name}", after.label),
+                )
+                .to_string();
+            Some(Change {
+                file: name.clone(),
+                change,
+                diff,
+            })
+        })
+        .collect()
+}
+
+/// The deployment's objects as comparable YAML, Secret values masked.
+fn view(side: &Side<'_>, ignore_namespace: bool) -> BTreeMap<String, String> {
+    side.files
+        .iter()
+        .filter(|(name, _)| {
+            !name.starts_with(".scoreline/") && (name.ends_with(".yaml") || name.ends_with(".yml"))
+        })
+        .map(|(name, bytes)| {
+            let text = String::from_utf8_lossy(bytes).into_owned();
+            let parsed =
+                crate::yaml::parse(&SourceFile::new(name, text.clone()), Default::default()).ok();
+            let Some(mut value) = parsed.and_then(|docs| docs.first().map(|d| d.to_json())) else {
+                return (name.clone(), text);
+            };
+            if ignore_namespace
+                && let Some(metadata) = value.get_mut("metadata").and_then(Value::as_object_mut)
+            {
+                metadata.remove("namespace");
+            }
+            if value["kind"] == "Secret" {
+                mask(&mut value, side.record);
+            }
+            (name.clone(), crate::yaml::to_string(&value))
+        })
+        .collect()
+}
+
+fn mask(secret: &mut Value, record: Option<&Record>) {
+    let name = secret["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    if let Some(map) = secret.as_object_mut() {
+        map.remove("sops");
+    }
+    for field in ["data", "stringData"] {
+        if let Some(values) = secret.get_mut(field).and_then(Value::as_object_mut) {
+            for (key, value) in values.iter_mut() {
+                let digest = record
+                    .and_then(|r| r.secrets.get(&name))
+                    .and_then(|s| s.get(key));
+                *value = Value::String(match digest {
+                    Some(d) => format!("(hidden, digest {d})"),
+                    None => "(hidden)".into(),
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Running the `git` CLI for environment repositories (as argocd-image-updater and Kargo do: it
+//! pushes, and it does not hang). Every call is isolated from the user's and the system's git
+//! configuration, never prompts, and gets https credentials through the environment — never
+//! on the command line, never in a repository's config, never in a message.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use base64::Engine;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("`git {command}` failed: {stderr}")]
+    Failed { command: String, stderr: String },
+    #[error("cannot run git: {0} (install git; scoreline drives the git command)")]
+    Spawn(std::io::Error),
+}
+
+impl GitError {
+    /// A push refused because the branch moved on (someone else pushed first).
+    pub fn is_race(&self) -> bool {
+        matches!(self, GitError::Failed { stderr, .. }
+            if stderr.contains("[rejected]")
+                || stderr.contains("Updates were rejected")
+                || stderr.contains("fetch first")
+                || stderr.contains("non-fast-forward")
+                || stderr.contains("cannot lock ref"))
+    }
+}
+
+#[derive(Clone)]
+pub struct Git {
+    dir: PathBuf,
+    env: Vec<(String, String)>,
+    /// Values never shown in a message (the token).
+    secrets: Vec<String>,
+}
+
+impl std::fmt::Debug for Git {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Git")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Git {
+    /// Git in `dir` for the repository at `url`, committing as `author` (name, email).
+    pub fn new(dir: &Path, url: &str, author: &(String, String)) -> Git {
+        let mut config: Vec<(String, String)> = vec![
+            ("commit.gpgsign".into(), "false".into()),
+            ("core.hooksPath".into(), "/dev/null".into()),
+        ];
+        let mut secrets = Vec::new();
+        if url.starts_with("https://") || url.starts_with("http://") {
+            if let Some((user, token)) = credentials() {
+                let basic =
+                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"));
+                config.push((
+                    "http.extraHeader".into(),
+                    format!("Authorization: Basic {basic}"),
+                ));
+                secrets.extend([token, basic]);
+            }
+        }
+        let mut env: Vec<(String, String)> = vec![
+            ("GIT_TERMINAL_PROMPT".into(), "0".into()),
+            ("GIT_CONFIG_NOSYSTEM".into(), "1".into()),
+            ("GIT_CONFIG_GLOBAL".into(), "/dev/null".into()),
+            ("GIT_AUTHOR_NAME".into(), author.0.clone()),
+            ("GIT_AUTHOR_EMAIL".into(), author.1.clone()),
+            ("GIT_COMMITTER_NAME".into(), author.0.clone()),
+            ("GIT_COMMITTER_EMAIL".into(), author.1.clone()),
+            ("LC_ALL".into(), "C".into()),
+            ("GIT_CONFIG_COUNT".into(), config.len().to_string()),
+        ];
+        for (i, (key, value)) in config.into_iter().enumerate() {
+            env.push((format!("GIT_CONFIG_KEY_{i}"), key));
+            env.push((format!("GIT_CONFIG_VALUE_{i}"), value));
+        }
+        Git {
+            dir: dir.to_path_buf(),
+            env,
+            secrets,
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Runs git in the repository folder; stdout on success.
+    pub fn run(&self, args: &[&str]) -> Result<String, GitError> {
+        self.run_with_input(args, None)
+            .map(|out| String::from_utf8_lossy(&out).into_owned())
+    }
+
+    /// Runs git with `input` on stdin; raw stdout on success.
+    pub fn run_with_input(&self, args: &[&str], input: Option<&[u8]>) -> Result<Vec<u8>, GitError> {
+        let mut command = Command::new("git");
+        command
+            .arg("-C")
+            .arg(&self.dir)
+            .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        command
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().map_err(GitError::Spawn)?;
+        if let Some(input) = input {
+            let mut stdin = child.stdin.take().expect("stdin is piped");
+            let input = input.to_vec();
+            std::thread::spawn(move || {
+                use std::io::Write;
+                let _ = stdin.write_all(&input);
+            });
+        }
+        let out = child.wait_with_output().map_err(GitError::Spawn)?;
+        if out.status.success() {
+            Ok(out.stdout)
+        } else {
+            Err(GitError::Failed {
+                command: self.redact(&args.join(" ")),
+                stderr: self.redact(String::from_utf8_lossy(&out.stderr).trim()),
+            })
+        }
+    }
+
+    fn redact(&self, text: &str) -> String {
+        self.secrets
+            .iter()
+            .filter(|s| !s.is_empty())
+            .fold(text.to_owned(), |acc, s| acc.replace(s.as_str(), "••••••"))
+    }
+}
+
+/// (user, token) for https repositories, from the CI's token variables.
+fn credentials() -> Option<(String, String)> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let user = var("GIT_USERNAME");
+    if let Some(token) = var("GIT_TOKEN").or_else(|| var("GITHUB_TOKEN")) {
+        return Some((user.unwrap_or_else(|| "x-access-token".into()), token));
+    }
+    // GitLab's job token authenticates only as this user.
+    var("CI_JOB_TOKEN").map(|token| (user.unwrap_or_else(|| "gitlab-ci-token".into()), token))
+}

