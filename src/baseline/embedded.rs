@@ -70,11 +70,19 @@ mod tests {
         assert!(baseline.revision.starts_with("sha256:"));
         let types = baseline.resource_types();
         for wanted in [
+            "amqp",
             "dns",
+            "elasticsearch",
             "environment",
+            "kafka-topic",
+            "mongodb",
+            "mssql",
+            "mysql",
             "postgres",
+            "postgres-instance",
             "redis",
             "route",
+            "s3",
             "service",
             "service-port",
             "volume",
