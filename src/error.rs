@@ -89,6 +89,17 @@ impl From<crate::deploy::Error> for Error {
     }
 }
 
+impl From<crate::image::BuildError> for Error {
+    fn from(e: crate::image::BuildError) -> Self {
+        use crate::image::BuildError as B;
+        match e {
+            B::Dockerfile(d) => Error::Invalid(d),
+            B::Usage(m) => Error::Usage(m),
+            B::Registry(m) | B::Io(m) => Error::Runtime(m),
+        }
+    }
+}
+
 fn count(diagnostics: &[Diagnostic]) -> String {
     match diagnostics.iter().filter(|d| d.is_error()).count() {
         1 => "1 error found".into(),

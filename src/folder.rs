@@ -20,6 +20,24 @@ pub fn replace(
     files: &[(String, Vec<u8>)],
     ours: impl Fn(&Path) -> bool,
 ) -> Result<(), FolderError> {
+    replace_with(out, ours, |staging| {
+        for (name, content) in files {
+            let path = staging.join(name);
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| FolderError::Io(dir.to_path_buf(), e))?;
+            }
+            std::fs::write(&path, content).map_err(|e| FolderError::Io(path.clone(), e))?;
+        }
+        Ok(())
+    })
+}
+
+/// Replaces `out` with what `fill` writes into the (empty, new) folder it is given.
+pub fn replace_with(
+    out: &Path,
+    ours: impl Fn(&Path) -> bool,
+    fill: impl FnOnce(&Path) -> Result<(), FolderError>,
+) -> Result<(), FolderError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |e| FolderError::Io(path, e)
@@ -47,13 +65,7 @@ pub fn replace(
     let staging = parent.join(format!(".{stem}.new-{unique}"));
     let result = (|| {
         std::fs::create_dir(&staging).map_err(io(&staging))?;
-        for (name, content) in files {
-            let path = staging.join(name);
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(io(dir))?;
-            }
-            std::fs::write(&path, content).map_err(io(&path))?;
-        }
+        fill(&staging)?;
         if out.exists() {
             let retired = parent.join(format!(".{stem}.old-{unique}"));
             std::fs::rename(out, &retired).map_err(io(out))?;

@@ -8,6 +8,7 @@ pub mod deploy;
 pub mod diagnostic;
 pub mod error;
 pub mod folder;
+pub mod image;
 pub mod pipeline;
 pub mod render;
 pub mod resolve;

@@ -2,6 +2,7 @@
 
 mod annotation;
 pub mod outputs;
+pub mod progress;
 pub mod provenance;
 pub mod report;
 

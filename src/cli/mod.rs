@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch: one file per subcommand, no logic beyond calling.
 
 mod baseline;
+mod build;
 mod deploy;
 mod destroy;
 mod diff;
@@ -25,6 +26,7 @@ Examples:
   scoreline render -f score.yaml                       manifests for the embedded development environment
   scoreline render -f score.yaml --platform platform/ --env staging --image web=REF
   scoreline resources explain -f score.yaml --platform platform/ --env production
+  scoreline build --context . --tag ghcr.io/acme/shop:1.4.2
   scoreline deploy -f score.yaml --platform platform/ --env staging --image web=REF
   scoreline promote --from staging --to production --platform platform/";
 
@@ -52,6 +54,7 @@ pub enum Command {
     Validate(validate::Args),
     Render(render::Args),
     Resources(resources::Args),
+    Build(build::Args),
     Deploy(deploy::Args),
     History(history::Args),
     Diff(diff::Args),
@@ -71,6 +74,7 @@ pub fn run() -> ExitCode {
         Command::Validate(args) => done(validate::run(args, &reporter)),
         Command::Render(args) => done(render::run(args, &reporter)),
         Command::Resources(args) => done(resources::run(args, &reporter)),
+        Command::Build(args) => done(build::run(args, &reporter)),
         Command::Deploy(args) => done(deploy::run(args, &reporter)),
         Command::History(args) => done(history::run(args, &reporter)),
         Command::Diff(args) => diff::run(args, &reporter),

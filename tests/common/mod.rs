@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: running the real binary as a user would.
 #![allow(dead_code)]
 
+pub mod registry;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};

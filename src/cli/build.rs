@@ -1,0 +1,127 @@
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::ci::progress::{Progress, human};
+use crate::ci::report::{OutputFormat, Reporter};
+use crate::error::Error;
+use crate::image::{self, oci::Platform};
+
+/// Build an image without a Docker daemon and push it: a Dockerfile of base images and copied
+/// files becomes a reproducible OCI image, pinned by digest.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+The last stdout line is the pinned reference REGISTRY/REPOSITORY@sha256:…, ready for
+`scoreline render --image CONTAINER=…`. A Dockerfile with RUN is handed to docker buildx, buildah
+or podman when one is on PATH. Registries on loopback and those named with --insecure-registry are
+reached over plain HTTP; every other one over verified TLS. Credentials come from
+REGISTRY_USERNAME/REGISTRY_PASSWORD, CI_REGISTRY_*, GITHUB_TOKEN (ghcr.io) and Docker's config.
+
+Examples:
+  scoreline build --context . --tag ghcr.io/acme/shop:1.4.2
+  scoreline build --context . --tag registry.example.com/shop:main --platform linux/amd64,linux/arm64
+  scoreline build --context . --oci-layout out/shop   (no registry needed)")]
+pub struct Args {
+    /// The build context (COPY reads from it).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    context: PathBuf,
+
+    /// The Dockerfile (default: CONTEXT/Dockerfile).
+    #[arg(long = "file", short = 'f', value_name = "DOCKERFILE")]
+    file: Option<PathBuf>,
+
+    /// Push to this reference (repeatable).
+    #[arg(long = "tag", short = 't', value_name = "REF")]
+    tags: Vec<String>,
+
+    /// Platforms, comma-separated (default: this machine's), e.g. linux/amd64,linux/arm64.
+    #[arg(long, value_name = "PLATFORMS", value_delimiter = ',')]
+    platform: Vec<String>,
+
+    /// Also (or instead) write an OCI image layout to this folder.
+    #[arg(long, value_name = "DIR")]
+    oci_layout: Option<PathBuf>,
+
+    /// A registry reached over plain HTTP (repeatable).
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    insecure: Vec<String>,
+
+    /// A label of the image config (repeatable).
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    labels: Vec<String>,
+
+    /// A value for an ARG (repeatable).
+    #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+    build_args: Vec<String>,
+
+    /// Also write the outputs (image, digest) as a dotenv file (GitLab `artifacts:reports:dotenv`).
+    #[arg(long, value_name = "FILE")]
+    dotenv: Option<PathBuf>,
+}
+
+pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
+    let pairs = |values: &[String], flag: &str| -> Result<Vec<(String, String)>, Error> {
+        values
+            .iter()
+            .map(|v| {
+                v.split_once('=')
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .filter(|(k, _)| !k.is_empty())
+                    .ok_or_else(|| Error::Usage(format!("{flag} `{v}`: write KEY=VALUE")))
+            })
+            .collect()
+    };
+    let platforms = args
+        .platform
+        .iter()
+        .map(|p| Platform::parse(p).map_err(Error::Usage))
+        .collect::<Result<Vec<_>, _>>()?;
+    let request = image::Request {
+        context: args.context,
+        dockerfile: args.file,
+        tags: args.tags,
+        platforms,
+        oci_layout: args.oci_layout,
+        insecure: args.insecure,
+        labels: pairs(&args.labels, "--label")?,
+        build_args: pairs(&args.build_args, "--build-arg")?
+            .into_iter()
+            .collect::<BTreeMap<_, _>>(),
+    };
+    let progress = Progress::new(&reporter.system);
+    let built = image::run(&request, &|event| progress.event(event))?;
+    let pinned = built
+        .reference
+        .clone()
+        .unwrap_or_else(|| built.digest.clone());
+    crate::ci::outputs::write(
+        &[("image", pinned.clone()), ("digest", built.digest.clone())],
+        args.dotenv.as_deref(),
+    )
+    .map_err(|e| Error::Runtime(format!("writing step outputs: {e}")))?;
+    if reporter.format == OutputFormat::Json {
+        reporter.json(&built);
+    } else {
+        let uploaded = built
+            .transfers
+            .iter()
+            .filter(|t| t.transfer == image::registry::Transfer::Uploaded)
+            .count();
+        reporter.say(format!(
+            "built {} for {} ({}, {uploaded} blob{} uploaded)",
+            built.digest,
+            built
+                .platforms
+                .iter()
+                .map(|p| p.platform.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            human(built.size),
+            if uploaded == 1 { "" } else { "s" }
+        ));
+        if let Some(layout) = &built.layout {
+            reporter.say(format!("wrote the OCI layout {}", layout.display()));
+        }
+        println!("{pinned}");
+    }
+    Ok(())
+}

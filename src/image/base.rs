@@ -1,0 +1,166 @@
+//! Base images: the manifest for one platform (chosen from an index), its config, and its layers
+//! as descriptors, fetched only when a push or an OCI layout needs the bytes.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use oci_client::Reference;
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use super::layer::Blob;
+use super::oci::{Descriptor, Format, Index, Manifest, Platform};
+use super::registry::{Registry, RegistryError};
+
+/// A layer of the image being built: one of ours (on disk), or the base image's (remote until
+/// needed, then cached on disk).
+#[derive(Clone)]
+pub struct LayerSource {
+    pub descriptor: Descriptor,
+    pub diff_id: String,
+    pub origin: Origin,
+}
+
+#[derive(Clone)]
+pub enum Origin {
+    Local(Blob),
+    Remote {
+        registry: Arc<Registry>,
+        repository: Reference,
+        cache: Arc<Mutex<Option<Blob>>>,
+    },
+}
+
+impl LayerSource {
+    /// The blob on disk, downloading a base layer once.
+    pub async fn local(&self, dir: &Path) -> Result<Blob, RegistryError> {
+        match &self.origin {
+            Origin::Local(blob) => Ok(blob.clone()),
+            Origin::Remote {
+                registry,
+                repository,
+                cache,
+            } => {
+                let mut cached = cache.lock().await;
+                if let Some(blob) = &*cached {
+                    return Ok(blob.clone());
+                }
+                let blob = registry.download(repository, &self.descriptor, dir).await?;
+                *cached = Some(blob.clone());
+                Ok(blob)
+            }
+        }
+    }
+}
+
+/// A base image for one platform.
+pub struct Base {
+    pub reference: Reference,
+    /// The digest of the manifest (or index) the reference named, for the base annotations.
+    pub digest: String,
+    pub format: Format,
+    pub config: Value,
+    pub layers: Vec<LayerSource>,
+}
+
+/// Pulls the manifest and config of `image` for `platform`.
+pub async fn pull(image: &str, platform: &Platform, insecure: &[String]) -> Result<Base, String> {
+    let reference = Reference::from_str(image)
+        .map_err(|e| format!("`{image}` is not an image reference: {e}"))?;
+    let registry = Arc::new(Registry::new(reference.resolve_registry(), insecure));
+    registry
+        .login(&reference, false)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (bytes, digest) = registry
+        .manifest(&reference)
+        .await
+        .map_err(|e| e.to_string())?;
+    let top: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{image}: the manifest is not JSON ({e})"))?;
+    let media_type = top["mediaType"].as_str().unwrap_or_default().to_owned();
+    let (manifest_bytes, manifest_type) = if top.get("manifests").is_some() {
+        let index: Index =
+            serde_json::from_value(top).map_err(|e| format!("{image}: unreadable index ({e})"))?;
+        let chosen = index
+            .manifests
+            .iter()
+            .find(|d| d.platform.as_ref().is_some_and(|p| platform.matches(p)))
+            .ok_or_else(|| {
+                let offered: Vec<String> = index
+                    .manifests
+                    .iter()
+                    .filter_map(|d| d.platform.as_ref().map(Platform::to_string))
+                    .collect();
+                format!(
+                    "base image {image} has no {platform} variant (it has: {})",
+                    offered.join(", ")
+                )
+            })?;
+        let by_digest = reference.clone_with_digest(chosen.digest.clone());
+        let (bytes, _) = registry
+            .manifest(&by_digest)
+            .await
+            .map_err(|e| e.to_string())?;
+        (bytes, chosen.media_type.clone())
+    } else {
+        (bytes, media_type)
+    };
+    let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
+        .map_err(|e| format!("{image}: unreadable manifest ({e})"))?;
+    let format = Format::of(&manifest_type)
+        .or_else(|| Format::of(&manifest.config.media_type))
+        .unwrap_or(Format::Oci);
+    let config_blob = registry
+        .download(&reference, &manifest.config, &std::env::temp_dir())
+        .await
+        .map_err(|e| e.to_string())?;
+    let config: Value =
+        serde_json::from_slice(&std::fs::read(&config_blob.path).map_err(|e| e.to_string())?)
+            .map_err(|e| format!("{image}: unreadable config ({e})"))?;
+    let _ = std::fs::remove_file(&config_blob.path);
+    let (os, arch) = (
+        config["os"].as_str().unwrap_or_default(),
+        config["architecture"].as_str().unwrap_or_default(),
+    );
+    if !(os == platform.os && arch == platform.architecture) {
+        return Err(format!(
+            "base image {image} is {os}/{arch}, not {platform}: name a multi-platform base, or build for {os}/{arch}"
+        ));
+    }
+    let diff_ids: Vec<String> = config["rootfs"]["diff_ids"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d.as_str().map(str::to_owned))
+        .collect();
+    if diff_ids.len() != manifest.layers.len() {
+        return Err(format!(
+            "{image}: its config lists {} layers, its manifest {}",
+            diff_ids.len(),
+            manifest.layers.len()
+        ));
+    }
+    let layers = manifest
+        .layers
+        .into_iter()
+        .zip(diff_ids)
+        .map(|(descriptor, diff_id)| LayerSource {
+            descriptor,
+            diff_id,
+            origin: Origin::Remote {
+                registry: registry.clone(),
+                repository: reference.clone(),
+                cache: Arc::new(Mutex::new(None)),
+            },
+        })
+        .collect();
+    Ok(Base {
+        reference,
+        digest,
+        format,
+        config,
+        layers,
+    })
+}

@@ -1,0 +1,287 @@
+//! Dockerfiles with RUN need a container runtime: the whole build goes to the first of
+//! `docker buildx`, `buildah` or `podman` found on PATH, with the same tags, platforms, labels
+//! and build arguments. Without one, the RUN line is the error.
+
+use std::process::{Command, Stdio};
+use std::str::FromStr;
+
+use serde_json::Value;
+
+use super::build::{BuildError, Built, PlatformBuilt, Request};
+use super::progress::{Event, Sink};
+use super::registry::{Registry, RegistryError, is_loopback};
+use crate::source::{Pos, SourceFile};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Builder {
+    Buildx,
+    Buildah,
+    Podman,
+}
+
+impl Builder {
+    fn name(self) -> &'static str {
+        match self {
+            Builder::Buildx => "docker buildx",
+            Builder::Buildah => "buildah",
+            Builder::Podman => "podman",
+        }
+    }
+
+    fn program(self) -> &'static str {
+        match self {
+            Builder::Buildx => "docker",
+            Builder::Buildah => "buildah",
+            Builder::Podman => "podman",
+        }
+    }
+}
+
+fn available() -> Option<Builder> {
+    let works = |program: &str, args: &[&str]| {
+        Command::new(program)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if works("docker", &["buildx", "version"]) {
+        Some(Builder::Buildx)
+    } else if works("buildah", &["--version"]) {
+        Some(Builder::Buildah)
+    } else if works("podman", &["--version"]) {
+        Some(Builder::Podman)
+    } else {
+        None
+    }
+}
+
+pub fn run(
+    request: &Request,
+    source: &SourceFile,
+    run_at: Pos,
+    progress: Sink<'_>,
+) -> Result<Built, BuildError> {
+    let Some(builder) = available() else {
+        return Err(BuildError::Dockerfile(vec![source
+            .error(run_at, "RUN needs a container runtime, and none of docker buildx, buildah or podman is on PATH")
+            .with_help("install one of them on the runner (scoreline then hands the build to it), or build without RUN: copy files built in earlier CI steps")]));
+    };
+    progress(Event::Delegating {
+        builder: builder.name().into(),
+    });
+    let dockerfile = request
+        .dockerfile
+        .clone()
+        .unwrap_or_else(|| request.context.join("Dockerfile"));
+    let platforms: Vec<String> = request.platforms.iter().map(ToString::to_string).collect();
+    let mut args: Vec<String> = match builder {
+        Builder::Buildx => vec!["buildx".into(), "build".into()],
+        Builder::Buildah | Builder::Podman => vec!["build".into()],
+    };
+    args.extend(["--file".into(), dockerfile.display().to_string()]);
+    if !platforms.is_empty() {
+        args.extend(["--platform".into(), platforms.join(",")]);
+    }
+    let manifest = request
+        .tags
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "scoreline-build".into());
+    match (builder, platforms.len() > 1) {
+        (Builder::Buildah | Builder::Podman, true) => {
+            args.extend(["--manifest".into(), manifest.clone()])
+        }
+        _ if request.tags.is_empty() => args.extend(["--tag".into(), manifest.clone()]),
+        _ => args.extend(
+            request
+                .tags
+                .iter()
+                .flat_map(|t| ["--tag".to_owned(), t.clone()]),
+        ),
+    }
+    args.extend(
+        request
+            .labels
+            .iter()
+            .flat_map(|(k, v)| ["--label".to_owned(), format!("{k}={v}")]),
+    );
+    args.extend(
+        request
+            .build_args
+            .iter()
+            .flat_map(|(k, v)| ["--build-arg".to_owned(), format!("{k}={v}")]),
+    );
+    if builder == Builder::Buildx {
+        if !request.tags.is_empty() {
+            args.push("--push".into());
+        }
+        if let Some(dir) = &request.oci_layout {
+            args.extend([
+                "--output".into(),
+                format!("type=oci,dest={},tar=false", dir.display()),
+            ]);
+        }
+    }
+    args.push(request.context.display().to_string());
+    execute(builder, &args)?;
+    if builder != Builder::Buildx {
+        let plain = |tag: &str| {
+            is_loopback(tag.split('/').next().unwrap_or(""))
+                || request
+                    .insecure
+                    .iter()
+                    .any(|h| tag.starts_with(&format!("{h}/")))
+        };
+        let destinations = request.tags.iter().map(|t| {
+            (
+                format!("--tls-verify={}", !plain(t)),
+                format!("docker://{t}"),
+            )
+        });
+        let layout = request.oci_layout.iter().map(|dir| {
+            (
+                "--tls-verify=true".to_owned(),
+                format!("oci:{}", dir.display()),
+            )
+        });
+        for (tls, destination) in destinations.chain(layout) {
+            let push: Vec<String> = if platforms.len() > 1 {
+                vec![
+                    "manifest".into(),
+                    "push".into(),
+                    "--all".into(),
+                    tls,
+                    manifest.clone(),
+                    destination,
+                ]
+            } else {
+                vec!["push".into(), tls, manifest.clone(), destination]
+            };
+            execute(builder, &push)?;
+        }
+    }
+    let Some(tag) = request.tags.first() else {
+        return Ok(Built {
+            digest: String::new(),
+            media_type: String::new(),
+            reference: None,
+            tags: Vec::new(),
+            size: 0,
+            platforms: Vec::new(),
+            layout: request.oci_layout.clone(),
+            transfers: Vec::new(),
+        });
+    };
+    // What the builder pushed, read back: the digest to pin, and the image's shape.
+    let parsed = oci_client::Reference::from_str(tag)
+        .map_err(|e| BuildError::Usage(format!("--tag `{tag}`: {e}")))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| BuildError::Io(e.to_string()))?;
+    let registry = Registry::new(parsed.resolve_registry(), &request.insecure);
+    let pushed = runtime
+        .block_on(pushed(&registry, &parsed))
+        .map_err(|e| BuildError::Registry(e.to_string()))?;
+    Ok(Built {
+        reference: Some(format!(
+            "{}/{}@{}",
+            parsed.resolve_registry(),
+            parsed.repository(),
+            pushed.digest
+        )),
+        digest: pushed.digest,
+        media_type: pushed.media_type,
+        tags: request.tags.clone(),
+        size: pushed.size,
+        platforms: pushed.platforms,
+        layout: request.oci_layout.clone(),
+        transfers: Vec::new(),
+    })
+}
+
+struct Pushed {
+    digest: String,
+    media_type: String,
+    size: u64,
+    platforms: Vec<PlatformBuilt>,
+}
+
+/// Reads an image (or index) back from the registry: digest, media type, total size, platforms.
+async fn pushed(
+    registry: &Registry,
+    reference: &oci_client::Reference,
+) -> Result<Pushed, RegistryError> {
+    let (bytes, digest) = registry.manifest(reference).await?;
+    let top: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    let mut size = bytes.len() as u64;
+    let mut platforms = Vec::new();
+    let mut manifests = Vec::new();
+    match top["manifests"].as_array() {
+        Some(children) => {
+            for child in children {
+                let Some(child_digest) = child["digest"].as_str() else {
+                    continue;
+                };
+                let os = child["platform"]["os"].as_str().unwrap_or("unknown");
+                let architecture = child["platform"]["architecture"]
+                    .as_str()
+                    .unwrap_or("unknown");
+                if os == "unknown" {
+                    continue; // attestations, not images
+                }
+                platforms.push(PlatformBuilt {
+                    platform: format!("{os}/{architecture}"),
+                    digest: child_digest.to_owned(),
+                });
+                let (child_bytes, _) = registry
+                    .manifest(&reference.clone_with_digest(child_digest.to_owned()))
+                    .await?;
+                size += child_bytes.len() as u64;
+                manifests.push(serde_json::from_slice::<Value>(&child_bytes).unwrap_or_default());
+            }
+        }
+        None => manifests.push(top.clone()),
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for manifest in &manifests {
+        for blob in std::iter::once(&manifest["config"])
+            .chain(manifest["layers"].as_array().into_iter().flatten())
+        {
+            if blob["digest"]
+                .as_str()
+                .is_some_and(|d| seen.insert(d.to_owned()))
+            {
+                size += blob["size"].as_u64().unwrap_or(0);
+            }
+        }
+    }
+    Ok(Pushed {
+        digest,
+        media_type: top["mediaType"].as_str().unwrap_or_default().to_owned(),
+        size,
+        platforms,
+    })
+}
+
+/// Runs the builder with its output on our stderr (stdout is for the result).
+fn execute(builder: Builder, args: &[String]) -> Result<(), BuildError> {
+    let status = Command::new(builder.program())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(std::io::stderr()))
+        .stderr(Stdio::inherit())
+        .status()
+        .map_err(|e| BuildError::Io(format!("cannot run {}: {e}", builder.name())))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(BuildError::Registry(format!(
+            "`{} {}` failed with {status}",
+            builder.program(),
+            args.first().map(String::as_str).unwrap_or("")
+        )))
+    }
+}

@@ -1,0 +1,35 @@
+//! What a build tells as it goes; the command line decides how to show it.
+
+use super::oci::Platform;
+use super::registry::Transfer;
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A stage of the Dockerfile is being built for a platform.
+    Stage { platform: Platform, stage: String },
+    /// A layer was written.
+    Layer {
+        platform: Platform,
+        digest: String,
+        size: u64,
+    },
+    /// Bytes of a blob sent so far (for progress bars).
+    Sending {
+        digest: String,
+        sent: u64,
+        size: u64,
+    },
+    /// A blob is in a repository, and how it got there.
+    Blob {
+        repository: String,
+        digest: String,
+        size: u64,
+        transfer: Transfer,
+    },
+    /// A manifest or index was put under a tag or digest.
+    Manifest { reference: String },
+    /// The Dockerfile needs a container runtime: the build is handed to another builder.
+    Delegating { builder: String },
+}
+
+pub type Sink<'a> = &'a (dyn Fn(Event) + Send + Sync);

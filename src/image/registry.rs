@@ -1,0 +1,290 @@
+//! A registry, as the build talks to it: every call retried (bounded, jittered), blobs checked
+//! before upload, base layers mounted across repositories when the registry allows it (any
+//! failure falls back to upload), uploads streamed from disk in 4 MiB chunks (GHCR refuses
+//! bigger request bodies), manifests pushed as the exact bytes their digest was computed from.
+//! TLS is always verified, except for registries named insecure and loopback ones.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use http::HeaderValue;
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::OciDistributionError;
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncReadExt;
+
+use super::auth::{self, Credentials};
+use super::layer::{Blob, hex_digest};
+use super::oci::Descriptor;
+use super::retry::retry;
+
+const CREDENTIALS_HELP: &str = "check the credentials and their rights on the repository: REGISTRY_USERNAME/REGISTRY_PASSWORD, CI_REGISTRY_USER/CI_REGISTRY_PASSWORD, GITHUB_TOKEN (ghcr.io) or `docker login` (DOCKER_CONFIG)";
+
+/// Bytes read per upload request.
+const CHUNK: usize = 4 << 20;
+
+pub struct Registry {
+    client: Client,
+    auth: RegistryAuth,
+    credentials: Credentials,
+    pub host: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("registry {host}: {message}")]
+pub struct RegistryError {
+    pub host: String,
+    pub message: String,
+}
+
+/// How a blob got to the registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transfer {
+    Existed,
+    Mounted,
+    Uploaded,
+}
+
+impl Registry {
+    /// `insecure`: hosts reached over plain HTTP (loopback ones always are).
+    pub fn new(host: &str, insecure: &[String]) -> Registry {
+        let mut plain: Vec<String> = insecure.to_vec();
+        if is_loopback(host) {
+            plain.push(host.to_owned());
+        }
+        let config = ClientConfig {
+            protocol: ClientProtocol::HttpsExcept(plain),
+            connect_timeout: Some(std::time::Duration::from_secs(15)),
+            read_timeout: Some(std::time::Duration::from_secs(120)),
+            platform_resolver: None,
+            ..ClientConfig::default()
+        };
+        let credentials = auth::for_registry(host);
+        Registry {
+            client: Client::new(config),
+            auth: credentials.to_registry_auth(),
+            credentials,
+            host: host.to_owned(),
+        }
+    }
+
+    fn error(&self, e: OciDistributionError) -> RegistryError {
+        // reqwest's message alone ("error sending request") hides the cause: add the chain.
+        let mut message = e.to_string();
+        let mut cause = std::error::Error::source(&e);
+        while let Some(inner) = cause {
+            let text = inner.to_string();
+            if !message.contains(&text) {
+                message = format!("{message}: {text}");
+            }
+            cause = inner.source();
+        }
+        if let Some(secret) = self.credentials.secret().filter(|s| !s.is_empty()) {
+            message = message.replace(secret, "••••••");
+        }
+        let help = match &e {
+            OciDistributionError::AuthenticationFailure(_)
+            | OciDistributionError::UnauthorizedError { .. }
+            | OciDistributionError::ServerError {
+                code: 401 | 403, ..
+            } => CREDENTIALS_HELP,
+            OciDistributionError::RequestError(r)
+                if r.status().is_some_and(|s| s == 401 || s == 403) =>
+            {
+                CREDENTIALS_HELP
+            }
+            OciDistributionError::RequestError(r)
+                if r.is_connect() && message.contains("certificate") =>
+            {
+                "the registry's TLS certificate is not trusted here: add its CA to the system trust store, or point SSL_CERT_FILE at a PEM file holding it"
+            }
+            OciDistributionError::RequestError(r)
+                if r.is_connect() && message.contains("corrupt message") =>
+            {
+                "the registry does not answer in TLS: if it serves plain HTTP, name it with --insecure-registry HOST:PORT"
+            }
+            OciDistributionError::RequestError(r) if r.is_connect() || r.is_timeout() => {
+                "check that the registry host and port are right and reachable from this runner"
+            }
+            _ => "",
+        };
+        if !help.is_empty() {
+            message = format!("{message}\n  help: {help}");
+        }
+        RegistryError {
+            host: self.host.clone(),
+            message,
+        }
+    }
+
+    /// Authenticates for pushing to (and pulling from) a repository.
+    pub async fn login(&self, repository: &Reference, push: bool) -> Result<(), RegistryError> {
+        let operation = if push {
+            oci_client::RegistryOperation::Push
+        } else {
+            oci_client::RegistryOperation::Pull
+        };
+        retry(|| self.client.auth(repository, &self.auth, operation))
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error(e))
+    }
+
+    /// Whether the repository has the blob.
+    pub async fn has_blob(
+        &self,
+        repository: &Reference,
+        digest: &str,
+    ) -> Result<bool, RegistryError> {
+        retry(|| self.client.blob_exists(repository, digest))
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    /// Mounts a blob from another repository of this registry; false when the registry does not.
+    pub async fn mount(&self, repository: &Reference, from: &Reference, digest: &str) -> bool {
+        // oci-client treats the legal 202 answer (mount refused, upload started) as an error, and
+        // its token may lack pull rights on the source: any failure means "upload instead".
+        self.client
+            .mount_blob(repository, from, digest)
+            .await
+            .is_ok()
+            && self
+                .client
+                .blob_exists(repository, digest)
+                .await
+                .unwrap_or(false)
+    }
+
+    /// Uploads a blob from disk, streamed in chunks; `sent` hears the bytes as they go.
+    pub async fn upload(
+        &self,
+        repository: &Reference,
+        blob: &Blob,
+        sent: Arc<dyn Fn(u64) + Send + Sync>,
+    ) -> Result<(), RegistryError> {
+        retry(|| async {
+            sent(0);
+            let file = tokio::fs::File::open(&blob.path).await?;
+            let progress = sent.clone();
+            let stream = futures::stream::unfold((file, 0u64), move |(mut file, total)| {
+                let progress = progress.clone();
+                async move {
+                    let mut buffer = vec![0u8; CHUNK];
+                    let mut filled = 0;
+                    while filled < CHUNK {
+                        match file.read(&mut buffer[filled..]).await {
+                            Ok(0) => break,
+                            Ok(n) => filled += n,
+                            Err(e) => {
+                                return Some((Err(OciDistributionError::IoError(e)), (file, total)));
+                            }
+                        }
+                    }
+                    (filled > 0).then(|| {
+                        buffer.truncate(filled);
+                        let total = total + filled as u64;
+                        progress(total);
+                        (Ok(Bytes::from(buffer)), (file, total))
+                    })
+                }
+            });
+            self.client
+                .push_blob_stream(repository, stream, &blob.digest, Some(blob.size))
+                .await
+        })
+        .await
+        .map(|_| ())
+        .map_err(|e| self.error(e))
+    }
+
+    /// Puts manifest bytes under a tag or a digest; returns the digest the registry reports.
+    pub async fn put_manifest(
+        &self,
+        reference: &Reference,
+        bytes: &[u8],
+        media_type: &str,
+    ) -> Result<String, RegistryError> {
+        let content_type =
+            HeaderValue::from_str(media_type).expect("media types are header values");
+        let body = Bytes::copy_from_slice(bytes);
+        retry(|| {
+            self.client
+                .push_manifest_raw(reference, body.clone(), content_type.clone())
+        })
+        .await
+        .map_err(|e| self.error(e))?;
+        Ok(hex_digest(Sha256::new_with_prefix(bytes)))
+    }
+
+    /// A manifest or index, its bytes and digest.
+    pub async fn manifest(
+        &self,
+        reference: &Reference,
+    ) -> Result<(Vec<u8>, String), RegistryError> {
+        let (bytes, digest) = retry(|| {
+            self.client
+                .pull_manifest_raw(reference, &self.auth, super::oci::ACCEPTED)
+        })
+        .await
+        .map_err(|e| self.error(e))?;
+        Ok((bytes.to_vec(), digest))
+    }
+
+    /// Downloads a blob into `dir`, checking its digest.
+    pub async fn download(
+        &self,
+        repository: &Reference,
+        descriptor: &Descriptor,
+        dir: &Path,
+    ) -> Result<Blob, RegistryError> {
+        let layer = oci_client::manifest::OciDescriptor {
+            media_type: descriptor.media_type.clone(),
+            digest: descriptor.digest.clone(),
+            size: descriptor.size as i64,
+            ..Default::default()
+        };
+        retry(|| async {
+            let file = tempfile::Builder::new().prefix("base-").tempfile_in(dir)?;
+            let (std_file, path) = file.keep().map_err(|e| e.error)?;
+            let mut out = tokio::fs::File::from_std(std_file);
+            let mut stream = self.client.pull_blob_stream(repository, &layer).await?;
+            let mut hasher = Sha256::new();
+            let mut size = 0u64;
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk?;
+                hasher.update(&chunk);
+                size += chunk.len() as u64;
+                tokio::io::AsyncWriteExt::write_all(&mut out, &chunk).await?;
+            }
+            tokio::io::AsyncWriteExt::flush(&mut out).await?;
+            let digest = hex_digest(hasher);
+            if digest != descriptor.digest {
+                return Err(OciDistributionError::GenericError(Some(format!(
+                    "blob {} arrived as {digest}",
+                    descriptor.digest
+                ))));
+            }
+            Ok(Blob { path, digest, size })
+        })
+        .await
+        .map_err(|e| self.error(e))
+    }
+}
+
+/// Loopback registries are reached over plain HTTP, as every registry tool does.
+pub fn is_loopback(host: &str) -> bool {
+    let name = host.rsplit_once(':').map_or(host, |(h, port)| {
+        if port.chars().all(|c| c.is_ascii_digit()) {
+            h
+        } else {
+            host
+        }
+    });
+    name == "localhost" || name.starts_with("127.") || name == "[::1]"
+}

@@ -1,0 +1,1077 @@
+//! `scoreline build` as a user runs it, against a real OCI registry (Debian's `docker-registry`
+//! on loopback, started per test), read back with `skopeo` and `umoci`. Request counting and
+//! failure injection go through `tests/support/registry_proxy.py` in front of the registry.
+
+mod common;
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::registry::{TestRegistry, inspect, is_root, skopeo, umoci_unpack};
+use common::{run, scoreline, text, write_files};
+use serde_json::Value;
+
+fn build(context: &Path, args: &[&str]) -> Command {
+    let mut cmd = scoreline();
+    cmd.arg("build").arg("--context").arg(context).args(args);
+    for var in [
+        "SOURCE_DATE_EPOCH",
+        "REGISTRY_USERNAME",
+        "REGISTRY_PASSWORD",
+        "CI_REGISTRY",
+        "CI_REGISTRY_USER",
+        "CI_REGISTRY_PASSWORD",
+        "GITHUB_TOKEN",
+    ] {
+        cmd.env_remove(var);
+    }
+    // No credentials from the developer's own Docker login.
+    cmd.env("DOCKER_CONFIG", context.join(".no-docker-config"));
+    cmd
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// The last stdout line: the pinned reference.
+fn pinned(out: &Output) -> String {
+    ok(out)
+        .lines()
+        .last()
+        .expect("a pinned reference")
+        .to_owned()
+}
+
+fn digest_of(pinned: &str) -> String {
+    pinned.split_once('@').expect("REF@DIGEST").1.to_owned()
+}
+
+fn chmod(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Copies `reference` from the registry into an OCI layout and unpacks it with umoci.
+fn unpack(reference: &str, work: &Path) -> std::path::PathBuf {
+    let layout = work.join("layout");
+    let out = skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        &format!("docker://{reference}"),
+        &format!("oci:{}:image", layout.display()),
+    ]);
+    assert!(out.status.success(), "skopeo copy: {}", text(&out.stderr));
+    umoci_unpack(&layout, "image", &work.join("bundle"))
+}
+
+/// A service's context: app files, configs, a vendored tarball, a script, and files that
+/// `.dockerignore` keeps out.
+fn shop_context(dir: &Path) {
+    write_files(
+        dir,
+        &[
+            (
+                "Dockerfile",
+                "# syntax=docker/dockerfile:1\n\
+                 ARG GREETING=hello\n\
+                 FROM scratch\n\
+                 ARG GREETING\n\
+                 ENV GREETING=${GREETING} \\\n    APP_HOME=/srv/app\n\
+                 WORKDIR $APP_HOME\n\
+                 COPY --chown=1000:1000 app/ ./\n\
+                 COPY --chmod=0600 config/*.toml /etc/shop/\n\
+                 ADD vendor.tar.gz /opt/vendor/\n\
+                 COPY [\"bin/run.sh\", \"/usr/local/bin/run\"]\n\
+                 USER 1000:1000\n\
+                 EXPOSE 8080 9090/udp\n\
+                 LABEL org.example.team=\"checkout\" org.example.tier=web\n\
+                 ENTRYPOINT [\"/usr/local/bin/run\"]\n\
+                 CMD [\"--port\", \"8080\"]\n",
+            ),
+            (
+                ".dockerignore",
+                "**/*.env\n!app/public.env\napp/node_modules\nDockerfile\n",
+            ),
+            ("app/main.py", "print('shop')\n"),
+            ("app/static/app.js", "console.log('shop');\n"),
+            ("app/secret.env", "TOKEN=do-not-ship\n"),
+            ("app/public.env", "MODE=public\n"),
+            ("app/node_modules/left/index.js", "module.exports = 1;\n"),
+            ("config/a.toml", "a = 1\n"),
+            ("config/b.toml", "b = 2\n"),
+            ("config/c.yaml", "c: 3\n"),
+            (
+                "bin/run.sh",
+                "#!/bin/sh\nexec python3 /srv/app/main.py \"$@\"\n",
+            ),
+            ("vendor/lib/x.txt", "vendored\n"),
+        ],
+    );
+    chmod(&dir.join("bin/run.sh"), 0o755);
+    chmod(&dir.join("vendor/lib/x.txt"), 0o640);
+    let tar = Command::new("tar")
+        .arg("-czf")
+        .arg(dir.join("vendor.tar.gz"))
+        .arg("-C")
+        .arg(dir.join("vendor"))
+        .arg("lib")
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    std::fs::remove_dir_all(dir.join("vendor")).unwrap();
+}
+
+#[test]
+fn build_pushes_to_a_real_registry_and_skopeo_and_umoci_read_the_files_back() {
+    let registry = TestRegistry::start();
+    let work = tempfile::tempdir().unwrap();
+    let context = work.path().join("shop");
+    shop_context(&context);
+    // Big enough to be compressed in several pieces (gzip members) in parallel.
+    let data: Vec<u8> = (0u32..9 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 % 61)
+        .collect();
+    std::fs::write(context.join("app/data.bin"), &data).unwrap();
+    let dotenv = work.path().join("build.env");
+    let tag = format!("{}/acme/shop:1.4.2", registry.host());
+    let out = run(build(
+        &context,
+        &[
+            "--tag",
+            &tag,
+            "--tag",
+            &format!("{}/acme/shop:main", registry.host()),
+            "--build-arg",
+            "GREETING=bonjour",
+            "--label",
+            "org.example.build=42",
+            "--dotenv",
+        ],
+    )
+    .arg(&dotenv)
+    .env("SOURCE_DATE_EPOCH", "1700000000")
+    .env("GITLAB_CI", "true")
+    .env("CI_PROJECT_URL", "https://gitlab.example.com/acme/shop")
+    .env("CI_COMMIT_SHA", "0123456789abcdef0123456789abcdef01234567"));
+    let pinned = pinned(&out);
+    assert!(
+        pinned.starts_with(&format!("{}/acme/shop@sha256:", registry.host())),
+        "{pinned}"
+    );
+    let digest = digest_of(&pinned);
+    assert_eq!(
+        std::fs::read_to_string(&dotenv).unwrap(),
+        format!("SCORELINE_IMAGE={pinned}\nSCORELINE_DIGEST={digest}\n")
+    );
+
+    let image = inspect(&tag, &[]);
+    assert_eq!(image["Digest"], digest.as_str());
+    let mut tags: Vec<&str> = image["RepoTags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    tags.sort();
+    assert_eq!(tags, ["1.4.2", "main"]);
+    let config = inspect(&tag, &["--config"]);
+    assert_eq!(config["created"], "2023-11-14T22:13:20Z");
+    let c = &config["config"];
+    assert_eq!(c["User"], "1000:1000");
+    assert_eq!(c["WorkingDir"], "/srv/app");
+    assert_eq!(
+        c["Env"],
+        serde_json::json!(["GREETING=bonjour", "APP_HOME=/srv/app"])
+    );
+    assert_eq!(c["Entrypoint"], serde_json::json!(["/usr/local/bin/run"]));
+    assert_eq!(c["Cmd"], serde_json::json!(["--port", "8080"]));
+    assert_eq!(
+        c["ExposedPorts"],
+        serde_json::json!({"8080/tcp": {}, "9090/udp": {}})
+    );
+    assert_eq!(
+        c["Labels"],
+        serde_json::json!({"org.example.team": "checkout", "org.example.tier": "web", "org.example.build": "42"})
+    );
+    let history: Vec<&str> = config["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["created_by"].as_str().unwrap())
+        .collect();
+    assert!(
+        history.contains(&"COPY --chown=1000:1000 app/ ./"),
+        "{history:?}"
+    );
+    let manifest = inspect(&tag, &["--raw"]);
+    assert_eq!(
+        manifest["mediaType"],
+        "application/vnd.oci.image.manifest.v1+json"
+    );
+    assert_eq!(
+        manifest["layers"].as_array().unwrap().len(),
+        4,
+        "one layer per COPY/ADD"
+    );
+    let annotations = &manifest["annotations"];
+    assert_eq!(
+        annotations["org.opencontainers.image.source"],
+        "https://gitlab.example.com/acme/shop"
+    );
+    assert_eq!(
+        annotations["org.opencontainers.image.revision"],
+        "0123456789abcdef0123456789abcdef01234567"
+    );
+    assert_eq!(
+        annotations["org.opencontainers.image.created"],
+        "2023-11-14T22:13:20Z"
+    );
+
+    let root = unpack(&tag, work.path());
+    let file = |path: &str| {
+        std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    let meta = |path: &str| {
+        std::fs::symlink_metadata(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    assert_eq!(file("srv/app/main.py"), "print('shop')\n");
+    assert!(
+        std::fs::read(root.join("srv/app/data.bin")).unwrap() == data,
+        "the big file arrives whole"
+    );
+    assert_eq!(file("srv/app/static/app.js"), "console.log('shop');\n");
+    assert_eq!(
+        file("srv/app/public.env"),
+        "MODE=public\n",
+        "`!` re-includes"
+    );
+    assert!(
+        !root.join("srv/app/secret.env").exists(),
+        ".dockerignore keeps secret.env out"
+    );
+    assert!(
+        !root.join("srv/app/node_modules").exists(),
+        ".dockerignore keeps node_modules out"
+    );
+    assert_eq!(file("etc/shop/a.toml"), "a = 1\n");
+    assert_eq!(file("etc/shop/b.toml"), "b = 2\n");
+    assert!(
+        !root.join("etc/shop/c.yaml").exists(),
+        "the glob matches .toml only"
+    );
+    assert_eq!(
+        file("opt/vendor/lib/x.txt"),
+        "vendored\n",
+        "ADD unpacks local tarballs"
+    );
+    assert_eq!(
+        file("usr/local/bin/run"),
+        "#!/bin/sh\nexec python3 /srv/app/main.py \"$@\"\n"
+    );
+    for (path, mode) in [
+        ("srv/app/main.py", 0o644),
+        ("srv/app/static", 0o755),
+        ("etc/shop/a.toml", 0o600),
+        ("opt/vendor/lib/x.txt", 0o640),
+        ("usr/local/bin/run", 0o755),
+    ] {
+        assert_eq!(meta(path).mode() & 0o7777, mode, "mode of {path}");
+    }
+    assert_eq!(
+        meta("srv/app/main.py").mtime(),
+        1_700_000_000,
+        "mtimes are SOURCE_DATE_EPOCH"
+    );
+    if is_root() {
+        for (path, owner) in [
+            ("srv/app/main.py", 1000),
+            ("srv/app/static/app.js", 1000),
+            ("srv/app", 1000),
+            ("srv", 0),
+            ("etc/shop/a.toml", 0),
+            ("usr/local/bin/run", 0),
+            ("usr", 0),
+        ] {
+            assert_eq!(
+                (meta(path).uid(), meta(path).gid()),
+                (owner, owner),
+                "owner of {path}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_same_inputs_give_the_same_digest_and_an_unchanged_rebuild_uploads_no_blobs() {
+    let registry = TestRegistry::start();
+    let proxy = registry.proxy(&[]);
+    let work = tempfile::tempdir().unwrap();
+    let first = work.path().join("first");
+    shop_context(&first);
+    let tag = format!("{}/acme/shop:1", proxy.host());
+    let digest = digest_of(&pinned(&run(&mut build(&first, &["--tag", &tag]))));
+    assert!(!proxy.blob_uploads().is_empty(), "the first push uploads");
+
+    // The same files elsewhere, written later (other mtimes, other inode order): same image.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let second = work.path().join("second");
+    shop_context(&second);
+    proxy.clear();
+    let again = run(&mut build(&second, &["--tag", &tag, "--output", "json"]));
+    let built: Value = serde_json::from_str(&ok(&again)).unwrap();
+    assert_eq!(built["digest"], digest.as_str(), "same inputs, same digest");
+    assert!(
+        proxy.blob_uploads().is_empty(),
+        "an unchanged rebuild uploads no blob: {:?}",
+        proxy.blob_uploads()
+    );
+    let puts: Vec<_> = proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT")
+        .collect();
+    assert_eq!(puts.len(), 1, "only the manifest is put again: {puts:?}");
+    assert!(puts[0].path.ends_with("/manifests/1"));
+    assert!(
+        built["transfers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["transfer"] == "existed")
+    );
+
+    // And an OCI layout of the same inputs carries the same digest.
+    let layout = work.path().join("layout");
+    let from_layout = digest_of(&format!(
+        "x@{}",
+        ok(&run(&mut build(
+            &second,
+            &["--oci-layout", layout.to_str().unwrap()]
+        )))
+        .lines()
+        .last()
+        .unwrap()
+    ));
+    assert_eq!(from_layout, digest);
+}
+
+#[test]
+fn multi_platform_images_get_an_index_per_arch_files_and_base_layers_mounted_not_uploaded() {
+    let registry = TestRegistry::start();
+    let proxy = registry.proxy(&[]);
+    let work = tempfile::tempdir().unwrap();
+    // A multi-platform base image in another repository of the same registry.
+    let base = work.path().join("base");
+    write_files(
+        &base,
+        &[
+            (
+                "Dockerfile",
+                "FROM scratch\nCOPY rootfs/ /\nENV PATH=/usr/bin:/bin\nCMD [\"/bin/sh\"]\n",
+            ),
+            ("rootfs/etc/os-release", "ID=testos\n"),
+            ("rootfs/etc/passwd", "root:x:0:0::/root:/bin/sh\n"),
+        ],
+    );
+    let base_tag = format!("{}/platform/base:1", proxy.host());
+    ok(&run(&mut build(
+        &base,
+        &["--tag", &base_tag, "--platform", "linux/amd64,linux/arm64"],
+    )));
+
+    let app = work.path().join("app");
+    write_files(
+        &app,
+        &[
+            (
+                "Dockerfile",
+                &format!(
+                    "ARG BASE={base_tag}\n\
+                     FROM --platform=$BUILDPLATFORM scratch AS binaries\n\
+                     ARG TARGETARCH\n\
+                     COPY dist/app-${{TARGETARCH}} /app\n\
+                     FROM ${{BASE}}\n\
+                     COPY --from=binaries /app /usr/bin/app\n\
+                     ENTRYPOINT [\"/usr/bin/app\"]\n"
+                ),
+            ),
+            ("dist/app-amd64", "binary for amd64\n"),
+            ("dist/app-arm64", "binary for arm64\n"),
+        ],
+    );
+    proxy.clear();
+    let tag = format!("{}/team/app:2", proxy.host());
+    let out = run(&mut build(
+        &app,
+        &[
+            "--tag",
+            &tag,
+            "--platform",
+            "linux/amd64,linux/arm64",
+            "--output",
+            "json",
+        ],
+    ));
+    let built: Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(
+        built["media_type"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    assert_eq!(built["platforms"].as_array().unwrap().len(), 2);
+    assert_eq!(built["tags"], serde_json::json!([tag]));
+    assert!(built["size"].as_u64().unwrap() > 0);
+
+    let index = inspect(&tag, &["--raw"]);
+    assert_eq!(
+        index["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    let platforms: Vec<String> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!(
+                "{}/{}",
+                m["platform"]["os"].as_str().unwrap(),
+                m["platform"]["architecture"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
+    for (arch, m) in ["amd64", "arm64"]
+        .iter()
+        .zip(index["manifests"].as_array().unwrap())
+    {
+        assert_eq!(
+            m["digest"],
+            built["platforms"][if *arch == "amd64" { 0 } else { 1 }]["digest"]
+        );
+        let config = inspect(&tag, &["--config", "--override-arch", arch]);
+        assert_eq!(config["architecture"], *arch);
+        assert_eq!(
+            config["config"]["Env"],
+            serde_json::json!(["PATH=/usr/bin:/bin"]),
+            "the base's config is kept"
+        );
+        assert_eq!(
+            config["config"]["Entrypoint"],
+            serde_json::json!(["/usr/bin/app"])
+        );
+        assert!(
+            config["config"]["Cmd"].is_null(),
+            "a new ENTRYPOINT drops the base's CMD"
+        );
+        let manifest = inspect(
+            &format!(
+                "{}/team/app@{}",
+                proxy.host(),
+                m["digest"].as_str().unwrap()
+            ),
+            &["--raw"],
+        );
+        assert_eq!(
+            manifest["annotations"]["org.opencontainers.image.base.name"],
+            base_tag.as_str()
+        );
+        let dir = work.path().join(arch);
+        std::fs::create_dir_all(&dir).unwrap();
+        let layout = dir.join("layout");
+        let copied = skopeo(&[
+            "copy",
+            "--src-tls-verify=false",
+            "--override-arch",
+            arch,
+            &format!("docker://{tag}"),
+            &format!("oci:{}:image", layout.display()),
+        ]);
+        assert!(copied.status.success(), "{}", text(&copied.stderr));
+        let root = umoci_unpack(&layout, "image", &dir.join("bundle"));
+        assert_eq!(
+            std::fs::read_to_string(root.join("usr/bin/app")).unwrap(),
+            format!("binary for {arch}\n")
+        );
+        assert_eq!(
+            std::fs::read_to_string(root.join("etc/os-release")).unwrap(),
+            "ID=testos\n",
+            "the base's files are there"
+        );
+    }
+    // The base layer went across repositories by mount, never by upload.
+    let requests = proxy.requests();
+    assert!(
+        requests.iter().any(|r| r.method == "POST"
+            && r.path.contains("mount=")
+            && r.path.contains("from=platform%2Fbase")
+            && r.status == "201"),
+        "{requests:#?}"
+    );
+    assert_eq!(
+        proxy.blob_uploads().len(),
+        3 * 4,
+        "two layers and two configs, three requests each: {:#?}",
+        proxy.blob_uploads()
+    );
+}
+
+#[test]
+fn a_dockerfile_with_run_and_no_container_runtime_exits_2_naming_the_line() {
+    let work = tempfile::tempdir().unwrap();
+    write_files(
+        work.path(),
+        &[
+            (
+                "Dockerfile",
+                "FROM scratch\nCOPY . /src\nRUN make install\n",
+            ),
+            ("Makefile", "install:\n"),
+        ],
+    );
+    let empty_path = tempfile::tempdir().unwrap();
+    let out =
+        run(build(work.path(), &["--tag", "127.0.0.1:1/never/pushed:1"])
+            .env("PATH", empty_path.path()));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("Dockerfile:3:1"), "{stderr}");
+    assert!(stderr.contains("RUN needs a container runtime"), "{stderr}");
+    for runtime in ["docker buildx", "buildah", "podman"] {
+        assert!(stderr.contains(runtime), "names {runtime}: {stderr}");
+    }
+    assert!(text(&out.stdout).is_empty());
+}
+
+#[test]
+fn a_registry_that_fails_requests_through_a_fault_injecting_proxy_still_gets_the_image() {
+    let registry = TestRegistry::start();
+    let proxy = registry.proxy(&["--faults"]);
+    let work = tempfile::tempdir().unwrap();
+    let context = work.path().join("shop");
+    shop_context(&context);
+    let tag = format!("{}/acme/shop:flaky", proxy.host());
+    let pinned = pinned(&run(&mut build(&context, &["--tag", &tag])));
+    let requests = proxy.requests();
+    for injected in ["503", "429", "reset"] {
+        assert!(
+            requests.iter().any(|r| r.status == injected),
+            "a {injected} was injected: {requests:#?}"
+        );
+    }
+    // Read straight from the registry, not through the proxy.
+    let direct = format!("{}/acme/shop:flaky", registry.host());
+    assert_eq!(inspect(&direct, &[])["Digest"], digest_of(&pinned).as_str());
+    let root = unpack(&direct, work.path());
+    assert_eq!(
+        std::fs::read_to_string(root.join("srv/app/main.py")).unwrap(),
+        "print('shop')\n"
+    );
+}
+
+#[test]
+fn a_push_that_fails_for_good_leaves_no_tag_behind() {
+    let registry = TestRegistry::start();
+    // Every blob upload's final PUT is refused: the manifest must never be put.
+    let proxy = registry.proxy(&["--refuse=PUT:/blobs/uploads/"]);
+    let work = tempfile::tempdir().unwrap();
+    shop_context(work.path());
+    let out = run(&mut build(
+        work.path(),
+        &["--tag", &format!("{}/acme/shop:broken", proxy.host())],
+    ));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("registry"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        proxy
+            .requests()
+            .iter()
+            .all(|r| !r.path.contains("/manifests/")),
+        "no manifest put"
+    );
+    let missing = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{}/acme/shop:broken", registry.host()),
+    ]);
+    assert!(!missing.status.success(), "the tag does not exist");
+}
+
+#[test]
+fn credentials_come_from_the_environment_and_docker_config_and_are_never_printed() {
+    let (user, password) = ("ci-bot", "pa55-W0rd-never-shown");
+    let registry = TestRegistry::start_with_login(user, password);
+    let work = tempfile::tempdir().unwrap();
+    let context = work.path().join("ctx");
+    write_files(
+        &context,
+        &[
+            ("Dockerfile", "FROM scratch\nCOPY hello /hello\n"),
+            ("hello", "hi\n"),
+        ],
+    );
+    let host = registry.host();
+
+    let wrong = run(build(&context, &["--tag", &format!("{host}/a/b:1")])
+        .env("REGISTRY_USERNAME", user)
+        .env("REGISTRY_PASSWORD", "wrong-password"));
+    assert_eq!(wrong.status.code(), Some(1));
+    let stderr = text(&wrong.stderr);
+    assert!(
+        stderr.contains("401") && stderr.contains("help: check the credentials"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("wrong-password") && !text(&wrong.stdout).contains("wrong-password"));
+
+    let via_env = run(build(&context, &["--tag", &format!("{host}/a/b:1")])
+        .env("REGISTRY_USERNAME", user)
+        .env("REGISTRY_PASSWORD", password));
+    ok(&via_env);
+    let via_gitlab = run(build(&context, &["--tag", &format!("{host}/a/c:1")])
+        .env("CI_REGISTRY", &host)
+        .env("CI_REGISTRY_USER", user)
+        .env("CI_REGISTRY_PASSWORD", password));
+    ok(&via_gitlab);
+
+    let docker_config = work.path().join("docker");
+    let auth = base64_encode(format!("{user}:{password}").as_bytes());
+    write_files(
+        &docker_config,
+        &[(
+            "config.json",
+            &format!("{{\"auths\":{{\"{host}\":{{\"auth\":\"{auth}\"}}}}}}"),
+        )],
+    );
+    let via_docker =
+        run(build(&context, &["--tag", &format!("{host}/a/d:1")])
+            .env("DOCKER_CONFIG", &docker_config));
+    ok(&via_docker);
+
+    for out in [&via_env, &via_gitlab, &via_docker] {
+        assert!(!text(&out.stdout).contains(password) && !text(&out.stderr).contains(password));
+    }
+    let check = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        "--creds",
+        &format!("{user}:{password}"),
+        &format!("docker://{host}/a/d:1"),
+    ]);
+    assert!(check.status.success(), "{}", text(&check.stderr));
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    let out = Command::new("base64")
+        .arg("-w0")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    out.stdin.as_ref().unwrap().write_all(bytes).unwrap();
+    text(&out.wait_with_output().unwrap().stdout)
+}
+
+#[test]
+fn an_oci_layout_build_needs_no_registry_and_takes_provenance_from_git() {
+    let work = tempfile::tempdir().unwrap();
+    let context = work.path().join("repo");
+    write_files(
+        &context,
+        &[
+            ("Dockerfile", "FROM scratch\nCOPY site/ /usr/share/site/\n"),
+            ("site/index.html", "<h1>hi</h1>\n"),
+        ],
+    );
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&context)
+            .args(args)
+            .env("GIT_AUTHOR_DATE", "1710000000 +0000")
+            .env("GIT_COMMITTER_DATE", "1710000000 +0000")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
+        text(&out.stdout).trim().to_owned()
+    };
+    git(&["init", "-q"]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.com",
+        "add",
+        ".",
+    ]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.com",
+        "commit",
+        "-qm",
+        "site",
+    ]);
+    git(&[
+        "remote",
+        "add",
+        "origin",
+        "https://deploy:glpat-secret@gitlab.example.com/acme/site.git",
+    ]);
+    let head = git(&["rev-parse", "HEAD"]);
+
+    let layout = work.path().join("out/site");
+    let only_layout = run(&mut build(
+        &context,
+        &["--oci-layout", layout.to_str().unwrap()],
+    ));
+    let digest = ok(&only_layout).lines().last().unwrap().to_owned();
+    assert!(digest.starts_with("sha256:"), "{digest}");
+    let image = skopeo(&["inspect", "--raw", &format!("oci:{}", layout.display())]);
+    assert!(image.status.success(), "{}", text(&image.stderr));
+    let manifest: Value = serde_json::from_slice(&image.stdout).unwrap();
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.revision"],
+        head.as_str()
+    );
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.source"],
+        "https://gitlab.example.com/acme/site.git",
+        "credentials are stripped"
+    );
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.created"], "2024-03-09T16:00:00Z",
+        "the commit's time"
+    );
+    let root = umoci_unpack(&layout, "latest", &work.path().join("bundle"));
+    assert_eq!(
+        std::fs::read_to_string(root.join("usr/share/site/index.html")).unwrap(),
+        "<h1>hi</h1>\n"
+    );
+}
+
+#[test]
+fn bad_dockerfiles_exit_2_with_file_line_column_and_write_nothing() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "FROM scratch\nFROBNICATE x\n",
+            "Dockerfile:2:1",
+            "unknown instruction `FROBNICATE`",
+        ),
+        (
+            "LABEL a=b\nFROM scratch\n",
+            "Dockerfile:1:1",
+            "LABEL comes before the first FROM",
+        ),
+        (
+            "FROM scratch\nCOPY missing.txt /x\n",
+            "Dockerfile:2:1",
+            "`missing.txt` matches nothing",
+        ),
+        (
+            "FROM scratch\nCOPY --chown=app:app a.txt /a\n",
+            "Dockerfile:2:1",
+            "--chown=app:app must be numeric",
+        ),
+        (
+            "FROM scratch\nCOPY --chmod=rwx a.txt /a\n",
+            "Dockerfile:2:1",
+            "--chmod=rwx is not an octal mode",
+        ),
+        (
+            "FROM scratch\nCOPY a.txt b.txt /dest\n",
+            "Dockerfile:2:1",
+            "needs a destination folder ending in `/`",
+        ),
+        (
+            "FROM scratch\nADD https://example.com/x.tgz /x\n",
+            "Dockerfile:2:1",
+            "ADD from a URL",
+        ),
+        (
+            "FROM scratch\nCOPY ../outside /x\n",
+            "Dockerfile:2:1",
+            "leaves the build context",
+        ),
+        (
+            "FROM scratch\nHEALTHCHECK --interval=soon CMD [\"/x\"]\n",
+            "Dockerfile:2:1",
+            "is not a duration",
+        ),
+    ];
+    for (dockerfile, at, message) in cases {
+        let work = tempfile::tempdir().unwrap();
+        let context = work.path().join("ctx");
+        write_files(
+            &context,
+            &[
+                ("Dockerfile", dockerfile),
+                ("a.txt", "a\n"),
+                ("b.txt", "b\n"),
+            ],
+        );
+        let layout = work.path().join("layout");
+        let out = run(&mut build(
+            &context,
+            &["--oci-layout", layout.to_str().unwrap()],
+        ));
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{dockerfile}: {stderr}");
+        assert!(
+            stderr.contains(at) && stderr.contains(message),
+            "{dockerfile}: wanted {at} {message}, got:\n{stderr}"
+        );
+        assert!(
+            stderr.contains("help:"),
+            "{dockerfile}: says what to do:\n{stderr}"
+        );
+        assert!(!layout.exists(), "{dockerfile}: nothing written");
+    }
+    let work = tempfile::tempdir().unwrap();
+    write_files(work.path(), &[("Dockerfile", "FROM scratch\n")]);
+    let nowhere = run(&mut build(work.path(), &[]));
+    assert_eq!(nowhere.status.code(), Some(2));
+    assert!(
+        text(&nowhere.stderr).contains("--tag"),
+        "{}",
+        text(&nowhere.stderr)
+    );
+}
+
+/// A CA and a certificate it signed for `0.0.0.0` (which Linux connects to locally, and which
+/// is not a loopback name, so TLS applies), made with the openssl CLI.
+fn certificates(dir: &Path) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .expect("openssl is installed");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            text(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=scoreline test CA",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        &[
+            &["req"][..],
+            &ec,
+            &[
+                "-keyout",
+                "key.pem",
+                "-out",
+                "leaf.csr",
+                "-subj",
+                "/CN=registry",
+            ],
+        ]
+        .concat(),
+    );
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "subjectAltName=IP:0.0.0.0\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "cert.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "leaf.ext",
+    ]);
+}
+
+#[test]
+fn tls_is_verified_unless_the_registry_is_named_insecure() {
+    let work = tempfile::tempdir().unwrap();
+    certificates(work.path());
+    let tls =
+        TestRegistry::start_with_tls(&work.path().join("cert.pem"), &work.path().join("key.pem"));
+    let context = work.path().join("ctx");
+    write_files(
+        &context,
+        &[
+            ("Dockerfile", "FROM scratch\nCOPY hello /hello\n"),
+            ("hello", "hi\n"),
+        ],
+    );
+    let tls_tag = format!("0.0.0.0:{}/a/b:1", tls.port);
+
+    let untrusted = run(&mut build(&context, &["--tag", &tls_tag]));
+    assert_eq!(untrusted.status.code(), Some(1));
+    assert!(
+        text(&untrusted.stderr).contains("not trusted"),
+        "{}",
+        text(&untrusted.stderr)
+    );
+    let trusted =
+        run(build(&context, &["--tag", &tls_tag]).env("SSL_CERT_FILE", work.path().join("ca.pem")));
+    assert!(pinned(&trusted).starts_with(&format!("0.0.0.0:{}/a/b@sha256:", tls.port)));
+
+    // A plain-HTTP registry under a non-loopback name needs --insecure-registry.
+    let plain = TestRegistry::start();
+    let plain_host = format!("0.0.0.0:{}", plain.port);
+    let refused = run(&mut build(
+        &context,
+        &["--tag", &format!("{plain_host}/a/b:1")],
+    ));
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("--insecure-registry"),
+        "{}",
+        text(&refused.stderr)
+    );
+    ok(&run(&mut build(
+        &context,
+        &[
+            "--tag",
+            &format!("{plain_host}/a/b:1"),
+            "--insecure-registry",
+            &plain_host,
+        ],
+    )));
+}
+
+/// Podman cannot run here (no user namespaces or storage driver): a fake `podman` on PATH that
+/// follows its CLI (`--version`, `build`, `push SOURCE DESTINATION`) records what it is asked and
+/// "pushes" an image prepared beforehand with skopeo.
+#[test]
+fn run_is_handed_to_podman_on_path_fake_podman_following_its_cli() {
+    let registry = TestRegistry::start();
+    let work = tempfile::tempdir().unwrap();
+    let prepared = work.path().join("prepared");
+    let simple = work.path().join("simple");
+    write_files(
+        &simple,
+        &[
+            ("Dockerfile", "FROM scratch\nCOPY hello /hello\n"),
+            ("hello", "built by podman\n"),
+        ],
+    );
+    ok(&run(&mut build(
+        &simple,
+        &["--oci-layout", prepared.to_str().unwrap()],
+    )));
+
+    let bin = work.path().join("bin");
+    let log = work.path().join("podman.log");
+    let skopeo_path = text(
+        &Command::new("sh")
+            .args(["-c", "command -v skopeo"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .trim()
+    .to_owned();
+    write_files(
+        &bin,
+        &[(
+            "podman",
+            &format!(
+                "#!/bin/sh\necho \"$*\" >> '{log}'\ncase \"$1\" in\n  --version) echo 'podman version 5.2.0' ;;\n  build) ;;\n  push) exec '{skopeo_path}' copy --quiet --dest-tls-verify=false 'oci:{prepared}' \"$4\" ;;\n  *) exit 125 ;;\nesac\n",
+                log = log.display(),
+                prepared = prepared.display()
+            ),
+        )],
+    );
+    chmod(&bin.join("podman"), 0o755);
+
+    let context = work.path().join("app");
+    write_files(
+        &context,
+        &[("Dockerfile", "FROM scratch\nCOPY . /src\nRUN make\n")],
+    );
+    let tag = format!("{}/acme/app:1", registry.host());
+    let out = run(build(
+        &context,
+        &[
+            "--tag",
+            &tag,
+            "--label",
+            "team=shop",
+            "--build-arg",
+            "VERSION=1.2",
+            "--output",
+            "json",
+        ],
+    )
+    .env("PATH", &bin));
+    let built: Value = serde_json::from_str(&ok(&out)).unwrap();
+    let calls = std::fs::read_to_string(&log).unwrap();
+    let dockerfile = context.join("Dockerfile");
+    assert!(
+        calls.contains(&format!(
+            "build --file {} --tag {tag} --label team=shop --build-arg VERSION=1.2 {}",
+            dockerfile.display(),
+            context.display()
+        )),
+        "{calls}"
+    );
+    assert!(
+        calls.contains(&format!("push --tls-verify=false {tag} docker://{tag}")),
+        "loopback is plain HTTP: {calls}"
+    );
+    let pushed = inspect(&tag, &[]);
+    assert_eq!(built["digest"], pushed["Digest"]);
+    assert_eq!(
+        built["reference"],
+        format!(
+            "{}/acme/app@{}",
+            registry.host(),
+            pushed["Digest"].as_str().unwrap()
+        )
+        .as_str()
+    );
+    assert_eq!(
+        built["media_type"],
+        "application/vnd.oci.image.manifest.v1+json"
+    );
+    assert!(built["size"].as_u64().unwrap() > 0);
+}

@@ -1,0 +1,274 @@
+//! A real OCI registry (Debian's `docker-registry`) on a free loopback port, started for one
+//! test and stopped when dropped; optionally behind `tests/support/registry_proxy.py`, which logs
+//! every request and can inject failures.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use super::repo_root;
+
+pub struct TestRegistry {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl TestRegistry {
+    pub fn start() -> TestRegistry {
+        Self::start_with(|_| String::new())
+    }
+
+    /// A registry that wants `user`/`password` (htpasswd basic auth).
+    pub fn start_with_login(user: &str, password: &str) -> TestRegistry {
+        Self::start_with(|dir| {
+            let out = Command::new("htpasswd")
+                .args(["-Bbn", user, password])
+                .output()
+                .expect("htpasswd (apache2-utils) is installed");
+            assert!(out.status.success(), "htpasswd failed");
+            std::fs::write(dir.join("htpasswd"), out.stdout).unwrap();
+            format!(
+                "auth:\n  htpasswd:\n    realm: test\n    path: {}\n",
+                dir.join("htpasswd").display()
+            )
+        })
+    }
+
+    /// A registry serving HTTPS with this certificate and key (PEM files).
+    pub fn start_with_tls(certificate: &Path, key: &Path) -> TestRegistry {
+        Self::start_with(|_| {
+            format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                certificate.display(),
+                key.display()
+            )
+        })
+    }
+
+    /// `extra`: configuration appended after the `http:` section's `addr`, given the folder.
+    fn start_with(extra: impl FnOnce(&Path) -> String) -> TestRegistry {
+        let dir = tempfile::tempdir().unwrap();
+        let extra = extra(dir.path());
+        for _ in 0..5 {
+            let port = free_port();
+            let config = dir.path().join("config.yml");
+            std::fs::write(
+                &config,
+                format!(
+                    "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n{extra}",
+                    dir.path().join("data").display()
+                ),
+            )
+            .unwrap();
+            let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
+            let mut child = Command::new("docker-registry")
+                .arg("serve")
+                .arg(&config)
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .expect("docker-registry (Debian package) is installed");
+            if wait_for_http(port, &mut child) {
+                return TestRegistry {
+                    child,
+                    port,
+                    _dir: dir,
+                };
+            }
+            // Most likely the port was taken meanwhile: try another.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("docker-registry did not start");
+    }
+
+    /// `127.0.0.1:PORT`
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// A proxy in front of this registry; `args` as `registry_proxy.py` takes them.
+    pub fn proxy(&self, args: &[&str]) -> Proxy {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("requests.log");
+        let port_file = dir.path().join("port");
+        let mut child = Command::new("python3")
+            .arg(repo_root().join("tests/support/registry_proxy.py"))
+            .arg(self.port.to_string())
+            .arg(&log)
+            .arg(&port_file)
+            .args(args)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("python3 runs the proxy");
+        let started = Instant::now();
+        while !port_file.exists() {
+            assert!(child.try_wait().unwrap().is_none(), "the proxy exited");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "the proxy did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let port = std::fs::read_to_string(&port_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        Proxy {
+            child,
+            port,
+            log,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for TestRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Proxy {
+    child: Child,
+    pub port: u16,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// One request the proxy saw.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    /// The status answered, or `reset` for a connection closed without an answer.
+    pub status: String,
+}
+
+impl Proxy {
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| {
+                let mut words = line.split(' ');
+                Some(Request {
+                    method: words.next()?.into(),
+                    path: words.next()?.into(),
+                    status: words.next()?.into(),
+                })
+            })
+            .collect()
+    }
+
+    /// Forgets the requests seen so far.
+    pub fn clear(&self) {
+        std::fs::write(&self.log, "").unwrap();
+    }
+
+    /// Requests that start or carry a blob upload (a cross-repository mount is not one).
+    pub fn blob_uploads(&self) -> Vec<Request> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path.contains("/blobs/uploads/") && !r.path.contains("mount="))
+            .collect()
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Whether the registry answers before its process dies.
+fn wait_for_http(port: u16, child: &mut Child) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(20) {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = stream.write_all(b"GET /v2/ HTTP/1.0\r\nHost: localhost\r\n\r\n");
+            let mut answer = String::new();
+            let _ = stream.read_to_string(&mut answer);
+            // Any HTTP answer will do: 200, 401 (wants a login), 400 (speaks HTTPS).
+            if answer.starts_with("HTTP/") {
+                return true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// `skopeo ARGS…` (plain HTTP allowed: the test registries listen on loopback).
+pub fn skopeo(args: &[&str]) -> Output {
+    Command::new("skopeo")
+        .args(args)
+        .output()
+        .expect("skopeo (Debian package) is installed")
+}
+
+/// `skopeo inspect` of `docker://REF` with `extra` flags, parsed.
+pub fn inspect(reference: &str, extra: &[&str]) -> serde_json::Value {
+    let target = format!("docker://{reference}");
+    let mut args = vec!["inspect", "--tls-verify=false"];
+    args.extend_from_slice(extra);
+    args.push(&target);
+    let out = skopeo(&args);
+    assert!(
+        out.status.success(),
+        "skopeo inspect {reference}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Unpacks `oci:LAYOUT:TAG` with umoci into `bundle` and returns its root filesystem.
+pub fn umoci_unpack(layout: &Path, tag: &str, bundle: &Path) -> PathBuf {
+    let image = format!("{}:{tag}", layout.display());
+    let mut cmd = Command::new("umoci");
+    cmd.arg("unpack");
+    if !is_root() {
+        cmd.arg("--rootless");
+    }
+    let out = cmd
+        .arg("--image")
+        .arg(&image)
+        .arg(bundle)
+        .output()
+        .expect("umoci (Debian package) is installed");
+    assert!(
+        out.status.success(),
+        "umoci unpack {image}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    bundle.join("rootfs")
+}
+
+/// umoci keeps files' owners only when unpacking as root.
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}

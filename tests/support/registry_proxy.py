@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""An HTTP proxy in front of a test registry that logs every request and can misbehave.
+
+Usage: registry_proxy.py UPSTREAM_PORT LOG_FILE PORT_FILE [--faults] [--refuse METHOD:SUBSTRING]
+
+- Every request is logged to LOG_FILE as `METHOD PATH?QUERY STATUS` (one line, flushed), so a
+  test can count what reached the registry (blob uploads, mounts, manifest puts).
+- With --faults, the first request of each kind (method + path, upload session ids left out)
+  fails, in turn with a 503, a 429 with Retry-After, and a connection closed without an answer:
+  every call a client makes meets one transient failure and must retry.
+- With --refuse, requests whose method matches and whose path contains SUBSTRING are answered
+  400 every time (a permanent failure).
+The proxy listens on a free loopback port and writes it to PORT_FILE when ready.
+"""
+
+import http.client
+import os
+import re
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+UPSTREAM_PORT = int(sys.argv[1])
+LOG = open(sys.argv[2], "a", buffering=1)
+PORT_FILE = sys.argv[3]
+FAULTS = "--faults" in sys.argv
+REFUSE = [a.split("=", 1)[1].split(":", 1) for a in sys.argv if a.startswith("--refuse=")]
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
+
+lock = threading.Lock()
+seen_kinds = set()
+faults_injected = 0
+
+
+def kind(method, path):
+    # Upload sessions get a fresh id per attempt: leave it out so a retry is "the same kind".
+    return method + " " + re.sub(r"/uploads/[^/?]+", "/uploads/ID", path.split("?", 1)[0])
+
+
+class Proxy(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            data = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return data
+                data += self.rfile.read(size)
+                self.rfile.readline()
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def record(self, status):
+        LOG.write(f"{self.command} {self.path} {status}\n")
+
+    def answer(self, status, headers=(), body=b""):
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.record(status)
+
+    def fault(self):
+        global faults_injected
+        with lock:
+            key = kind(self.command, self.path)
+            if not FAULTS or key in seen_kinds:
+                return None
+            seen_kinds.add(key)
+            faults_injected += 1
+            return faults_injected % 3
+
+    def handle_any(self):
+        body = self.body()
+        for method, fragment in REFUSE:
+            if self.command == method and fragment in self.path:
+                return self.answer(400, [("Content-Type", "application/json")], b'{"errors":[{"code":"DENIED","message":"refused by the test proxy"}]}')
+        fault = self.fault()
+        if fault == 1:
+            return self.answer(503, [("Content-Type", "text/plain")], b"injected 503")
+        if fault == 2:
+            return self.answer(429, [("Retry-After", "1"), ("Content-Type", "text/plain")], b"injected 429")
+        if fault == 0:
+            self.record("reset")
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return None
+        upstream = http.client.HTTPConnection("127.0.0.1", UPSTREAM_PORT, timeout=60)
+        upstream.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+        # Header by header: registries read repeated ones (Accept) as a list.
+        for name, value in self.headers.items():
+            if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
+                upstream.putheader(name, value)
+        if body or self.command in ("PUT", "POST", "PATCH"):
+            upstream.putheader("Content-Length", str(len(body)))
+        upstream.endheaders(body)
+        response = upstream.getresponse()
+        data = response.read()
+        self.send_response(response.status)
+        for name, value in response.getheaders():
+            if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
+                self.send_header(name, value)
+        length = response.getheader("Content-Length") if self.command == "HEAD" else None
+        self.send_header("Content-Length", length if length is not None else str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+        self.record(response.status)
+        upstream.close()
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
+
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+server.daemon_threads = True
+with open(PORT_FILE + ".tmp", "w") as f:
+    f.write(str(server.server_address[1]))
+os.replace(PORT_FILE + ".tmp", PORT_FILE)
+server.serve_forever()
