@@ -549,6 +549,38 @@ fn a_dockerfile_with_run_and_no_container_runtime_exits_2_naming_the_line() {
     assert!(text(&out.stdout).is_empty());
 }
 
+/// Runners often carry a docker CLI (even its buildx plugin) with no daemon to build on (this
+/// machine's kind does): a fake `docker` that answers `--version` and `buildx version` and fails
+/// `buildx inspect`, as such a CLI does, must not be taken for a runtime.
+#[test]
+fn a_docker_cli_without_a_usable_buildx_fake_docker_is_not_taken_for_a_runtime() {
+    let work = tempfile::tempdir().unwrap();
+    write_files(
+        work.path(),
+        &[
+            ("Dockerfile", "FROM scratch\nRUN true\n"),
+            (
+                "bin/docker",
+                "#!/bin/sh\ncase \"$1 $2\" in\n  '--version '|'buildx version') echo 'Docker version 28.2.2'; exit 0 ;;\nesac\necho 'ERROR: Cannot connect to the Docker daemon at unix:///var/run/docker.sock' >&2\nexit 1\n",
+            ),
+        ],
+    );
+    chmod(&work.path().join("bin/docker"), 0o755);
+    let out = run(build(work.path(), &["--tag", "127.0.0.1:1/never/pushed:1"])
+        .env("PATH", work.path().join("bin")));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("Dockerfile:2:1"), "{stderr}");
+    assert!(
+        stderr.contains("docker is on PATH but has no usable buildx builder"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("buildah") && stderr.contains("podman"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_registry_that_fails_requests_through_a_fault_injecting_proxy_still_gets_the_image() {
     let registry = TestRegistry::start();

@@ -37,7 +37,9 @@ impl Builder {
     }
 }
 
-fn available() -> Option<Builder> {
+/// The first builder that can build here, or why none can. `docker buildx inspect` needs a
+/// reachable builder (a daemon, or a remote one): a bare docker CLI does not count.
+fn available() -> Result<Builder, String> {
     let works = |program: &str, args: &[&str]| {
         Command::new(program)
             .args(args)
@@ -46,15 +48,20 @@ fn available() -> Option<Builder> {
             .status()
             .is_ok_and(|s| s.success())
     };
-    if works("docker", &["buildx", "version"]) {
-        Some(Builder::Buildx)
-    } else if works("buildah", &["--version"]) {
-        Some(Builder::Buildah)
-    } else if works("podman", &["--version"]) {
-        Some(Builder::Podman)
-    } else {
-        None
+    if works("docker", &["buildx", "inspect"]) {
+        return Ok(Builder::Buildx);
     }
+    if works("buildah", &["--version"]) {
+        return Ok(Builder::Buildah);
+    }
+    if works("podman", &["--version"]) {
+        return Ok(Builder::Podman);
+    }
+    Err(if works("docker", &["--version"]) {
+        "docker is on PATH but has no usable buildx builder (no buildx plugin, or no daemon or remote builder to reach), and neither buildah nor podman is".into()
+    } else {
+        "none of docker buildx, buildah or podman is on PATH".into()
+    })
 }
 
 pub fn run(
@@ -63,11 +70,11 @@ pub fn run(
     run_at: Pos,
     progress: Sink<'_>,
 ) -> Result<Built, BuildError> {
-    let Some(builder) = available() else {
-        return Err(BuildError::Dockerfile(vec![source
-            .error(run_at, "RUN needs a container runtime, and none of docker buildx, buildah or podman is on PATH")
-            .with_help("install one of them on the runner (scoreline then hands the build to it), or build without RUN: copy files built in earlier CI steps")]));
-    };
+    let builder = available().map_err(|why| {
+        BuildError::Dockerfile(vec![source
+            .error(run_at, format!("RUN needs a container runtime: {why}"))
+            .with_help("install one of them on the runner (scoreline then hands the build to it), or build without RUN: copy files built in earlier CI steps")])
+    })?;
     progress(Event::Delegating {
         builder: builder.name().into(),
     });

@@ -182,7 +182,10 @@ impl Registry {
                             Ok(0) => break,
                             Ok(n) => filled += n,
                             Err(e) => {
-                                return Some((Err(OciDistributionError::IoError(e)), (file, total)));
+                                return Some((
+                                    Err(OciDistributionError::IoError(e)),
+                                    (file, total),
+                                ));
                             }
                         }
                     }
