@@ -146,8 +146,16 @@ impl Reporter<'_> {
         match error.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected } => {
                 let allowed = self.schema.allowed_properties(schema_path);
+                // One lookup table, not a scan per field: a mapping of many unknown keys
+                // stays linear.
+                let keys: std::collections::HashMap<&str, crate::source::Pos> = node
+                    .as_map()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|e| (e.key_str(), e.key.span.start))
+                    .collect();
                 for field in unexpected {
-                    let at = node.entry(field).map_or(at_node, |e| e.key.span.start);
+                    let at = keys.get(field.as_str()).copied().unwrap_or(at_node);
                     let mut help = format!("`{name}` takes: {}", allowed.join(", "));
                     if let Some(close) = closest(field, &allowed) {
                         help = format!("did you mean `{close}`? {help}");

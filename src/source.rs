@@ -25,13 +25,21 @@ pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
+    /// Byte offset where each line starts, so showing an error's line costs nothing however
+    /// many errors a large file has.
+    line_starts: Vec<usize>,
 }
 
 impl SourceFile {
     pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Self {
+        let text = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
         SourceFile {
             path: path.into(),
-            text: text.into(),
+            text,
+            line_starts,
         }
     }
 
@@ -102,7 +110,17 @@ impl SourceFile {
 
     /// The text of a 1-based line, without its line break.
     pub fn line(&self, line: usize) -> Option<&str> {
-        self.text.lines().nth(line.checked_sub(1)?)
+        let start = *self.line_starts.get(line.checked_sub(1)?)?;
+        let end = self
+            .line_starts
+            .get(line)
+            .map_or(self.text.len(), |next| next - 1);
+        // Like `str::lines`: nothing after a final line break is no line.
+        if start >= self.text.len() {
+            return None;
+        }
+        let text = &self.text[start..end];
+        Some(text.strip_suffix('\r').unwrap_or(text))
     }
 
     /// An error located in this file, carrying the source line for display.
@@ -160,6 +178,16 @@ mod tests {
             .unwrap_err();
         assert_eq!((err.line, err.column), (2, 5));
         assert!(err.message.contains("UTF-8"));
+    }
+
+    #[test]
+    fn lines_are_found_as_str_lines_finds_them() {
+        for text in ["", "a", "a\n", "a\r\nb", "a\n\nb\n", "\n", "x\ny\r\n"] {
+            let file = SourceFile::new("x", text);
+            for n in 1..6 {
+                assert_eq!(file.line(n), text.lines().nth(n - 1), "{text:?} line {n}");
+            }
+        }
     }
 
     #[test]

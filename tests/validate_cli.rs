@@ -188,6 +188,86 @@ fn hostile_sizes_are_refused_quickly() {
     }
 }
 
+/// Files under the size limit that once cost time quadratic in their size: a value of ~1.3
+/// million unclosed `$${`, 100,000 unknown fields (each error shows its line), and aliases
+/// that copy one long string. Each must finish well inside the limit (a hang guard, not a
+/// timing claim).
+#[test]
+fn large_files_under_the_limit_never_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = "apiVersion: score.dev/v1b1\nmetadata:\n  name: app\ncontainers:\n  web:\n    image: nginx\n";
+    let escapes = dir.path().join("escapes.yaml");
+    std::fs::write(
+        &escapes,
+        format!(
+            "{head}    variables:\n      A: \"{}\"\n",
+            "$${".repeat(1_300_000)
+        ),
+    )
+    .unwrap();
+    let unknown = dir.path().join("unknown.yaml");
+    let fields: String = (0..100_000).map(|i| format!("k{i}: 1\n")).collect();
+    std::fs::write(&unknown, format!("{head}{fields}")).unwrap();
+    let aliases = dir.path().join("aliases.yaml");
+    std::fs::write(
+        &aliases,
+        format!(
+            "{head}    args: [&a \"{}\", {}]\n",
+            "x".repeat(1 << 20),
+            vec!["*a"; 200].join(", ")
+        ),
+    )
+    .unwrap();
+
+    for (file, code, message) in [
+        (&escapes, 0, "OK (workload `app`)"),
+        (&unknown, 2, "7:1: error: unknown field `k0`"),
+        (&aliases, 2, "more than 64 MiB of text"),
+    ] {
+        let out = run_with_limit(
+            scoreline().args(["validate"]).arg(file),
+            Duration::from_secs(60),
+        );
+        let stderr = text(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{}",
+            &stderr[..stderr.len().min(2000)]
+        );
+        assert!(
+            stderr.contains(message),
+            "{}",
+            &stderr[..stderr.len().min(2000)]
+        );
+    }
+}
+
+/// `noExpand: true` content is not a template: text that would be a broken or unknown
+/// placeholder elsewhere validates, and renders byte for byte.
+#[test]
+fn no_expand_files_are_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let literal = "cost: ${oops and ${resources.missing.x} and $${kept}";
+    let score = dir.path().join("score.yaml");
+    std::fs::write(
+        &score,
+        format!("apiVersion: score.dev/v1b1\nmetadata:\n  name: app\ncontainers:\n  web:\n    image: nginx\n    files:\n      /etc/app.txt:\n        content: '{literal}'\n        noExpand: true\n"),
+    )
+    .unwrap();
+    let out = run(scoreline().arg("validate").arg(&score));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let rendered = dir.path().join("out");
+    let out = run(scoreline()
+        .args(["render", "-f"])
+        .arg(&score)
+        .arg("--out")
+        .arg(&rendered));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let config = std::fs::read_to_string(rendered.join("configmap-app-files.yaml")).unwrap();
+    assert!(config.contains(literal), "{config}");
+}
+
 #[test]
 fn help_and_version_speak_to_newcomers() {
     let version = run(scoreline().arg("--version"));

@@ -35,6 +35,9 @@ fn every_malformed_file_fails_with_exit_2_at_the_expected_locations() {
             Duration::from_secs(60),
         );
         let stderr = text(&out.stderr);
+        if stderr.contains(&format!("{}: OK", relative.display())) {
+            failures.push(format!("{}: reported OK\n{stderr}", relative.display()));
+        }
         if out.status.code() != Some(2) {
             failures.push(format!(
                 "{}: exit {:?}, want 2\n{stderr}",

@@ -132,8 +132,12 @@ pub(super) fn load_sources(
     let mut policy = WorkloadPolicy::default();
     for (role, file) in files {
         let source = Arc::new(file);
-        let documents = match yaml::parse(&source, yaml::Limits::default()) {
-            Ok(docs) => docs,
+        // Duplicate keys are reported with the file's other problems, not instead of them.
+        let documents = match yaml::parse_keeping_duplicates(&source, yaml::Limits::default()) {
+            Ok(parsed) => {
+                out.extend(parsed.duplicates);
+                parsed.documents
+            }
             Err(errors) => {
                 out.extend(errors);
                 continue;

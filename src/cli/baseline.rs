@@ -9,6 +9,10 @@ use crate::error::Error;
 
 /// Work with platform baselines (environments, resource definitions, workload policy).
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  scoreline baseline export platform/            # start from the embedded baseline
+  scoreline baseline validate platform/          # gate the platform repository in CI")]
 pub struct Args {
     #[command(subcommand)]
     command: Command,

@@ -8,6 +8,9 @@ use crate::resolve;
 
 /// Inspect how resources are provided.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  scoreline resources explain -f score.yaml --platform platform/ --env staging")]
 pub struct Args {
     #[command(subcommand)]
     command: Command,

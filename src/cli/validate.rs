@@ -33,19 +33,18 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
     let loaded = score::load(&files);
     for file in &files {
         let shown = file.display().to_string();
-        let problems = loaded
+        // A file whose problems lie in a file it reads (a `files.source` template) did not
+        // load as a workload: it is not OK either.
+        let Some(workload) = loaded.workloads.iter().find(|w| w.source.path == *file) else {
+            continue;
+        };
+        if !loaded
             .diagnostics
             .iter()
-            .filter(|d| d.file == shown && d.is_error())
-            .count();
-        if problems == 0 {
-            let name = loaded
-                .workloads
-                .iter()
-                .find(|w| w.source.path == *file)
-                .map(|w| format!(" (workload `{}`)", w.workload.metadata.name))
-                .unwrap_or_default();
-            reporter.say(format!("{shown}: OK{name}"));
+            .any(|d| d.file == shown && d.is_error())
+        {
+            let name = &workload.workload.metadata.name;
+            reporter.say(format!("{shown}: OK (workload `{name}`)"));
         }
     }
     if loaded.has_errors() {

@@ -52,16 +52,15 @@ impl Git {
             ("core.hooksPath".into(), "/dev/null".into()),
         ];
         let mut secrets = Vec::new();
-        if url.starts_with("https://") || url.starts_with("http://") {
-            if let Some((user, token)) = credentials() {
-                let basic =
-                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"));
-                config.push((
-                    "http.extraHeader".into(),
-                    format!("Authorization: Basic {basic}"),
-                ));
-                secrets.extend([token, basic]);
-            }
+        if (url.starts_with("https://") || url.starts_with("http://"))
+            && let Some((user, token)) = credentials()
+        {
+            let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"));
+            config.push((
+                "http.extraHeader".into(),
+                format!("Authorization: Basic {basic}"),
+            ));
+            secrets.extend([token, basic]);
         }
         let mut env: Vec<(String, String)> = vec![
             ("GIT_TERMINAL_PROMPT".into(), "0".into()),

@@ -64,7 +64,11 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
 /// One file: parse, schema, semantics. Errors include any warnings found alongside them.
 fn load_one(path: &Path) -> Result<(LoadedWorkload, Vec<Diagnostic>), Vec<Diagnostic>> {
     let source = SourceFile::read(path).map_err(|d| vec![d])?;
-    let mut documents = yaml::parse(&source, yaml::Limits::default())?;
+    // Duplicate keys are reported with every other problem of the file, not instead of them.
+    let yaml::Parsed {
+        mut documents,
+        duplicates,
+    } = yaml::parse_keeping_duplicates(&source, yaml::Limits::default())?;
     let document = match documents.len() {
         1 => documents.remove(0),
         0 => {
@@ -87,7 +91,8 @@ fn load_one(path: &Path) -> Result<(LoadedWorkload, Vec<Diagnostic>), Vec<Diagno
         vec![source.error(Pos::START, format!("cannot resolve the file's folder: {e}"))]
     })?;
     let json = document.to_json();
-    let mut diagnostics = schema::check(&source, &document, &json);
+    let mut diagnostics = duplicates;
+    diagnostics.extend(schema::check(&source, &document, &json));
     // One message per node: where the schema already refused a value, semantic checks of the
     // same value would only repeat it.
     let refused: Vec<(usize, usize)> = diagnostics.iter().map(|d| (d.line, d.column)).collect();

@@ -78,8 +78,14 @@ impl Template {
         let mut parts = Vec::new();
         let mut literal = String::new();
         let mut errors = Vec::new();
+        // Knowing the last `}` keeps a string of many unclosed `$${` linear: a search either
+        // fails at once or finds a `}` that the parse then moves past.
+        let last_close = chars.iter().rposition(|&c| c == '}');
         let closing = |from: usize| {
-            chars[from.min(chars.len())..]
+            if last_close.is_none_or(|last| last < from) {
+                return None;
+            }
+            chars[from..]
                 .iter()
                 .position(|&c| c == '}')
                 .map(|p| p + from)

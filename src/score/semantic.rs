@@ -236,25 +236,23 @@ impl Checker<'_> {
         if let Some(encoded) = file
             .get("binaryContent")
             .and_then(|n| n.as_str().map(|s| (n, s)))
-        {
-            if base64::engine::general_purpose::STANDARD
+            && base64::engine::general_purpose::STANDARD
                 .decode(encoded.1)
                 .is_err()
-            {
-                self.error(
-                    encoded.0.span.start,
-                    format!(
-                        "`{}` is not valid standard base64",
-                        schema::display_path(&child("binaryContent"), "the workload")
-                    ),
-                    "encode the bytes with `base64 -w0 FILE` (standard alphabet, with padding)",
-                );
-            }
+        {
+            self.error(
+                encoded.0.span.start,
+                format!(
+                    "`{}` is not valid standard base64",
+                    schema::display_path(&child("binaryContent"), "the workload")
+                ),
+                "encode the bytes with `base64 -w0 FILE` (standard alphabet, with padding)",
+            );
         }
-        if let Some(source_node) = file.get("source") {
-            if let Some(source) = source_node.as_str() {
-                self.file_source(source_node, source, no_expand);
-            }
+        if let Some(source_node) = file.get("source")
+            && let Some(source) = source_node.as_str()
+        {
+            self.file_source(source_node, source, no_expand);
         }
     }
 

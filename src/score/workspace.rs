@@ -2,7 +2,7 @@
 //! or its own folder outside a repository. Nothing outside (a CI runner's own files, a
 //! `~/.ssh` reached by `..` or a symlink) may be read into manifests.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Workspace {
@@ -45,21 +45,43 @@ impl Workspace {
     /// Resolves a `files.source` path, refusing anything that leaves the workspace.
     pub fn resolve(&self, source: &str) -> Result<PathBuf, SourceError> {
         let joined = self.base.join(source);
+        let escapes = |resolved: &Path| SourceError::Escapes {
+            path: source.to_owned(),
+            resolved: resolved.display().to_string(),
+            root: self.root.display().to_string(),
+        };
+        // Judged on the written path first, so a path outside never learns whether its
+        // target exists; then again after symlinks are followed.
+        let lexical = lexically_normal(&joined);
+        if !lexical.starts_with(&self.root) {
+            return Err(escapes(&lexical));
+        }
         let resolved = joined
             .canonicalize()
             .map_err(|_| SourceError::Missing(source.to_owned()))?;
         if !resolved.starts_with(&self.root) {
-            return Err(SourceError::Escapes {
-                path: source.to_owned(),
-                resolved: resolved.display().to_string(),
-                root: self.root.display().to_string(),
-            });
+            return Err(escapes(&resolved));
         }
         if !resolved.is_file() {
             return Err(SourceError::NotAFile(source.to_owned()));
         }
         Ok(resolved)
     }
+}
+
+/// `a/b/../c` as `a/c`, without asking the file system.
+fn lexically_normal(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -95,8 +117,15 @@ mod tests {
         ));
         assert!(matches!(
             ws.resolve("/etc/hostname"),
-            Err(SourceError::Escapes { .. }) | Err(SourceError::Missing(_))
+            Err(SourceError::Escapes { .. })
         ));
+        assert!(
+            matches!(
+                ws.resolve("../../no-such-file"),
+                Err(SourceError::Escapes { .. })
+            ),
+            "outside paths never reveal whether they exist"
+        );
         assert!(matches!(ws.resolve("conf"), Err(SourceError::NotAFile(_))));
         assert!(matches!(
             ws.resolve("nope.txt"),

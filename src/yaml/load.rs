@@ -1,6 +1,7 @@
 //! Builds located nodes from parser events, refusing hostile input as it goes: nesting deeper
-//! than any real document, alias expansion beyond a node budget (the "billion laughs"), and
-//! duplicate keys (which YAML forbids but many parsers silently accept, last one wins).
+//! than any real document, alias expansion beyond a node or byte budget (the "billion laughs",
+//! also with one long anchored string), and duplicate keys (which YAML forbids but many parsers
+//! silently accept, last one wins).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -17,6 +18,8 @@ pub struct Limits {
     pub max_depth: usize,
     /// Nodes per file, counting every copy an alias makes.
     pub max_nodes: usize,
+    /// Bytes of scalar text per file, counting every copy an alias makes.
+    pub max_bytes: usize,
 }
 
 impl Default for Limits {
@@ -24,6 +27,7 @@ impl Default for Limits {
         Limits {
             max_depth: 100,
             max_nodes: 1_000_000,
+            max_bytes: 64 << 20,
         }
     }
 }
@@ -31,13 +35,33 @@ impl Default for Limits {
 /// Parses every document of a file. Syntax and limit errors stop the parse; duplicate keys
 /// are all collected (with any other problems found up to that point).
 pub fn parse(source: &SourceFile, limits: Limits) -> Result<Vec<Node>, Vec<Diagnostic>> {
+    let parsed = parse_keeping_duplicates(source, limits)?;
+    if parsed.duplicates.is_empty() {
+        Ok(parsed.documents)
+    } else {
+        Err(parsed.duplicates)
+    }
+}
+
+/// Documents whose only problem is duplicate keys (the later entry kept beside the first), so
+/// callers can report the duplicates together with every other problem of the file.
+pub struct Parsed {
+    pub documents: Vec<Node>,
+    pub duplicates: Vec<Diagnostic>,
+}
+
+/// Like [`parse`], but a file whose only problems are duplicate keys still yields its tree.
+pub fn parse_keeping_duplicates(
+    source: &SourceFile,
+    limits: Limits,
+) -> Result<Parsed, Vec<Diagnostic>> {
     let mut builder = Builder {
         source,
         limits,
         stack: Vec::new(),
         anchors: HashMap::new(),
         documents: Vec::new(),
-        nodes: 0,
+        spent: Size::default(),
         problems: Vec::new(),
     };
     let mut parser = Parser::new_from_str(&source.text);
@@ -51,10 +75,37 @@ pub fn parse(source: &SourceFile, limits: Limits) -> Result<Vec<Node>, Vec<Diagn
             return Err(builder.problems);
         }
     }
-    if builder.problems.is_empty() {
-        Ok(builder.documents)
-    } else {
-        Err(builder.problems)
+    Ok(Parsed {
+        documents: builder.documents,
+        duplicates: builder.problems,
+    })
+}
+
+/// What a node costs to hold, counting every copy an alias makes.
+#[derive(Debug, Clone, Copy, Default)]
+struct Size {
+    nodes: usize,
+    bytes: usize,
+}
+
+impl Size {
+    fn of(node: &Node) -> Size {
+        let mut size = Size { nodes: 1, bytes: 0 };
+        match &node.value {
+            Value::String(text) => size.bytes = text.len(),
+            Value::Seq(items) => items.iter().for_each(|item| size.add(Size::of(item))),
+            Value::Map(entries) => entries.iter().for_each(|e| {
+                size.add(Size::of(&e.key));
+                size.add(Size::of(&e.value));
+            }),
+            _ => {}
+        }
+        size
+    }
+
+    fn add(&mut self, other: Size) {
+        self.nodes = self.nodes.saturating_add(other.nodes);
+        self.bytes = self.bytes.saturating_add(other.bytes);
     }
 }
 
@@ -78,9 +129,9 @@ struct Builder<'a> {
     limits: Limits,
     stack: Vec<Frame>,
     /// Anchored nodes with their sizes, so an alias's cost is known before copying.
-    anchors: HashMap<usize, (Node, usize)>,
+    anchors: HashMap<usize, (Node, Size)>,
     documents: Vec<Node>,
-    nodes: usize,
+    spent: Size,
     problems: Vec<Diagnostic>,
 }
 
@@ -89,9 +140,22 @@ impl Builder<'_> {
         let start = pos(&span.start);
         match event {
             Event::Scalar(text, style, anchor, tag) => {
-                let node = self.scalar(text, style, tag.as_deref(), start, pos(&span.end))?;
-                self.count(1, start)?;
-                self.finish(node, anchor, 1)
+                let node = if self.expecting_key() && tag.is_none() {
+                    // Keys stay as written: `TRUE:` is the key "TRUE", `010:` is "010".
+                    Node {
+                        value: Value::String(text.into_owned()),
+                        span: Span {
+                            start,
+                            end: pos(&span.end),
+                        },
+                        style: Some(scalar_style(style)),
+                    }
+                } else {
+                    self.scalar(text, style, tag.as_deref(), start, pos(&span.end))?
+                };
+                let size = Size::of(&node);
+                self.count(size, start)?;
+                self.finish(node, anchor, size)
             }
             Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
                 if let Some(tag) = tag {
@@ -108,7 +172,7 @@ impl Builder<'_> {
                             "flatten the document; no Score or baseline file nests this deep",
                         ));
                 }
-                self.count(1, start)?;
+                self.count(Size { nodes: 1, bytes: 0 }, start)?;
                 let kind = if matches!(event, Event::SequenceStart(..)) {
                     FrameKind::Seq(Vec::new())
                 } else {
@@ -139,15 +203,23 @@ impl Builder<'_> {
                     },
                     style: None,
                 };
-                let size = node_count(&node);
+                // Only anchored collections need their size: aliases of them are budgeted.
+                let size = if frame.anchor != 0 {
+                    Size::of(&node)
+                } else {
+                    Size::default()
+                };
                 self.finish(node, frame.anchor, size)
             }
             Event::Alias(id) => {
-                let (node, size) = self.anchors.get(&id).cloned().ok_or_else(|| {
+                let size = self.anchors.get(&id).map(|(_, size)| *size).ok_or_else(|| {
                     self.source
                         .error(start, "alias refers to an unknown anchor")
+                        .with_help("define the anchor (`&name`) before the alias (`*name`) that uses it, in the same document")
                 })?;
+                // Budget the copy before making it.
                 self.count(size, start)?;
+                let node = self.anchors[&id].0.clone();
                 self.push(node)
             }
             Event::StreamStart
@@ -158,9 +230,21 @@ impl Builder<'_> {
         }
     }
 
-    fn count(&mut self, nodes: usize, at: Pos) -> Result<(), Diagnostic> {
-        self.nodes += nodes;
-        if self.nodes > self.limits.max_nodes {
+    fn count(&mut self, size: Size, at: Pos) -> Result<(), Diagnostic> {
+        self.spent.add(size);
+        if self.spent.bytes > self.limits.max_bytes {
+            return Err(self
+                .source
+                .error(
+                    at,
+                    format!(
+                        "document expands to more than {} MiB of text (aliases copy their anchors)",
+                        self.limits.max_bytes >> 20
+                    ),
+                )
+                .with_help("write the content out instead of repeating aliases of long values"));
+        }
+        if self.spent.nodes > self.limits.max_nodes {
             return Err(self
                 .source
                 .error(
@@ -176,7 +260,7 @@ impl Builder<'_> {
     }
 
     /// Records an anchor (if any) and hands the node to its parent.
-    fn finish(&mut self, node: Node, anchor: usize, size: usize) -> Result<(), Diagnostic> {
+    fn finish(&mut self, node: Node, anchor: usize, size: Size) -> Result<(), Diagnostic> {
         if anchor != 0 {
             self.anchors.insert(anchor, (node.clone(), size));
         }
@@ -218,6 +302,16 @@ impl Builder<'_> {
         Ok(())
     }
 
+    fn expecting_key(&self) -> bool {
+        matches!(
+            self.stack.last(),
+            Some(Frame {
+                kind: FrameKind::Map { key: None, .. },
+                ..
+            })
+        )
+    }
+
     fn scalar(
         &self,
         text: Cow<'_, str>,
@@ -226,13 +320,7 @@ impl Builder<'_> {
         start: Pos,
         end: Pos,
     ) -> Result<Node, Diagnostic> {
-        let style = match style {
-            saphyr_parser::ScalarStyle::Plain => ScalarStyle::Plain,
-            saphyr_parser::ScalarStyle::SingleQuoted => ScalarStyle::SingleQuoted,
-            saphyr_parser::ScalarStyle::DoubleQuoted => ScalarStyle::DoubleQuoted,
-            saphyr_parser::ScalarStyle::Literal => ScalarStyle::Literal,
-            saphyr_parser::ScalarStyle::Folded => ScalarStyle::Folded,
-        };
+        let style = scalar_style(style);
         let value = match tag {
             None if style == ScalarStyle::Plain => resolve_plain(&text),
             None => Value::String(text.into_owned()),
@@ -248,7 +336,8 @@ impl Builder<'_> {
                     (suffix, _) => {
                         return Err(self
                             .source
-                            .error(start, format!("`{text}` is not a valid !!{suffix} value")));
+                            .error(start, format!("`{text}` is not a valid !!{suffix} value"))
+                            .with_help(format!("write a {suffix} value, or drop the tag and let the value's form decide its type")));
                     }
                 }
             }
@@ -265,6 +354,16 @@ impl Builder<'_> {
         self.source
             .error(at, format!("unsupported YAML tag `{}{}`", tag.handle, tag.suffix))
             .with_help("remove the tag; only the core tags !!str, !!int, !!float, !!bool and !!null are understood")
+    }
+}
+
+fn scalar_style(style: saphyr_parser::ScalarStyle) -> ScalarStyle {
+    match style {
+        saphyr_parser::ScalarStyle::Plain => ScalarStyle::Plain,
+        saphyr_parser::ScalarStyle::SingleQuoted => ScalarStyle::SingleQuoted,
+        saphyr_parser::ScalarStyle::DoubleQuoted => ScalarStyle::DoubleQuoted,
+        saphyr_parser::ScalarStyle::Literal => ScalarStyle::Literal,
+        saphyr_parser::ScalarStyle::Folded => ScalarStyle::Folded,
     }
 }
 
@@ -291,14 +390,6 @@ fn key_node(source: &SourceFile, node: Node) -> Result<Node, Diagnostic> {
     })
 }
 
-fn node_count(node: &Node) -> usize {
-    1 + match &node.value {
-        Value::Seq(items) => items.iter().map(node_count).sum(),
-        Value::Map(entries) => entries.iter().map(|e| 1 + node_count(&e.value)).sum(),
-        _ => 0,
-    }
-}
-
 /// YAML 1.2 core schema resolution of a plain scalar (`yes` and `on` stay strings).
 fn resolve_plain(text: &str) -> Value {
     match text {
@@ -321,10 +412,10 @@ fn resolve_plain(text: &str) -> Value {
         if let Ok(i) = i64::from_str_radix(octal, 8) {
             return Value::Int(i);
         }
-    } else if let Some(hex) = text.strip_prefix("0x") {
-        if let Ok(i) = i64::from_str_radix(hex, 16) {
-            return Value::Int(i);
-        }
+    } else if let Some(hex) = text.strip_prefix("0x")
+        && let Ok(i) = i64::from_str_radix(hex, 16)
+    {
+        return Value::Int(i);
     }
     if is_core_float(digits)
         && let Ok(f) = text.parse::<f64>()
@@ -432,6 +523,39 @@ mod tests {
             errs[0].message.contains("more than 1000000 nodes"),
             "{errs:?}"
         );
+    }
+
+    #[test]
+    fn aliases_of_one_long_string_are_refused_by_size() {
+        let long = "x".repeat(1 << 20);
+        let aliases = vec!["*a"; 100].join(", ");
+        let errs = load(&format!("a: &a \"{long}\"\nb: [{aliases}]\n")).unwrap_err();
+        assert!(
+            errs[0].message.contains("more than 64 MiB of text"),
+            "{errs:?}"
+        );
+        // The 63rd alias makes 64 copies plus the keys: just over the budget.
+        assert_eq!((errs[0].line, errs[0].column), (2, 5 + 4 * 62));
+    }
+
+    #[test]
+    fn keys_stay_as_written() {
+        let docs = load("TRUE: 1\n010: 2\n1.10: 3\n~: 4\n").unwrap();
+        let keys: Vec<&str> = docs[0]
+            .as_map()
+            .unwrap()
+            .iter()
+            .map(Entry::key_str)
+            .collect();
+        assert_eq!(keys, ["TRUE", "010", "1.10", "~"]);
+    }
+
+    #[test]
+    fn duplicates_keep_the_tree_for_further_checks() {
+        let src = SourceFile::new("t.yaml", "a: 1\na: 2\nb: 3\n");
+        let parsed = parse_keeping_duplicates(&src, Limits::default()).unwrap();
+        assert_eq!(parsed.duplicates.len(), 1);
+        assert_eq!(parsed.documents[0].get("b").unwrap().value, Value::Int(3));
     }
 
     #[test]

@@ -6,5 +6,5 @@ mod load;
 mod node;
 
 pub use emit::to_string;
-pub use load::{Limits, parse};
+pub use load::{Limits, Parsed, parse, parse_keeping_duplicates};
 pub use node::{Entry, Located, Node, ScalarStyle, Span, Value};

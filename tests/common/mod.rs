@@ -41,10 +41,24 @@ pub fn run_with_limit(cmd: &mut Command, limit: Duration) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("scoreline starts");
+    // Drained while it runs: a command printing more than a pipe holds would otherwise block.
+    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            pipe.read_to_end(&mut bytes).expect("output is readable");
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("stdout is piped")));
+    let stderr = drain(Box::new(child.stderr.take().expect("stderr is piped")));
     let started = Instant::now();
     loop {
-        if child.try_wait().expect("wait works").is_some() {
-            return child.wait_with_output().expect("output is readable");
+        if let Some(status) = child.try_wait().expect("wait works") {
+            return Output {
+                status,
+                stdout: stdout.join().expect("stdout reader"),
+                stderr: stderr.join().expect("stderr reader"),
+            };
         }
         if started.elapsed() > limit {
             let _ = child.kill();
