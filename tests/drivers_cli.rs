@@ -232,6 +232,24 @@ fn template_errors_point_into_the_template() {
     assert!(stderr.contains("platform/resources/pg.yaml:12:16: error: template `outputs` of definition `broken` (for resource `db` of workload `app`): undefined value: `resource.params.port` is undefined"), "{stderr}");
 }
 
+/// A manifests template that renders broken YAML on a Secret's line: the error says where
+/// in the template, but never shows the rendered line that holds the secret.
+#[test]
+fn broken_rendered_manifests_never_show_their_secret_lines() {
+    let template = "  driver: template\n  criteria: [{}]\n  template:\n    outputs: |\n      host: db\n    secrets: |\n      password: {{ env(\"DB_PASSWORD\") | tojson }}\n    manifests: |\n      - apiVersion: v1\n        kind: Secret\n        metadata: {name: db}\n        stringData:\n          password: \"{{ env(\"DB_PASSWORD\") }}\n";
+    let dir = project(&[("pg.yaml", &definition("leaky", template))]);
+    let out = run(render(dir.path(), "dev").env("DB_PASSWORD", "hunter2-s3cret"));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("template `manifests` of definition `leaky`")
+            && stderr.contains("rendered invalid YAML"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2-s3cret"), "{stderr}");
+    assert!(!text(&out.stdout).contains("hunter2-s3cret"));
+}
+
 #[test]
 fn no_match_and_ties_are_located_at_the_resource_and_list_the_definitions() {
     let dir = project(&[

@@ -275,3 +275,103 @@ fn community_examples_of_unprovided_types_say_which_types_exist() {
         );
     }
 }
+
+/// The community `service` type: the frontend reaches the backend workload by its Service name.
+#[test]
+fn a_service_resource_names_the_workload_it_reaches() {
+    let work = tempfile::tempdir().unwrap();
+    let files = ["score-frontend.yaml", "score-backend.yaml"].map(|f| {
+        anchors()
+            .join("score/community-provisioners/service")
+            .join(f)
+    });
+    let out = render(&files, &[], &[], work.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let frontend = common::object(work.path(), "Deployment", "frontend");
+    let env = &frontend["spec"]["template"]["spec"]["containers"][0]["env"];
+    assert_eq!(
+        env[0],
+        serde_json::json!({"name": "BACKEND_SVC", "value": "http://backend"})
+    );
+}
+
+/// The README's sample platform renders the sample shop in all three environments, as its
+/// CI examples run it (the CI secret store's variables set), and every object passes the
+/// strict schemas: in-cluster Postgres in development, the shared staging database, the managed
+/// one in production with Gateway API routes.
+#[test]
+fn the_sample_platform_renders_the_shop_in_every_environment() {
+    let work = tempfile::tempdir().unwrap();
+    let platform = common::repo_root().join("examples/platform");
+    let shop = common::repo_root().join("examples/shop/score.yaml");
+    let secrets = [
+        ("SCORELINE_KEY", "test-platform-key"),
+        ("REDIS_PASSWORD", "redis-pass-4f2a"),
+        ("STAGING_SHOP_DB_PASSWORD", "staging-pass-9c1e"),
+        ("PROD_SHOP_DB_PASSWORD", "prod-pass-7d3b"),
+    ];
+    for env in ["development", "staging", "production"] {
+        let out_dir = work.path().join(env);
+        let out = render(
+            std::slice::from_ref(&shop),
+            &[
+                "--platform",
+                platform.to_str().unwrap(),
+                "--env",
+                env,
+                "--image",
+                "web=ghcr.io/acme/shop@sha256:4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+            ],
+            &secrets,
+            &out_dir,
+        );
+        assert_eq!(out.status.code(), Some(0), "{env}: {}", text(&out.stderr));
+        validate_strictly(&out_dir);
+        let rendered = objects(&out_dir);
+        let kinds: Vec<&str> = rendered
+            .iter()
+            .map(|(_, o)| o["kind"].as_str().unwrap())
+            .collect();
+        let in_cluster_db = rendered.iter().any(|(_, o)| {
+            o["kind"] == "StatefulSet" && o["metadata"]["name"].as_str().unwrap().contains("db")
+        });
+        assert_eq!(in_cluster_db, env == "development", "{env}: {kinds:?}");
+        assert_eq!(
+            kinds.contains(&"HTTPRoute"),
+            env == "production",
+            "{env}: {kinds:?}"
+        );
+        assert_eq!(
+            kinds.contains(&"Ingress"),
+            env != "production",
+            "{env}: {kinds:?}"
+        );
+        for (name, object) in &rendered {
+            if object["kind"] == "Secret" {
+                continue;
+            }
+            let text = serde_json::to_string(object).unwrap();
+            for (_, value) in &secrets[1..] {
+                assert!(!text.contains(value), "{env}: a secret in {name}");
+            }
+        }
+        if env == "production" {
+            let route = rendered
+                .iter()
+                .map(|(_, o)| o)
+                .find(|o| o["kind"] == "HTTPRoute")
+                .unwrap();
+            assert_eq!(route["spec"]["parentRefs"][0]["name"], "public", "{route}");
+            let secret = common::object(&out_dir, "Secret", "shop-secrets");
+            let url = common::secret_values(&secret)
+                .into_iter()
+                .find(|(k, _)| k == "web.DATABASE_URL")
+                .unwrap()
+                .1;
+            assert_eq!(
+                url,
+                "postgres://shop_app:prod-pass-7d3b@shop-prod.cluster-c2xq4n1.eu-west-1.rds.amazonaws.com:5432/shop"
+            );
+        }
+    }
+}

@@ -75,6 +75,35 @@ fn shared_resources_are_provisioned_once() {
     );
 }
 
+/// Two workloads share a route (same id) whose params read `dns`, but each has its own dns:
+/// the same text would mean different resources, so the render is refused.
+#[test]
+fn a_shared_resource_whose_params_read_different_resources_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let workload = |name: &str| {
+        format!(
+            "apiVersion: score.dev/v1b1\nmetadata:\n  name: {name}\ncontainers:\n  main:\n    image: nginx\nservice:\n  ports:\n    web:\n      port: 80\nresources:\n  dns:\n    type: dns\n  route:\n    type: route\n    id: front\n    params:\n      host: ${{resources.dns.host}}\n      path: /\n      port: 80\n"
+        )
+    };
+    write_files(
+        dir.path(),
+        &[
+            ("a.yaml", &workload("web-a")),
+            ("b.yaml", &workload("web-b")),
+        ],
+    );
+    let out = run(scoreline()
+        .current_dir(dir.path())
+        .args(["render", "-f", "a.yaml", "-f", "b.yaml"]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("b.yaml:14:3: error: shared resource `route` reads `${resources.dns}` in its params, which is dns (web-b) here but dns (web-a) in workload `web-a`"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("manifests").exists());
+}
+
 #[test]
 fn params_read_outputs_of_resources_provisioned_first() {
     let dir = tempfile::tempdir().unwrap();
@@ -98,6 +127,24 @@ fn params_read_outputs_of_resources_provisioned_first() {
         path["backend"]["service"]["port"]["number"], 8080,
         "port `web` is the service port 8080"
     );
+}
+
+/// The dependent resource is declared first, so only the dependency edge (not declaration
+/// order) can put the dns resource before the route that reads it.
+#[test]
+fn dependencies_are_provisioned_before_resources_declared_earlier() {
+    let dir = tempfile::tempdir().unwrap();
+    write_files(
+        dir.path(),
+        &[(
+            "score.yaml",
+            "apiVersion: score.dev/v1b1\nmetadata:\n  name: app\ncontainers:\n  main:\n    image: nginx\nservice:\n  ports:\n    web:\n      port: 80\nresources:\n  route:\n    type: route\n    params:\n      host: ${resources.dns.host}\n      path: /\n      port: 80\n  dns:\n    type: dns\n",
+        )],
+    );
+    let out = run(scoreline().current_dir(dir.path()).args(["render"]));
+    ok(&out);
+    let ingress = object(&dir.path().join("manifests"), "Ingress", "route-app-route");
+    assert_eq!(ingress["spec"]["rules"][0]["host"], "app-dns.localhost");
 }
 
 #[test]
@@ -299,6 +346,20 @@ fn images_are_given_per_container() {
         "registry.example/shop@sha256:abc"
     );
 
+    // The workload-qualified override wins over the bare one in either order.
+    for order in [["web=a:1", "shop.web=b:1"], ["shop.web=b:1", "web=a:1"]] {
+        ok(&render(
+            &out,
+            &[SHOP],
+            &["--image", order[0], "--image", order[1]],
+        ));
+        let deployment = object(&out, "Deployment", "shop");
+        assert_eq!(
+            deployment["spec"]["template"]["spec"]["containers"][0]["image"], "b:1",
+            "{order:?}"
+        );
+    }
+
     let unknown = render(&out, &[SHOP], &["--image", "api=x:1"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(
@@ -375,6 +436,23 @@ fn the_workload_policy_fills_in_defaults() {
     assert_eq!(
         container["resources"],
         serde_json::json!({"limits": {"memory": "1Gi"}, "requests": {"cpu": "50m", "memory": "64Mi"}})
+    );
+
+    // A request above the policy's default limit (512Mi) must not be paired with that limit:
+    // the API server refuses requests larger than limits.
+    std::fs::write(
+        dir.path().join("score.yaml"),
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: worker\ncontainers:\n  main:\n    image: busybox\n    resources:\n      requests:\n        memory: 1Gi\n",
+    )
+    .unwrap();
+    ok(&run(scoreline()
+        .current_dir(dir.path())
+        .args(["render", "--env", "development", "--platform"])
+        .arg(&platform)));
+    let deployment = object(&dir.path().join("manifests"), "Deployment", "worker");
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["containers"][0]["resources"],
+        serde_json::json!({"requests": {"cpu": "50m", "memory": "1Gi"}})
     );
 }
 

@@ -117,9 +117,14 @@ impl Images {
         container: &str,
         score_image: &str,
     ) -> Result<String, ImageError> {
-        let named = self.overrides.iter().find(|o| {
-            o.container == container && o.workload.as_deref().is_none_or(|w| w == workload)
-        });
+        // `WORKLOAD.CONTAINER=` beats `CONTAINER=`, whatever their order on the command line.
+        let named = self
+            .overrides
+            .iter()
+            .filter(|o| {
+                o.container == container && o.workload.as_deref().is_none_or(|w| w == workload)
+            })
+            .max_by_key(|o| o.workload.is_some());
         match (named, score_image) {
             (Some(o), _) => Ok(o.reference.clone()),
             (None, crate::score::BUILT_IMAGE) => {

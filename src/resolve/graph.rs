@@ -92,6 +92,10 @@ pub fn plan(workloads: &[LoadedWorkload]) -> Result<Plan, Vec<Diagnostic>> {
             bindings.insert((w, name.clone()), index);
         }
     }
+    // What each shared resource's params read, per declaring workload: identical params text
+    // must also mean the same resources, or the resource would depend on whichever workload
+    // happened to be read first.
+    let mut read_by_params: HashMap<(usize, String), (usize, usize)> = HashMap::new();
     for (w, loaded) in workloads.iter().enumerate() {
         for (text, from) in expanded_strings(loaded) {
             let Ok(template) = Template::parse(&text) else {
@@ -112,6 +116,20 @@ pub fn plan(workloads: &[LoadedWorkload]) -> Result<Plan, Vec<Diagnostic>> {
                     && source != target
                 {
                     nodes[source].dependencies.insert(target);
+                    let (first_w, first_target) = *read_by_params
+                        .entry((source, name.clone()))
+                        .or_insert((w, target));
+                    if first_target != target {
+                        errors.push(
+                            declaration_error(workloads, w, from, format!(
+                                "shared resource `{from}` reads `${{resources.{name}}}` in its params, which is {} here but {} in workload `{}`",
+                                describe(workloads, &nodes[target]),
+                                describe(workloads, &nodes[first_target]),
+                                workloads[first_w].workload.metadata.name,
+                            ))
+                            .with_help(format!("a shared resource is provisioned once, from one set of params: give `{name}` the same id in both workloads, or give `{from}` different ids")),
+                        );
+                    }
                 }
             }
         }

@@ -314,6 +314,9 @@ impl Pod<'_> {
     }
 
     /// Requests and limits from the Score file, each missing one from the policy's defaults.
+    /// A default never contradicts what the Score file gives: a default limit below a given
+    /// request (or a default request above a given limit) is left out, as the API server would
+    /// refuse the pair.
     fn compute(&self, given: Option<&crate::score::ContainerResources>) -> Map<String, Value> {
         let defaults = &self.policy.resources;
         let mut out = Map::new();
@@ -342,6 +345,48 @@ impl Pod<'_> {
             }
             if !values.is_empty() {
                 out.insert(key.into(), values.into());
+            }
+        }
+        for kind in ["cpu", "memory"] {
+            let quantity = |key: &str| {
+                out.get(key)?
+                    .get(kind)?
+                    .as_str()?
+                    .parse::<crate::score::quantity::Quantity>()
+                    .ok()
+            };
+            let (Some(request), Some(limit)) = (quantity("requests"), quantity("limits")) else {
+                continue;
+            };
+            if request.0 <= limit.0 {
+                continue;
+            }
+            let given_in =
+                |pick: fn(&crate::score::ContainerResources) -> Option<&ResourceLimits>| {
+                    given
+                        .and_then(pick)
+                        .and_then(|l| {
+                            if kind == "cpu" {
+                                l.cpu.as_ref()
+                            } else {
+                                l.memory.as_ref()
+                            }
+                        })
+                        .is_some()
+                };
+            let dropped = match (
+                given_in(|r| r.requests.as_ref()),
+                given_in(|r| r.limits.as_ref()),
+            ) {
+                (true, true) => continue, // the Score file's own pair, as written
+                (_, true) => "requests",
+                _ => "limits",
+            };
+            if let Some(Value::Object(values)) = out.get_mut(dropped) {
+                values.remove(kind);
+                if values.is_empty() {
+                    out.remove(dropped);
+                }
             }
         }
         out

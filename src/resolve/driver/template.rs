@@ -73,7 +73,8 @@ pub fn run(invocation: &Invocation<'_>, templates: &Templates) -> Result<Provide
     Ok(provided)
 }
 
-/// Rendered text is YAML; an error shows the offending rendered line, except for secrets.
+/// Rendered text is YAML; an error shows the offending rendered line only for outputs:
+/// secrets and manifests (a Secret's `data`) may hold secret values on any line.
 fn parse_rendered(
     invocation: &Invocation<'_>,
     part: &str,
@@ -88,7 +89,7 @@ fn parse_rendered(
         Ok(docs) => Ok(docs.first().map(|d| d.to_json()).unwrap_or(Value::Null)),
         Err(errors) => {
             let first = &errors[0];
-            let shown = if part == "secrets" {
+            let shown = if part != "outputs" {
                 String::new()
             } else {
                 format!(": `{}`", file.line(first.line).unwrap_or_default().trim())
