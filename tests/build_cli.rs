@@ -702,6 +702,81 @@ fn credentials_come_from_the_environment_and_docker_config_and_are_never_printed
     assert!(check.status.success(), "{}", text(&check.stderr));
 }
 
+/// REGISTRY_USERNAME/REGISTRY_PASSWORD are for the registry pushed to: the base image's registry
+/// (here one that wants other credentials, from Docker's config) never sees them.
+#[test]
+fn push_credentials_from_the_environment_never_reach_the_base_image_registry() {
+    let (pusher, push_password) = ("ci-bot", "push-secret-only-for-the-target");
+    let target = TestRegistry::start_with_login(pusher, push_password);
+    let (reader, read_password) = ("reader", "base-reader-pw");
+    let base_registry = TestRegistry::start_with_login(reader, read_password);
+    let base_proxy = base_registry.proxy(&[]);
+    let work = tempfile::tempdir().unwrap();
+    let base = work.path().join("base");
+    write_files(
+        &base,
+        &[
+            (
+                "Dockerfile",
+                "FROM scratch\nCOPY os-release /etc/os-release\n",
+            ),
+            ("os-release", "ID=testos\n"),
+        ],
+    );
+    let base_tag = format!("{}/platform/base:1", base_proxy.host());
+    ok(&run(build(&base, &["--tag", &base_tag])
+        .env("REGISTRY_USERNAME", reader)
+        .env("REGISTRY_PASSWORD", read_password)));
+
+    let docker_config = work.path().join("docker");
+    let auth = base64_encode(format!("{reader}:{read_password}").as_bytes());
+    write_files(
+        &docker_config,
+        &[(
+            "config.json",
+            &format!(
+                "{{\"auths\":{{\"{}\":{{\"auth\":\"{auth}\"}}}}}}",
+                base_proxy.host()
+            ),
+        )],
+    );
+    let app = work.path().join("app");
+    write_files(
+        &app,
+        &[
+            (
+                "Dockerfile",
+                &format!("FROM {base_tag}\nCOPY hello /hello\n"),
+            ),
+            ("hello", "hi\n"),
+        ],
+    );
+    base_proxy.clear();
+    let tag = format!("{}/acme/app:1", target.host());
+    let out = run(build(&app, &["--tag", &tag])
+        .env("REGISTRY_USERNAME", pusher)
+        .env("REGISTRY_PASSWORD", push_password)
+        .env("DOCKER_CONFIG", &docker_config));
+    ok(&out);
+    let users: Vec<String> = base_proxy.requests().into_iter().map(|r| r.user).collect();
+    assert!(
+        users.iter().any(|u| u == reader),
+        "the base registry got its own credentials: {users:?}"
+    );
+    assert!(
+        !users.iter().any(|u| u == pusher),
+        "the push credentials reached the base registry: {users:?}"
+    );
+    let pushed = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        "--creds",
+        &format!("{pusher}:{push_password}"),
+        &format!("docker://{tag}"),
+    ]);
+    assert!(pushed.status.success(), "{}", text(&pushed.stderr));
+}
+
 fn base64_encode(bytes: &[u8]) -> String {
     let out = Command::new("base64")
         .arg("-w0")

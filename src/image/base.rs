@@ -11,7 +11,7 @@ use tokio::sync::Mutex;
 
 use super::layer::Blob;
 use super::oci::{Descriptor, Format, Index, Manifest, Platform};
-use super::registry::{Registry, RegistryError};
+use super::registry::{Access, Registry, RegistryError};
 
 /// A layer of the image being built: one of ours (on disk), or the base image's (remote until
 /// needed, then cached on disk).
@@ -65,10 +65,10 @@ pub struct Base {
 }
 
 /// Pulls the manifest and config of `image` for `platform`.
-pub async fn pull(image: &str, platform: &Platform, insecure: &[String]) -> Result<Base, String> {
+pub async fn pull(image: &str, platform: &Platform, access: &Access) -> Result<Base, String> {
     let reference = Reference::from_str(image)
         .map_err(|e| format!("`{image}` is not an image reference: {e}"))?;
-    let registry = Arc::new(Registry::new(reference.resolve_registry(), insecure));
+    let registry = Arc::new(Registry::new(reference.resolve_registry(), access));
     registry
         .login(&reference, false)
         .await

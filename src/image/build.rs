@@ -18,7 +18,7 @@ use super::layout;
 use super::oci::{Descriptor, Format, Index, Manifest, Platform};
 use super::progress::{Event, Sink};
 use super::push::{self, Needed, Push};
-use super::registry::Transfer;
+use super::registry::{Access, Transfer};
 use super::stage::{self, Settings, Source, StageError, StageImage, State, Vars};
 use crate::ci::provenance::Provenance;
 use crate::diagnostic::Diagnostic;
@@ -109,6 +109,13 @@ pub fn build(
     if tags.is_empty() && request.oci_layout.is_none() {
         return Err(BuildError::Usage("nowhere to put the image: give --tag REGISTRY/REPOSITORY:TAG (repeatable) and/or --oci-layout DIR".into()));
     }
+    let access = Access {
+        insecure: request.insecure.clone(),
+        pushed_to: tags
+            .iter()
+            .map(|t| t.resolve_registry().to_owned())
+            .collect(),
+    };
     let platforms = if request.platforms.is_empty() {
         vec![Platform::host()]
     } else {
@@ -134,15 +141,8 @@ pub fn build(
                 epoch,
                 scratch: scratch.path(),
             };
-            let image = build_platform(
-                dockerfile,
-                source,
-                &context,
-                &settings,
-                &request.insecure,
-                progress,
-            )
-            .await?;
+            let image =
+                build_platform(dockerfile, source, &context, &settings, &access, progress).await?;
             images.push(assemble(
                 image,
                 platform,
@@ -221,7 +221,7 @@ pub fn build(
                 children,
                 top: (&top_bytes, top_media_type),
             };
-            let report = push::push(&what, &tags, &request.insecure, scratch.path(), progress)
+            let report = push::push(&what, &tags, &access, scratch.path(), progress)
                 .await
                 .map_err(|e| BuildError::Registry(e.to_string()))?;
             transfers = report
@@ -260,7 +260,7 @@ async fn build_platform(
     source: &SourceFile,
     context: &Context,
     settings: &Settings<'_>,
-    insecure: &[String],
+    access: &Access,
     progress: Sink<'_>,
 ) -> Result<StageImage, BuildError> {
     let at = |pos: Pos, message: String, help: String| {
@@ -306,7 +306,7 @@ async fn build_platform(
                     .map_err(|m| at(stage.at, m, "FROM --platform=OS/ARCH".into()))?,
                 None => settings.platform.clone(),
             };
-            from_base(&base_name, &platform, insecure).await.map_err(|m| at(stage.at, m, "check the image name, that it exists for this platform, and registry credentials".into()))?
+            from_base(&base_name, &platform, access).await.map_err(|m| at(stage.at, m, "check the image name, that it exists for this platform, and registry credentials".into()))?
         };
         let mut vars = Vars::new(&automatic, &global, &image);
         let mut state = State::default();
@@ -323,15 +323,15 @@ async fn build_platform(
                         let other =
                             match stage_index(from, i) {
                                 Some(j) => built[j].clone().expect("needed stages are built first"),
-                                None => from_base(from, settings.platform, insecure)
-                                    .await
-                                    .map_err(|m| {
+                                None => from_base(from, settings.platform, access).await.map_err(
+                                    |m| {
                                         at(
                                             *pos,
                                             m,
                                             "--from names an earlier stage or an image".into(),
                                         )
-                                    })?,
+                                    },
+                                )?,
                             };
                         files = other.filesystem(settings.scratch).await.map_err(located)?;
                         Some(Source::Files(&files))
@@ -391,9 +391,9 @@ fn needed_stages(
 async fn from_base(
     image: &str,
     platform: &Platform,
-    insecure: &[String],
+    access: &Access,
 ) -> Result<StageImage, String> {
-    let base = base::pull(image, platform, insecure).await?;
+    let base = base::pull(image, platform, access).await?;
     let mut config = base.config;
     if !config["config"].is_object() {
         config["config"] = Value::Object(Default::default());

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::build::{BuildError, Built, PlatformBuilt, Request};
 use super::progress::{Event, Sink};
-use super::registry::{Registry, RegistryError, is_loopback};
+use super::registry::{Access, Registry, RegistryError, is_loopback};
 use crate::source::{Pos, SourceFile};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,7 +188,11 @@ pub fn run(
         .enable_all()
         .build()
         .map_err(|e| BuildError::Io(e.to_string()))?;
-    let registry = Registry::new(parsed.resolve_registry(), &request.insecure);
+    let access = Access {
+        insecure: request.insecure.clone(),
+        pushed_to: vec![parsed.resolve_registry().to_owned()],
+    };
+    let registry = Registry::new(parsed.resolve_registry(), &access);
     let pushed = runtime
         .block_on(pushed(&registry, &parsed))
         .map_err(|e| BuildError::Registry(e.to_string()))?;

@@ -12,7 +12,7 @@ use oci_client::Reference;
 use super::base::{LayerSource, Origin};
 use super::layer::Blob;
 use super::progress::{Event, Sink};
-use super::registry::{Registry, RegistryError, Transfer};
+use super::registry::{Access, Registry, RegistryError, Transfer};
 
 /// A blob the image needs: ours on disk, or a base layer.
 pub enum Needed<'a> {
@@ -48,7 +48,7 @@ pub struct Push<'a> {
 pub async fn push(
     what: &Push<'_>,
     tags: &[Reference],
-    insecure: &[String],
+    access: &Access,
     scratch: &Path,
     progress: Sink<'_>,
 ) -> Result<Vec<(String, String, Transfer)>, RegistryError> {
@@ -64,7 +64,7 @@ pub async fn push(
     }
     let mut report = Vec::new();
     for ((host, repository), tags) in by_repository {
-        let registry = Registry::new(&host, insecure);
+        let registry = Registry::new(&host, access);
         let target = tags[0];
         registry.login(target, true).await?;
         let name = format!("{host}/{repository}");
