@@ -309,6 +309,67 @@ fn build_pushes_to_a_real_registry_and_skopeo_and_umoci_read_the_files_back() {
     }
 }
 
+/// Docker looks inside an excluded folder when a `!` exception may match below it.
+#[test]
+fn dockerignore_exceptions_inside_an_excluded_folder_are_copied_as_docker_copies_them() {
+    let work = tempfile::tempdir().unwrap();
+    let context = work.path().join("ctx");
+    write_files(
+        &context,
+        &[
+            (
+                "Dockerfile",
+                "FROM scratch\nCOPY . /x\nCOPY logs /only-logs/\n",
+            ),
+            (
+                ".dockerignore",
+                "Dockerfile\ndocs\n!docs/keep.md\nlogs\n!logs/**/important.log\n",
+            ),
+            ("docs/keep.md", "kept\n"),
+            ("docs/guide.md", "left out\n"),
+            ("logs/app/important.log", "important\n"),
+            ("logs/app/noise.log", "noise\n"),
+            ("logs/other/noise.log", "noise\n"),
+            ("main.txt", "main\n"),
+        ],
+    );
+    chmod(&context.join("docs"), 0o750);
+    let layout = work.path().join("layout");
+    ok(&run(&mut build(
+        &context,
+        &["--oci-layout", layout.to_str().unwrap()],
+    )));
+    let root = umoci_unpack(&layout, "latest", &work.path().join("bundle"));
+    let read = |path: &str| std::fs::read_to_string(root.join(path)).ok();
+    assert_eq!(read("x/main.txt").as_deref(), Some("main\n"));
+    assert_eq!(
+        read("x/docs/keep.md").as_deref(),
+        Some("kept\n"),
+        "`!` re-includes"
+    );
+    assert_eq!(
+        std::fs::metadata(root.join("x/docs")).unwrap().mode() & 0o7777,
+        0o750,
+        "the excluded folder comes in as it is, with what it holds"
+    );
+    assert_eq!(read("x/docs/guide.md"), None);
+    assert_eq!(
+        read("x/logs/app/important.log").as_deref(),
+        Some("important\n")
+    );
+    assert_eq!(read("x/logs/app/noise.log"), None);
+    assert!(
+        !root.join("x/logs/other").exists(),
+        "a folder with nothing re-included stays out"
+    );
+    assert_eq!(
+        read("only-logs/app/important.log").as_deref(),
+        Some("important\n"),
+        "an excluded folder named by COPY holds its exceptions"
+    );
+    assert_eq!(read("only-logs/app/noise.log"), None);
+}
+
 #[test]
 fn the_same_inputs_give_the_same_digest_and_an_unchanged_rebuild_uploads_no_blobs() {
     let registry = TestRegistry::start();
