@@ -701,6 +701,40 @@ fn a_push_that_fails_for_good_leaves_no_tag_behind() {
 }
 
 #[test]
+fn a_push_to_two_repositories_that_fails_in_the_second_tags_neither() {
+    let registry = TestRegistry::start();
+    // Blob uploads to acme/b are refused for good; acme/a (pushed first) takes them.
+    let proxy = registry.proxy(&["--refuse=PUT:/v2/acme/b/blobs/uploads/"]);
+    let work = tempfile::tempdir().unwrap();
+    shop_context(work.path());
+    let (a, b) = (
+        format!("{}/acme/a:1", proxy.host()),
+        format!("{}/acme/b:1", proxy.host()),
+    );
+    let out = run(&mut build(work.path(), &["--tag", &a, "--tag", &b]));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let requests = proxy.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.method == "PUT" && r.path.starts_with("/v2/acme/a/blobs/uploads/")),
+        "acme/a got its blobs first: {requests:#?}"
+    );
+    assert!(
+        requests.iter().all(|r| !r.path.contains("/manifests/")),
+        "no manifest put anywhere: {requests:#?}"
+    );
+    for repository in ["acme/a", "acme/b"] {
+        let tagged = skopeo(&[
+            "inspect",
+            "--tls-verify=false",
+            &format!("docker://{}/{repository}:1", registry.host()),
+        ]);
+        assert!(!tagged.status.success(), "{repository}:1 does not exist");
+    }
+}
+
+#[test]
 fn credentials_come_from_the_environment_and_docker_config_and_are_never_printed() {
     let (user, password) = ("ci-bot", "pa55-W0rd-never-shown");
     let registry = TestRegistry::start_with_login(user, password);

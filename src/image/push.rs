@@ -1,6 +1,7 @@
 //! Pushing a built image to every tag: per repository, each blob is checked, mounted from the
 //! base image's repository on the same registry, or uploaded — four at a time; then the
-//! per-platform manifests by digest; the tags last, so no tag ever names an incomplete image.
+//! per-platform manifests by digest. Only when every repository has all of that are the tags put
+//! (the top manifest or index under each), so a failure before leaves every tag where it was.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -63,6 +64,7 @@ pub async fn push(
             .push(tag);
     }
     let mut report = Vec::new();
+    let mut ready = Vec::new();
     for ((host, repository), tags) in by_repository {
         let registry = Registry::new(&host, access);
         let target = tags[0];
@@ -87,6 +89,9 @@ pub async fn push(
                 reference: format!("{name}@{digest}"),
             });
         }
+        ready.push((registry, tags));
+    }
+    for (registry, tags) in &ready {
         for tag in tags {
             registry.put_manifest(tag, what.top.0, what.top.1).await?;
             progress(Event::Manifest {
