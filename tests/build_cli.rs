@@ -884,6 +884,90 @@ fn base64_encode(bytes: &[u8]) -> String {
     text(&out.wait_with_output().unwrap().stdout)
 }
 
+/// `git -C DIR ARGS…` with author and commit time `time`; its stdout, trimmed.
+fn git(dir: &Path, time: u64, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .env("GIT_AUTHOR_DATE", format!("{time} +0000"))
+        .env("GIT_COMMITTER_DATE", format!("{time} +0000"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
+    text(&out.stdout).trim().to_owned()
+}
+
+fn commit_all(dir: &Path, time: u64) {
+    git(dir, time, &["add", "."]);
+    git(dir, time, &["commit", "-qm", "change"]);
+}
+
+/// The layer digests and the `created` annotation of the image in an OCI layout.
+fn layers_and_created(layout: &Path) -> (Vec<Value>, Value) {
+    let image = skopeo(&["inspect", "--raw", &format!("oci:{}", layout.display())]);
+    assert!(image.status.success(), "{}", text(&image.stderr));
+    let manifest: Value = serde_json::from_slice(&image.stdout).unwrap();
+    let digests = manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].clone())
+        .collect();
+    (
+        digests,
+        manifest["annotations"]["org.opencontainers.image.created"].clone(),
+    )
+}
+
+/// Without SOURCE_DATE_EPOCH the mtimes are 0, not the commit time: a commit that changes nothing
+/// in the context changes no layer (nothing to upload again); `created` is still the commit's.
+#[test]
+fn a_commit_outside_the_context_changes_no_layer_digest_without_source_date_epoch() {
+    let work = tempfile::tempdir().unwrap();
+    let repo = work.path().join("repo");
+    write_files(
+        &repo,
+        &[
+            (
+                "service/Dockerfile",
+                "FROM scratch\nCOPY app.txt /app.txt\n",
+            ),
+            ("service/app.txt", "app\n"),
+            ("NOTES.md", "first\n"),
+        ],
+    );
+    git(&repo, 1_710_000_000, &["init", "-q"]);
+    commit_all(&repo, 1_710_000_000);
+    let context = repo.join("service");
+    let first = work.path().join("first");
+    ok(&run(&mut build(
+        &context,
+        &["--oci-layout", first.to_str().unwrap()],
+    )));
+    std::fs::write(repo.join("NOTES.md"), "second\n").unwrap();
+    commit_all(&repo, 1_720_000_000);
+    let second = work.path().join("second");
+    ok(&run(&mut build(
+        &context,
+        &["--oci-layout", second.to_str().unwrap()],
+    )));
+    let (first_layers, first_created) = layers_and_created(&first);
+    let (second_layers, second_created) = layers_and_created(&second);
+    assert_eq!(first_layers, second_layers, "the same layers");
+    assert_eq!(
+        first_created, "2024-03-09T16:00:00Z",
+        "the first commit's time"
+    );
+    assert_eq!(
+        second_created, "2024-07-03T09:46:40Z",
+        "the second commit's time"
+    );
+    let root = umoci_unpack(&second, "latest", &work.path().join("bundle"));
+    assert_eq!(std::fs::metadata(root.join("app.txt")).unwrap().mtime(), 0);
+}
+
 #[test]
 fn an_oci_layout_build_needs_no_registry_and_takes_provenance_from_git() {
     let work = tempfile::tempdir().unwrap();
@@ -895,36 +979,9 @@ fn an_oci_layout_build_needs_no_registry_and_takes_provenance_from_git() {
             ("site/index.html", "<h1>hi</h1>\n"),
         ],
     );
-    let git = |args: &[&str]| {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(&context)
-            .args(args)
-            .env("GIT_AUTHOR_DATE", "1710000000 +0000")
-            .env("GIT_COMMITTER_DATE", "1710000000 +0000")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
-        text(&out.stdout).trim().to_owned()
-    };
+    let git = |args: &[&str]| git(&context, 1_710_000_000, args);
     git(&["init", "-q"]);
-    git(&[
-        "-c",
-        "user.name=t",
-        "-c",
-        "user.email=t@example.com",
-        "add",
-        ".",
-    ]);
-    git(&[
-        "-c",
-        "user.name=t",
-        "-c",
-        "user.email=t@example.com",
-        "commit",
-        "-qm",
-        "site",
-    ]);
+    commit_all(&context, 1_710_000_000);
     git(&[
         "remote",
         "add",

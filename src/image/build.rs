@@ -123,7 +123,7 @@ pub fn build(
     };
     let context = Context::open(&request.context).map_err(|e| BuildError::Usage(e.to_string()))?;
     let provenance = Provenance::detect(context.root());
-    let epoch = epoch(context.root());
+    let created = created(context.root());
     let scratch = tempfile::Builder::new()
         .prefix("scoreline-build-")
         .tempdir()
@@ -138,7 +138,8 @@ pub fn build(
             let settings = Settings {
                 platform,
                 build_args: &request.build_args,
-                epoch,
+                mtime: source_date_epoch().unwrap_or(0),
+                created,
                 scratch: scratch.path(),
             };
             let image =
@@ -148,13 +149,13 @@ pub fn build(
                 platform,
                 &request.labels,
                 &provenance,
-                epoch,
+                created,
                 scratch.path(),
             )?);
         }
         let (top_bytes, top_media_type) = match images.as_slice() {
             [one] => (one.manifest_bytes.clone(), one.media_type),
-            many => index(many, &provenance, epoch),
+            many => index(many, &provenance, created),
         };
         let top = layer::write_blob(&top_bytes, scratch.path())
             .map_err(|e| BuildError::Io(e.to_string()))?;
@@ -297,7 +298,7 @@ async fn build_platform(
         });
         let base_name = dockerfile::expand(&stage.base, &global);
         let mut image = if base_name.eq_ignore_ascii_case("scratch") {
-            StageImage::scratch(settings.platform, settings.epoch)
+            StageImage::scratch(settings.platform, settings.created)
         } else if let Some(j) = stage_index(&base_name, i) {
             built[j].clone().expect("needed stages are built first")
         } else {
@@ -413,18 +414,18 @@ fn assemble(
     platform: &Platform,
     labels: &[(String, String)],
     provenance: &Provenance,
-    epoch: u64,
+    created: u64,
     scratch: &Path,
 ) -> Result<PlatformImage, BuildError> {
     let io = |e: std::io::Error| BuildError::Io(e.to_string());
-    image.config["created"] = stage::timestamp(epoch).into();
+    image.config["created"] = stage::timestamp(created).into();
     for (k, v) in labels {
         image.config["config"]["Labels"][k] = v.clone().into();
     }
     let config_bytes = serde_json::to_vec(&image.config).expect("JSON");
     let config = layer::write_blob(&config_bytes, scratch).map_err(io)?;
     let format = image.format;
-    let mut annotations = annotations(provenance, epoch);
+    let mut annotations = annotations(provenance, created);
     if let Some((name, digest)) = &image.base {
         annotations.insert("org.opencontainers.image.base.name".into(), name.clone());
         annotations.insert(
@@ -462,7 +463,11 @@ fn assemble(
     })
 }
 
-fn index(images: &[PlatformImage], provenance: &Provenance, epoch: u64) -> (Vec<u8>, &'static str) {
+fn index(
+    images: &[PlatformImage],
+    provenance: &Provenance,
+    created: u64,
+) -> (Vec<u8>, &'static str) {
     let format = images[0].image.format;
     let index = Index {
         schema_version: 2,
@@ -478,7 +483,7 @@ fn index(images: &[PlatformImage], provenance: &Provenance, epoch: u64) -> (Vec<
             })
             .collect(),
         annotations: if format == Format::Oci {
-            annotations(provenance, epoch)
+            annotations(provenance, created)
         } else {
             BTreeMap::new()
         },
@@ -486,11 +491,11 @@ fn index(images: &[PlatformImage], provenance: &Provenance, epoch: u64) -> (Vec<
     (serde_json::to_vec(&index).expect("JSON"), format.index())
 }
 
-fn annotations(provenance: &Provenance, epoch: u64) -> BTreeMap<String, String> {
+fn annotations(provenance: &Provenance, created: u64) -> BTreeMap<String, String> {
     let mut a = BTreeMap::new();
     a.insert(
         "org.opencontainers.image.created".into(),
-        stage::timestamp(epoch),
+        stage::timestamp(created),
     );
     if let Some(source) = &provenance.repository {
         a.insert("org.opencontainers.image.source".into(), source.clone());
@@ -501,21 +506,25 @@ fn annotations(provenance: &Provenance, epoch: u64) -> BTreeMap<String, String> 
     a
 }
 
-/// The build's fixed time: SOURCE_DATE_EPOCH, else the context's last commit, else 0.
-fn epoch(context: &Path) -> u64 {
-    if let Some(seconds) = std::env::var("SOURCE_DATE_EPOCH")
+/// SOURCE_DATE_EPOCH, when set.
+fn source_date_epoch() -> Option<u64> {
+    std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|v| v.trim().parse().ok())
-    {
-        return seconds;
-    }
-    std::process::Command::new("git")
-        .arg("-C")
-        .arg(context)
-        .args(["log", "-1", "--format=%ct"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .and_then(|o| String::from_utf8(o.stdout).ok()?.trim().parse().ok())
+}
+
+/// When the image was made: SOURCE_DATE_EPOCH, else the context's last commit, else 0.
+fn created(context: &Path) -> u64 {
+    source_date_epoch()
+        .or_else(|| {
+            std::process::Command::new("git")
+                .arg("-C")
+                .arg(context)
+                .args(["log", "-1", "--format=%ct"])
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .and_then(|o| String::from_utf8(o.stdout).ok()?.trim().parse().ok())
+        })
         .unwrap_or(0)
 }

@@ -37,8 +37,11 @@ pub struct Settings<'a> {
     pub platform: &'a Platform,
     /// `--build-arg` values.
     pub build_args: &'a BTreeMap<String, String>,
-    /// mtime of every entry and `created` of the config (seconds since the epoch).
-    pub epoch: u64,
+    /// mtime of every entry (seconds since the epoch): fixed apart from commits, so an unchanged
+    /// file gives the same layer in every build.
+    pub mtime: u64,
+    /// `created` of the config (seconds since the epoch).
+    pub created: u64,
     /// Where layers are written.
     pub scratch: &'a Path,
 }
@@ -61,9 +64,9 @@ fn wrong(message: impl Into<String>, help: impl Into<String>) -> StageError {
 
 impl StageImage {
     /// An empty image: `FROM scratch`.
-    pub fn scratch(platform: &Platform, epoch: u64) -> StageImage {
+    pub fn scratch(platform: &Platform, created: u64) -> StageImage {
         let mut config = json!({
-            "created": timestamp(epoch),
+            "created": timestamp(created),
             "architecture": platform.architecture,
             "os": platform.os,
             "config": {},
@@ -273,7 +276,7 @@ pub fn apply(
                 &workdir,
                 settings.scratch,
             )?;
-            let built = layer::write(&entries, settings.epoch, settings.scratch)
+            let built = layer::write(&entries, settings.mtime, settings.scratch)
                 .map_err(|e| StageError::Io(format!("writing a layer: {e}")))?;
             let mut diff_ids = image.config["rootfs"]["diff_ids"]
                 .as_array()
