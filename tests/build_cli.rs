@@ -1238,14 +1238,12 @@ fn tls_is_verified_unless_the_registry_is_named_insecure() {
 }
 
 /// Podman cannot run here (no user namespaces or storage driver): a fake `podman` on PATH that
-/// follows its CLI (`--version`, `build`, `push SOURCE DESTINATION`) records what it is asked and
-/// "pushes" an image prepared beforehand with skopeo.
-#[test]
-fn run_is_handed_to_podman_on_path_fake_podman_following_its_cli() {
-    let registry = TestRegistry::start();
-    let work = tempfile::tempdir().unwrap();
-    let prepared = work.path().join("prepared");
-    let simple = work.path().join("simple");
+/// follows its CLI (`--version`, `build`, `push SOURCE DESTINATION`) records what it is asked in
+/// the log and "pushes" an image prepared beforehand with skopeo. Returns the folder to put on
+/// PATH, the log, and the prepared image's digest.
+fn fake_podman(work: &Path) -> (std::path::PathBuf, std::path::PathBuf, String) {
+    let prepared = work.join("prepared");
+    let simple = work.join("simple");
     write_files(
         &simple,
         &[
@@ -1253,13 +1251,12 @@ fn run_is_handed_to_podman_on_path_fake_podman_following_its_cli() {
             ("hello", "built by podman\n"),
         ],
     );
-    ok(&run(&mut build(
+    let digest = pinned(&run(&mut build(
         &simple,
         &["--oci-layout", prepared.to_str().unwrap()],
     )));
-
-    let bin = work.path().join("bin");
-    let log = work.path().join("podman.log");
+    let bin = work.join("bin");
+    let log = work.join("podman.log");
     let skopeo_path = text(
         &Command::new("sh")
             .args(["-c", "command -v skopeo"])
@@ -1281,7 +1278,14 @@ fn run_is_handed_to_podman_on_path_fake_podman_following_its_cli() {
         )],
     );
     chmod(&bin.join("podman"), 0o755);
+    (bin, log, digest)
+}
 
+#[test]
+fn run_is_handed_to_podman_on_path_fake_podman_following_its_cli() {
+    let registry = TestRegistry::start();
+    let work = tempfile::tempdir().unwrap();
+    let (bin, log, _) = fake_podman(work.path());
     let context = work.path().join("app");
     write_files(
         &context,
@@ -1333,4 +1337,43 @@ fn run_is_handed_to_podman_on_path_fake_podman_following_its_cli() {
         "application/vnd.oci.image.manifest.v1+json"
     );
     assert!(built["size"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn a_run_build_into_an_oci_layout_only_pins_the_digest_podman_wrote_fake_podman() {
+    let work = tempfile::tempdir().unwrap();
+    let (bin, log, prepared) = fake_podman(work.path());
+    let context = work.path().join("app");
+    write_files(
+        &context,
+        &[("Dockerfile", "FROM scratch\nCOPY . /src\nRUN make\n")],
+    );
+    let layout = work.path().join("out");
+    let out = run(build(&context, &["--oci-layout", layout.to_str().unwrap()]).env("PATH", &bin));
+    let digest = pinned(&out);
+    assert_eq!(digest, prepared, "the digest of what podman wrote");
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["manifests"][0]["digest"], digest.as_str());
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        calls.contains(&format!(
+            "push --tls-verify=true scoreline-build oci:{}",
+            layout.display()
+        )),
+        "podman pushed into the layout: {calls}"
+    );
+
+    std::fs::remove_file(&log).unwrap();
+    let nowhere = run(build(&context, &[]).env("PATH", &bin));
+    assert_eq!(nowhere.status.code(), Some(2), "{}", text(&nowhere.stderr));
+    assert!(
+        text(&nowhere.stderr).contains("nowhere to put the image"),
+        "{}",
+        text(&nowhere.stderr)
+    );
+    assert!(
+        !log.exists(),
+        "podman is not asked to build what goes nowhere"
+    );
 }

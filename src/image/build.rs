@@ -106,9 +106,6 @@ pub fn build(
             })
         })
         .collect::<Result<_, _>>()?;
-    if tags.is_empty() && request.oci_layout.is_none() {
-        return Err(BuildError::Usage("nowhere to put the image: give --tag REGISTRY/REPOSITORY:TAG (repeatable) and/or --oci-layout DIR".into()));
-    }
     let access = Access {
         insecure: request.insecure.clone(),
         pushed_to: tags
