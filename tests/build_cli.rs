@@ -583,6 +583,117 @@ fn multi_platform_images_get_an_index_per_arch_files_and_base_layers_mounted_not
     );
 }
 
+/// Docker's manifest formats have no annotations: an image on a Docker v2 schema 2 base is written
+/// with OCI media types (the layers are the same bytes), so its annotations are kept.
+#[test]
+fn an_image_on_a_docker_format_base_is_written_in_oci_media_types_with_its_annotations() {
+    let registry = TestRegistry::start();
+    let work = tempfile::tempdir().unwrap();
+    let base = work.path().join("base");
+    write_files(
+        &base,
+        &[
+            (
+                "Dockerfile",
+                "FROM scratch\nCOPY os-release /etc/os-release\n",
+            ),
+            ("os-release", "ID=testos\n"),
+        ],
+    );
+    let layout = work.path().join("base-layout");
+    ok(&run(&mut build(
+        &base,
+        &[
+            "--oci-layout",
+            layout.to_str().unwrap(),
+            "--platform",
+            "linux/amd64,linux/arm64",
+        ],
+    )));
+    let base_tag = format!("{}/platform/docker-base:1", registry.host());
+    let copied = skopeo(&[
+        "copy",
+        "--all",
+        "--format",
+        "v2s2",
+        "--dest-tls-verify=false",
+        &format!("oci:{}", layout.display()),
+        &format!("docker://{base_tag}"),
+    ]);
+    assert!(copied.status.success(), "{}", text(&copied.stderr));
+    assert_eq!(
+        inspect(&base_tag, &["--raw"])["mediaType"],
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "the base is in Docker's format"
+    );
+
+    let app = work.path().join("app");
+    write_files(
+        &app,
+        &[
+            (
+                "Dockerfile",
+                &format!("FROM {base_tag}\nCOPY hello /hello\n"),
+            ),
+            ("hello", "hi\n"),
+        ],
+    );
+    let tag = format!("{}/team/app:1", registry.host());
+    ok(&run(build(
+        &app,
+        &["--tag", &tag, "--platform", "linux/amd64,linux/arm64"],
+    )
+    .env("SOURCE_DATE_EPOCH", "1700000000")));
+    let index = inspect(&tag, &["--raw"]);
+    assert_eq!(
+        index["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    assert_eq!(
+        index["annotations"]["org.opencontainers.image.created"],
+        "2023-11-14T22:13:20Z"
+    );
+    for child in index["manifests"].as_array().unwrap() {
+        assert_eq!(
+            child["mediaType"],
+            "application/vnd.oci.image.manifest.v1+json"
+        );
+        let manifest = inspect(
+            &format!(
+                "{}/team/app@{}",
+                registry.host(),
+                child["digest"].as_str().unwrap()
+            ),
+            &["--raw"],
+        );
+        assert_eq!(
+            manifest["mediaType"],
+            "application/vnd.oci.image.manifest.v1+json"
+        );
+        assert_eq!(
+            manifest["config"]["mediaType"],
+            "application/vnd.oci.image.config.v1+json"
+        );
+        for layer in manifest["layers"].as_array().unwrap() {
+            assert_eq!(
+                layer["mediaType"],
+                "application/vnd.oci.image.layer.v1.tar+gzip"
+            );
+        }
+        assert_eq!(
+            manifest["annotations"]["org.opencontainers.image.base.name"],
+            base_tag.as_str()
+        );
+    }
+    let root = unpack(&tag, work.path());
+    assert_eq!(
+        std::fs::read_to_string(root.join("etc/os-release")).unwrap(),
+        "ID=testos\n",
+        "the base's layer reads back under its OCI name"
+    );
+    assert_eq!(std::fs::read_to_string(root.join("hello")).unwrap(), "hi\n");
+}
+
 #[test]
 fn a_dockerfile_with_run_and_no_container_runtime_exits_2_naming_the_line() {
     let work = tempfile::tempdir().unwrap();

@@ -15,7 +15,7 @@ use super::context::Context;
 use super::dockerfile::{self, Dockerfile, Instruction};
 use super::layer::{self, Blob};
 use super::layout;
-use super::oci::{Descriptor, Format, Index, Manifest, Platform};
+use super::oci::{self, Descriptor, Index, Manifest, Platform};
 use super::progress::{Event, Sink};
 use super::push::{self, Needed, Push};
 use super::registry::{Access, Transfer};
@@ -88,7 +88,6 @@ struct PlatformImage {
     config: Blob,
     manifest: Blob,
     manifest_bytes: Vec<u8>,
-    media_type: &'static str,
 }
 
 pub fn build(
@@ -151,7 +150,7 @@ pub fn build(
             )?);
         }
         let (top_bytes, top_media_type) = match images.as_slice() {
-            [one] => (one.manifest_bytes.clone(), one.media_type),
+            [one] => (one.manifest_bytes.clone(), oci::MANIFEST),
             many => index(many, &provenance, created),
         };
         let top = layer::write_blob(&top_bytes, scratch.path())
@@ -209,7 +208,7 @@ pub fn build(
             let children: Vec<(&[u8], &'static str)> = if images.len() > 1 {
                 images
                     .iter()
-                    .map(|p| (p.manifest_bytes.as_slice(), p.media_type))
+                    .map(|p| (p.manifest_bytes.as_slice(), oci::MANIFEST))
                     .collect()
             } else {
                 Vec::new()
@@ -397,7 +396,6 @@ async fn from_base(
         config["config"] = Value::Object(Default::default());
     }
     Ok(StageImage {
-        format: base.format,
         config,
         layers: base.layers,
         own: Vec::new(),
@@ -421,7 +419,6 @@ fn assemble(
     }
     let config_bytes = serde_json::to_vec(&image.config).expect("JSON");
     let config = layer::write_blob(&config_bytes, scratch).map_err(io)?;
-    let format = image.format;
     let mut annotations = annotations(provenance, created);
     if let Some((name, digest)) = &image.base {
         annotations.insert("org.opencontainers.image.base.name".into(), name.clone());
@@ -432,21 +429,16 @@ fn assemble(
     }
     let manifest = Manifest {
         schema_version: 2,
-        media_type: format.manifest().into(),
+        media_type: oci::MANIFEST.into(),
         config: Descriptor {
-            media_type: format.config().into(),
+            media_type: oci::CONFIG.into(),
             digest: config.digest.clone(),
             size: config.size,
             platform: None,
             annotations: BTreeMap::new(),
         },
         layers: image.layers.iter().map(|l| l.descriptor.clone()).collect(),
-        // Docker's manifest format has no annotations.
-        annotations: if format == Format::Oci {
-            annotations
-        } else {
-            BTreeMap::new()
-        },
+        annotations,
     };
     let manifest_bytes = serde_json::to_vec(&manifest).expect("JSON");
     let manifest = layer::write_blob(&manifest_bytes, scratch).map_err(io)?;
@@ -456,7 +448,6 @@ fn assemble(
         config,
         manifest,
         manifest_bytes,
-        media_type: format.manifest(),
     })
 }
 
@@ -465,27 +456,22 @@ fn index(
     provenance: &Provenance,
     created: u64,
 ) -> (Vec<u8>, &'static str) {
-    let format = images[0].image.format;
     let index = Index {
         schema_version: 2,
-        media_type: format.index().into(),
+        media_type: oci::INDEX.into(),
         manifests: images
             .iter()
             .map(|p| Descriptor {
-                media_type: p.media_type.into(),
+                media_type: oci::MANIFEST.into(),
                 digest: p.manifest.digest.clone(),
                 size: p.manifest.size,
                 platform: Some(p.platform.clone()),
                 annotations: BTreeMap::new(),
             })
             .collect(),
-        annotations: if format == Format::Oci {
-            annotations(provenance, created)
-        } else {
-            BTreeMap::new()
-        },
+        annotations: annotations(provenance, created),
     };
-    (serde_json::to_vec(&index).expect("JSON"), format.index())
+    (serde_json::to_vec(&index).expect("JSON"), oci::INDEX)
 }
 
 fn annotations(provenance: &Provenance, created: u64) -> BTreeMap<String, String> {

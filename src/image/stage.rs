@@ -11,12 +11,11 @@ use super::context::{Context, ContextError};
 use super::dockerfile::{Command, Copy, Healthcheck, Instruction, expand};
 use super::filesystem::Filesystem;
 use super::layer::{self, Entry, EntryKind};
-use super::oci::{Descriptor, Format, Platform};
+use super::oci::{self, Descriptor, Platform};
 
 /// A stage as built so far.
 #[derive(Clone)]
 pub struct StageImage {
-    pub format: Format,
     /// The whole image config (os, architecture, config, rootfs, history), base fields kept.
     pub config: Value,
     pub layers: Vec<LayerSource>,
@@ -77,7 +76,6 @@ impl StageImage {
             config["variant"] = variant.clone().into();
         }
         StageImage {
-            format: Format::Oci,
             config,
             layers: Vec::new(),
             own: Vec::new(),
@@ -286,7 +284,7 @@ pub fn apply(
             image.config["rootfs"]["diff_ids"] = diff_ids.into();
             image.layers.push(LayerSource {
                 descriptor: Descriptor {
-                    media_type: image.format.layer().into(),
+                    media_type: oci::LAYER.into(),
                     digest: built.blob.digest.clone(),
                     size: built.blob.size,
                     platform: None,
