@@ -309,6 +309,67 @@ fn build_pushes_to_a_real_registry_and_skopeo_and_umoci_read_the_files_back() {
     }
 }
 
+/// Docker looks inside an excluded folder when a `!` exception may match below it.
+#[test]
+fn dockerignore_exceptions_inside_an_excluded_folder_are_copied_as_docker_copies_them() {
+    let work = tempfile::tempdir().unwrap();
+    let context = work.path().join("ctx");
+    write_files(
+        &context,
+        &[
+            (
+                "Dockerfile",
+                "FROM scratch\nCOPY . /x\nCOPY logs /only-logs/\n",
+            ),
+            (
+                ".dockerignore",
+                "Dockerfile\ndocs\n!docs/keep.md\nlogs\n!logs/**/important.log\n",
+            ),
+            ("docs/keep.md", "kept\n"),
+            ("docs/guide.md", "left out\n"),
+            ("logs/app/important.log", "important\n"),
+            ("logs/app/noise.log", "noise\n"),
+            ("logs/other/noise.log", "noise\n"),
+            ("main.txt", "main\n"),
+        ],
+    );
+    chmod(&context.join("docs"), 0o750);
+    let layout = work.path().join("layout");
+    ok(&run(&mut build(
+        &context,
+        &["--oci-layout", layout.to_str().unwrap()],
+    )));
+    let root = umoci_unpack(&layout, "latest", &work.path().join("bundle"));
+    let read = |path: &str| std::fs::read_to_string(root.join(path)).ok();
+    assert_eq!(read("x/main.txt").as_deref(), Some("main\n"));
+    assert_eq!(
+        read("x/docs/keep.md").as_deref(),
+        Some("kept\n"),
+        "`!` re-includes"
+    );
+    assert_eq!(
+        std::fs::metadata(root.join("x/docs")).unwrap().mode() & 0o7777,
+        0o750,
+        "the excluded folder comes in as it is, with what it holds"
+    );
+    assert_eq!(read("x/docs/guide.md"), None);
+    assert_eq!(
+        read("x/logs/app/important.log").as_deref(),
+        Some("important\n")
+    );
+    assert_eq!(read("x/logs/app/noise.log"), None);
+    assert!(
+        !root.join("x/logs/other").exists(),
+        "a folder with nothing re-included stays out"
+    );
+    assert_eq!(
+        read("only-logs/app/important.log").as_deref(),
+        Some("important\n"),
+        "an excluded folder named by COPY holds its exceptions"
+    );
+    assert_eq!(read("only-logs/app/noise.log"), None);
+}
+
 #[test]
 fn the_same_inputs_give_the_same_digest_and_an_unchanged_rebuild_uploads_no_blobs() {
     let registry = TestRegistry::start();
@@ -522,6 +583,115 @@ fn multi_platform_images_get_an_index_per_arch_files_and_base_layers_mounted_not
     );
 }
 
+/// A base image's context: one file, `/etc/os-release`.
+fn base_context(dir: &Path) {
+    write_files(
+        dir,
+        &[
+            (
+                "Dockerfile",
+                "FROM scratch\nCOPY os-release /etc/os-release\n",
+            ),
+            ("os-release", "ID=testos\n"),
+        ],
+    );
+}
+
+/// An app's context on `base`: it adds `/hello`.
+fn app_context(dir: &Path, base: &str) {
+    write_files(
+        dir,
+        &[
+            ("Dockerfile", &format!("FROM {base}\nCOPY hello /hello\n")),
+            ("hello", "hi\n"),
+        ],
+    );
+}
+
+/// Docker's manifest formats have no annotations: an image on a Docker v2 schema 2 base is written
+/// with OCI media types (the layers are the same bytes), so its annotations are kept.
+#[test]
+fn an_image_on_a_docker_format_base_is_written_in_oci_media_types_with_its_annotations() {
+    let registry = TestRegistry::start();
+    let work = tempfile::tempdir().unwrap();
+    let base = work.path().join("base");
+    base_context(&base);
+    let layout = work.path().join("base-layout");
+    ok(&run(&mut build(
+        &base,
+        &[
+            "--oci-layout",
+            layout.to_str().unwrap(),
+            "--platform",
+            "linux/amd64,linux/arm64",
+        ],
+    )));
+    let base_tag = format!("{}/platform/docker-base:1", registry.host());
+    let copied = skopeo(&[
+        "copy",
+        "--all",
+        "--format",
+        "v2s2",
+        "--dest-tls-verify=false",
+        &format!("oci:{}", layout.display()),
+        &format!("docker://{base_tag}"),
+    ]);
+    assert!(copied.status.success(), "{}", text(&copied.stderr));
+    assert_eq!(
+        inspect(&base_tag, &["--raw"])["mediaType"],
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "the base is in Docker's format"
+    );
+
+    let app = work.path().join("app");
+    app_context(&app, &base_tag);
+    let tag = format!("{}/team/app:1", registry.host());
+    ok(&run(build(
+        &app,
+        &["--tag", &tag, "--platform", "linux/amd64,linux/arm64"],
+    )
+    .env("SOURCE_DATE_EPOCH", "1700000000")));
+    let index = inspect(&tag, &["--raw"]);
+    assert_eq!(
+        index["annotations"]["org.opencontainers.image.created"],
+        "2023-11-14T22:13:20Z"
+    );
+    // Every media type of the image, each with what it must be.
+    let oci = |kind: &str| format!("application/vnd.oci.image.{kind}");
+    let mut media_types = vec![(index["mediaType"].clone(), oci("index.v1+json"))];
+    for child in index["manifests"].as_array().unwrap() {
+        let by_digest = format!(
+            "{}/team/app@{}",
+            registry.host(),
+            child["digest"].as_str().unwrap()
+        );
+        let manifest = inspect(&by_digest, &["--raw"]);
+        assert_eq!(
+            manifest["annotations"]["org.opencontainers.image.base.name"],
+            base_tag.as_str()
+        );
+        media_types.push((child["mediaType"].clone(), oci("manifest.v1+json")));
+        media_types.push((manifest["mediaType"].clone(), oci("manifest.v1+json")));
+        media_types.push((
+            manifest["config"]["mediaType"].clone(),
+            oci("config.v1+json"),
+        ));
+        for layer in manifest["layers"].as_array().unwrap() {
+            media_types.push((layer["mediaType"].clone(), oci("layer.v1.tar+gzip")));
+        }
+    }
+    for (found, wanted) in &media_types {
+        assert_eq!(found, wanted.as_str(), "{media_types:#?}");
+    }
+    let root = unpack(&tag, work.path());
+    assert_eq!(
+        std::fs::read_to_string(root.join("etc/os-release")).unwrap(),
+        "ID=testos\n",
+        "the base's layer reads back under its OCI name"
+    );
+    assert_eq!(std::fs::read_to_string(root.join("hello")).unwrap(), "hi\n");
+}
+
 #[test]
 fn a_dockerfile_with_run_and_no_container_runtime_exits_2_naming_the_line() {
     let work = tempfile::tempdir().unwrap();
@@ -640,6 +810,40 @@ fn a_push_that_fails_for_good_leaves_no_tag_behind() {
 }
 
 #[test]
+fn a_push_to_two_repositories_that_fails_in_the_second_tags_neither() {
+    let registry = TestRegistry::start();
+    // Blob uploads to acme/b are refused for good; acme/a (pushed first) takes them.
+    let proxy = registry.proxy(&["--refuse=PUT:/v2/acme/b/blobs/uploads/"]);
+    let work = tempfile::tempdir().unwrap();
+    shop_context(work.path());
+    let (a, b) = (
+        format!("{}/acme/a:1", proxy.host()),
+        format!("{}/acme/b:1", proxy.host()),
+    );
+    let out = run(&mut build(work.path(), &["--tag", &a, "--tag", &b]));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let requests = proxy.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.method == "PUT" && r.path.starts_with("/v2/acme/a/blobs/uploads/")),
+        "acme/a got its blobs first: {requests:#?}"
+    );
+    assert!(
+        requests.iter().all(|r| !r.path.contains("/manifests/")),
+        "no manifest put anywhere: {requests:#?}"
+    );
+    for repository in ["acme/a", "acme/b"] {
+        let tagged = skopeo(&[
+            "inspect",
+            "--tls-verify=false",
+            &format!("docker://{}/{repository}:1", registry.host()),
+        ]);
+        assert!(!tagged.status.success(), "{repository}:1 does not exist");
+    }
+}
+
+#[test]
 fn credentials_come_from_the_environment_and_docker_config_and_are_never_printed() {
     let (user, password) = ("ci-bot", "pa55-W0rd-never-shown");
     let registry = TestRegistry::start_with_login(user, password);
@@ -702,6 +906,63 @@ fn credentials_come_from_the_environment_and_docker_config_and_are_never_printed
     assert!(check.status.success(), "{}", text(&check.stderr));
 }
 
+/// REGISTRY_USERNAME/REGISTRY_PASSWORD are for the registry pushed to: the base image's registry
+/// (here one that wants other credentials, from Docker's config) never sees them.
+#[test]
+fn push_credentials_from_the_environment_never_reach_the_base_image_registry() {
+    let (pusher, push_password) = ("ci-bot", "push-secret-only-for-the-target");
+    let target = TestRegistry::start_with_login(pusher, push_password);
+    let (reader, read_password) = ("reader", "base-reader-pw");
+    let base_registry = TestRegistry::start_with_login(reader, read_password);
+    let base_proxy = base_registry.proxy(&[]);
+    let work = tempfile::tempdir().unwrap();
+    let base = work.path().join("base");
+    base_context(&base);
+    let base_tag = format!("{}/platform/base:1", base_proxy.host());
+    ok(&run(build(&base, &["--tag", &base_tag])
+        .env("REGISTRY_USERNAME", reader)
+        .env("REGISTRY_PASSWORD", read_password)));
+
+    let docker_config = work.path().join("docker");
+    let auth = base64_encode(format!("{reader}:{read_password}").as_bytes());
+    write_files(
+        &docker_config,
+        &[(
+            "config.json",
+            &format!(
+                "{{\"auths\":{{\"{}\":{{\"auth\":\"{auth}\"}}}}}}",
+                base_proxy.host()
+            ),
+        )],
+    );
+    let app = work.path().join("app");
+    app_context(&app, &base_tag);
+    base_proxy.clear();
+    let tag = format!("{}/acme/app:1", target.host());
+    let out = run(build(&app, &["--tag", &tag])
+        .env("REGISTRY_USERNAME", pusher)
+        .env("REGISTRY_PASSWORD", push_password)
+        .env("DOCKER_CONFIG", &docker_config));
+    ok(&out);
+    let users: Vec<String> = base_proxy.requests().into_iter().map(|r| r.user).collect();
+    assert!(
+        users.iter().any(|u| u == reader),
+        "the base registry got its own credentials: {users:?}"
+    );
+    assert!(
+        !users.iter().any(|u| u == pusher),
+        "the push credentials reached the base registry: {users:?}"
+    );
+    let pushed = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        "--creds",
+        &format!("{pusher}:{push_password}"),
+        &format!("docker://{tag}"),
+    ]);
+    assert!(pushed.status.success(), "{}", text(&pushed.stderr));
+}
+
 fn base64_encode(bytes: &[u8]) -> String {
     let out = Command::new("base64")
         .arg("-w0")
@@ -712,6 +973,90 @@ fn base64_encode(bytes: &[u8]) -> String {
     use std::io::Write;
     out.stdin.as_ref().unwrap().write_all(bytes).unwrap();
     text(&out.wait_with_output().unwrap().stdout)
+}
+
+/// `git -C DIR ARGS…` with author and commit time `time`; its stdout, trimmed.
+fn git(dir: &Path, time: u64, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .env("GIT_AUTHOR_DATE", format!("{time} +0000"))
+        .env("GIT_COMMITTER_DATE", format!("{time} +0000"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
+    text(&out.stdout).trim().to_owned()
+}
+
+fn commit_all(dir: &Path, time: u64) {
+    git(dir, time, &["add", "."]);
+    git(dir, time, &["commit", "-qm", "change"]);
+}
+
+/// The layer digests and the `created` annotation of the image in an OCI layout.
+fn layers_and_created(layout: &Path) -> (Vec<Value>, Value) {
+    let image = skopeo(&["inspect", "--raw", &format!("oci:{}", layout.display())]);
+    assert!(image.status.success(), "{}", text(&image.stderr));
+    let manifest: Value = serde_json::from_slice(&image.stdout).unwrap();
+    let digests = manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].clone())
+        .collect();
+    (
+        digests,
+        manifest["annotations"]["org.opencontainers.image.created"].clone(),
+    )
+}
+
+/// Without SOURCE_DATE_EPOCH the mtimes are 0, not the commit time: a commit that changes nothing
+/// in the context changes no layer (nothing to upload again); `created` is still the commit's.
+#[test]
+fn a_commit_outside_the_context_changes_no_layer_digest_without_source_date_epoch() {
+    let work = tempfile::tempdir().unwrap();
+    let repo = work.path().join("repo");
+    write_files(
+        &repo,
+        &[
+            (
+                "service/Dockerfile",
+                "FROM scratch\nCOPY app.txt /app.txt\n",
+            ),
+            ("service/app.txt", "app\n"),
+            ("NOTES.md", "first\n"),
+        ],
+    );
+    git(&repo, 1_710_000_000, &["init", "-q"]);
+    commit_all(&repo, 1_710_000_000);
+    let context = repo.join("service");
+    let first = work.path().join("first");
+    ok(&run(&mut build(
+        &context,
+        &["--oci-layout", first.to_str().unwrap()],
+    )));
+    std::fs::write(repo.join("NOTES.md"), "second\n").unwrap();
+    commit_all(&repo, 1_720_000_000);
+    let second = work.path().join("second");
+    ok(&run(&mut build(
+        &context,
+        &["--oci-layout", second.to_str().unwrap()],
+    )));
+    let (first_layers, first_created) = layers_and_created(&first);
+    let (second_layers, second_created) = layers_and_created(&second);
+    assert_eq!(first_layers, second_layers, "the same layers");
+    assert_eq!(
+        first_created, "2024-03-09T16:00:00Z",
+        "the first commit's time"
+    );
+    assert_eq!(
+        second_created, "2024-07-03T09:46:40Z",
+        "the second commit's time"
+    );
+    let root = umoci_unpack(&second, "latest", &work.path().join("bundle"));
+    assert_eq!(std::fs::metadata(root.join("app.txt")).unwrap().mtime(), 0);
 }
 
 #[test]
@@ -725,36 +1070,9 @@ fn an_oci_layout_build_needs_no_registry_and_takes_provenance_from_git() {
             ("site/index.html", "<h1>hi</h1>\n"),
         ],
     );
-    let git = |args: &[&str]| {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(&context)
-            .args(args)
-            .env("GIT_AUTHOR_DATE", "1710000000 +0000")
-            .env("GIT_COMMITTER_DATE", "1710000000 +0000")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
-        text(&out.stdout).trim().to_owned()
-    };
+    let git = |args: &[&str]| git(&context, 1_710_000_000, args);
     git(&["init", "-q"]);
-    git(&[
-        "-c",
-        "user.name=t",
-        "-c",
-        "user.email=t@example.com",
-        "add",
-        ".",
-    ]);
-    git(&[
-        "-c",
-        "user.name=t",
-        "-c",
-        "user.email=t@example.com",
-        "commit",
-        "-qm",
-        "site",
-    ]);
+    commit_all(&context, 1_710_000_000);
     git(&[
         "remote",
         "add",
@@ -1011,14 +1329,12 @@ fn tls_is_verified_unless_the_registry_is_named_insecure() {
 }
 
 /// Podman cannot run here (no user namespaces or storage driver): a fake `podman` on PATH that
-/// follows its CLI (`--version`, `build`, `push SOURCE DESTINATION`) records what it is asked and
-/// "pushes" an image prepared beforehand with skopeo.
-#[test]
-fn run_is_handed_to_podman_on_path_fake_podman_following_its_cli() {
-    let registry = TestRegistry::start();
-    let work = tempfile::tempdir().unwrap();
-    let prepared = work.path().join("prepared");
-    let simple = work.path().join("simple");
+/// follows its CLI (`--version`, `build`, `push SOURCE DESTINATION`) records what it is asked in
+/// the log and "pushes" an image prepared beforehand with skopeo. Returns the folder to put on
+/// PATH, the log, and the prepared image's digest.
+fn fake_podman(work: &Path) -> (std::path::PathBuf, std::path::PathBuf, String) {
+    let prepared = work.join("prepared");
+    let simple = work.join("simple");
     write_files(
         &simple,
         &[
@@ -1026,13 +1342,12 @@ fn run_is_handed_to_podman_on_path_fake_podman_following_its_cli() {
             ("hello", "built by podman\n"),
         ],
     );
-    ok(&run(&mut build(
+    let digest = pinned(&run(&mut build(
         &simple,
         &["--oci-layout", prepared.to_str().unwrap()],
     )));
-
-    let bin = work.path().join("bin");
-    let log = work.path().join("podman.log");
+    let bin = work.join("bin");
+    let log = work.join("podman.log");
     let skopeo_path = text(
         &Command::new("sh")
             .args(["-c", "command -v skopeo"])
@@ -1054,7 +1369,14 @@ fn run_is_handed_to_podman_on_path_fake_podman_following_its_cli() {
         )],
     );
     chmod(&bin.join("podman"), 0o755);
+    (bin, log, digest)
+}
 
+#[test]
+fn run_is_handed_to_podman_on_path_fake_podman_following_its_cli() {
+    let registry = TestRegistry::start();
+    let work = tempfile::tempdir().unwrap();
+    let (bin, log, _) = fake_podman(work.path());
     let context = work.path().join("app");
     write_files(
         &context,
@@ -1106,4 +1428,43 @@ fn run_is_handed_to_podman_on_path_fake_podman_following_its_cli() {
         "application/vnd.oci.image.manifest.v1+json"
     );
     assert!(built["size"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn a_run_build_into_an_oci_layout_only_pins_the_digest_podman_wrote_fake_podman() {
+    let work = tempfile::tempdir().unwrap();
+    let (bin, log, prepared) = fake_podman(work.path());
+    let context = work.path().join("app");
+    write_files(
+        &context,
+        &[("Dockerfile", "FROM scratch\nCOPY . /src\nRUN make\n")],
+    );
+    let layout = work.path().join("out");
+    let out = run(build(&context, &["--oci-layout", layout.to_str().unwrap()]).env("PATH", &bin));
+    let digest = pinned(&out);
+    assert_eq!(digest, prepared, "the digest of what podman wrote");
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["manifests"][0]["digest"], digest.as_str());
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        calls.contains(&format!(
+            "push --tls-verify=true scoreline-build oci:{}",
+            layout.display()
+        )),
+        "podman pushed into the layout: {calls}"
+    );
+
+    std::fs::remove_file(&log).unwrap();
+    let nowhere = run(build(&context, &[]).env("PATH", &bin));
+    assert_eq!(nowhere.status.code(), Some(2), "{}", text(&nowhere.stderr));
+    assert!(
+        text(&nowhere.stderr).contains("nowhere to put the image"),
+        "{}",
+        text(&nowhere.stderr)
+    );
+    assert!(
+        !log.exists(),
+        "podman is not asked to build what goes nowhere"
+    );
 }

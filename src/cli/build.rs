@@ -14,7 +14,8 @@ The last stdout line is the pinned reference REGISTRY/REPOSITORY@sha256:…, rea
 `scoreline render --image CONTAINER=…`. A Dockerfile with RUN is handed to docker buildx, buildah
 or podman when one is on PATH. Registries on loopback and those named with --insecure-registry are
 reached over plain HTTP; every other one over verified TLS. Credentials come from
-REGISTRY_USERNAME/REGISTRY_PASSWORD, CI_REGISTRY_*, GITHUB_TOKEN (ghcr.io) and Docker's config.
+REGISTRY_USERNAME/REGISTRY_PASSWORD (for the registries of the --tag references only, or the one
+REGISTRY names), CI_REGISTRY_*, GITHUB_TOKEN (ghcr.io) and Docker's config.
 
 Examples:
   scoreline build --context . --tag ghcr.io/acme/shop:1.4.2

@@ -1,5 +1,5 @@
 //! Registry credentials, found where people already keep them: `REGISTRY_USERNAME` /
-//! `REGISTRY_PASSWORD`, GitLab's `CI_REGISTRY*` for its registry, GitHub's `GITHUB_TOKEN` for
+//! `REGISTRY_PASSWORD` (for the registry `REGISTRY` names, else only those pushed to), GitLab's `CI_REGISTRY*` for its registry, GitHub's `GITHUB_TOKEN` for
 //! ghcr.io, then Docker's config (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`):
 //! `credHelpers`, `auths` and `credsStore`. A missing home folder (Jenkins agents) is fine.
 //! Credentials are never printed: their Debug output is redacted.
@@ -45,11 +45,14 @@ impl Credentials {
     }
 }
 
-/// Credentials for a registry host (`ghcr.io`, `registry.example.com:5000`, `docker.io`).
-pub fn for_registry(host: &str) -> Credentials {
+/// Credentials for a registry host (`ghcr.io`, `registry.example.com:5000`, `docker.io`);
+/// `pushed_to`: the hosts of the tags being pushed.
+pub fn for_registry(host: &str, pushed_to: &[String]) -> Credentials {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let basic = |username: String, password: String| Credentials::Basic { username, password };
-    if let (Some(user), Some(password)) = (var("REGISTRY_USERNAME"), var("REGISTRY_PASSWORD")) {
+    if generic_applies(host, var("REGISTRY").as_deref(), pushed_to)
+        && let (Some(user), Some(password)) = (var("REGISTRY_USERNAME"), var("REGISTRY_PASSWORD"))
+    {
         return basic(user, password);
     }
     if var("CI_REGISTRY").as_deref() == Some(host)
@@ -65,6 +68,31 @@ pub fn for_registry(host: &str) -> Credentials {
     docker_config()
         .and_then(|config| from_docker_config(&config, host))
         .unwrap_or(Credentials::Anonymous)
+}
+
+/// Whether REGISTRY_USERNAME/REGISTRY_PASSWORD go to `host`: the registry `REGISTRY` names, else
+/// the ones pushed to. Sent to a base image's registry (docker.io, say) they would leak, and could
+/// turn an anonymous pull into a refused one.
+fn generic_applies(host: &str, registry: Option<&str>, pushed_to: &[String]) -> bool {
+    match registry {
+        Some(named) => same_host(named, host),
+        None => pushed_to.iter().any(|p| same_host(p, host)),
+    }
+}
+
+/// `docker.io`, `index.docker.io` and `https://registry-1.docker.io/` are one registry.
+fn same_host(a: &str, b: &str) -> bool {
+    let bare = |h: &str| {
+        let h = h
+            .trim_start_matches("https://")
+            .trim_start_matches("http://");
+        let h = h.trim_end_matches('/');
+        match h {
+            "docker.io" | "index.docker.io" | "registry-1.docker.io" => "docker.io".to_owned(),
+            other => other.to_ascii_lowercase(),
+        }
+    };
+    bare(a) == bare(b)
 }
 
 fn docker_config() -> Option<Value> {
@@ -160,6 +188,22 @@ fn helper_get(helper: &str, host: &str) -> Option<Credentials> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_generic_credentials_go_only_to_registry_or_else_the_hosts_pushed_to() {
+        let pushed = ["registry.example.com:5000".to_owned()];
+        assert!(generic_applies("registry.example.com:5000", None, &pushed));
+        assert!(!generic_applies("index.docker.io", None, &pushed));
+        assert!(generic_applies(
+            "index.docker.io",
+            Some("https://docker.io/"),
+            &pushed
+        ));
+        assert!(
+            !generic_applies("registry.example.com:5000", Some("ghcr.io"), &pushed),
+            "REGISTRY narrows them to one host"
+        );
+    }
 
     #[test]
     fn docker_config_entries_are_read() {

@@ -10,8 +10,8 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 use super::layer::Blob;
-use super::oci::{Descriptor, Format, Index, Manifest, Platform};
-use super::registry::{Registry, RegistryError};
+use super::oci::{self, Descriptor, Index, Manifest, Platform};
+use super::registry::{Access, Registry, RegistryError};
 
 /// A layer of the image being built: one of ours (on disk), or the base image's (remote until
 /// needed, then cached on disk).
@@ -59,16 +59,15 @@ pub struct Base {
     pub reference: Reference,
     /// The digest of the manifest (or index) the reference named, for the base annotations.
     pub digest: String,
-    pub format: Format,
     pub config: Value,
     pub layers: Vec<LayerSource>,
 }
 
 /// Pulls the manifest and config of `image` for `platform`.
-pub async fn pull(image: &str, platform: &Platform, insecure: &[String]) -> Result<Base, String> {
+pub async fn pull(image: &str, platform: &Platform, access: &Access) -> Result<Base, String> {
     let reference = Reference::from_str(image)
         .map_err(|e| format!("`{image}` is not an image reference: {e}"))?;
-    let registry = Arc::new(Registry::new(reference.resolve_registry(), insecure));
+    let registry = Arc::new(Registry::new(reference.resolve_registry(), access));
     registry
         .login(&reference, false)
         .await
@@ -79,8 +78,7 @@ pub async fn pull(image: &str, platform: &Platform, insecure: &[String]) -> Resu
         .map_err(|e| e.to_string())?;
     let top: Value = serde_json::from_slice(&bytes)
         .map_err(|e| format!("{image}: the manifest is not JSON ({e})"))?;
-    let media_type = top["mediaType"].as_str().unwrap_or_default().to_owned();
-    let (manifest_bytes, manifest_type) = if top.get("manifests").is_some() {
+    let manifest_bytes = if top.get("manifests").is_some() {
         let index: Index =
             serde_json::from_value(top).map_err(|e| format!("{image}: unreadable index ({e})"))?;
         let chosen = index
@@ -103,15 +101,12 @@ pub async fn pull(image: &str, platform: &Platform, insecure: &[String]) -> Resu
             .manifest(&by_digest)
             .await
             .map_err(|e| e.to_string())?;
-        (bytes, chosen.media_type.clone())
+        bytes
     } else {
-        (bytes, media_type)
+        bytes
     };
     let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
         .map_err(|e| format!("{image}: unreadable manifest ({e})"))?;
-    let format = Format::of(&manifest_type)
-        .or_else(|| Format::of(&manifest.config.media_type))
-        .unwrap_or(Format::Oci);
     let config_blob = registry
         .download(&reference, &manifest.config, &std::env::temp_dir())
         .await
@@ -147,7 +142,10 @@ pub async fn pull(image: &str, platform: &Platform, insecure: &[String]) -> Resu
         .into_iter()
         .zip(diff_ids)
         .map(|(descriptor, diff_id)| LayerSource {
-            descriptor,
+            descriptor: Descriptor {
+                media_type: oci::oci_layer_type(&descriptor.media_type),
+                ..descriptor
+            },
             diff_id,
             origin: Origin::Remote {
                 registry: registry.clone(),
@@ -159,7 +157,6 @@ pub async fn pull(image: &str, platform: &Platform, insecure: &[String]) -> Resu
     Ok(Base {
         reference,
         digest,
-        format,
         config,
         layers,
     })

@@ -15,10 +15,10 @@ use super::context::Context;
 use super::dockerfile::{self, Dockerfile, Instruction};
 use super::layer::{self, Blob};
 use super::layout;
-use super::oci::{Descriptor, Format, Index, Manifest, Platform};
+use super::oci::{self, Descriptor, Index, Manifest, Platform};
 use super::progress::{Event, Sink};
 use super::push::{self, Needed, Push};
-use super::registry::Transfer;
+use super::registry::{Access, Transfer};
 use super::stage::{self, Settings, Source, StageError, StageImage, State, Vars};
 use crate::ci::provenance::Provenance;
 use crate::diagnostic::Diagnostic;
@@ -88,7 +88,6 @@ struct PlatformImage {
     config: Blob,
     manifest: Blob,
     manifest_bytes: Vec<u8>,
-    media_type: &'static str,
 }
 
 pub fn build(
@@ -106,9 +105,13 @@ pub fn build(
             })
         })
         .collect::<Result<_, _>>()?;
-    if tags.is_empty() && request.oci_layout.is_none() {
-        return Err(BuildError::Usage("nowhere to put the image: give --tag REGISTRY/REPOSITORY:TAG (repeatable) and/or --oci-layout DIR".into()));
-    }
+    let access = Access {
+        insecure: request.insecure.clone(),
+        pushed_to: tags
+            .iter()
+            .map(|t| t.resolve_registry().to_owned())
+            .collect(),
+    };
     let platforms = if request.platforms.is_empty() {
         vec![Platform::host()]
     } else {
@@ -116,7 +119,7 @@ pub fn build(
     };
     let context = Context::open(&request.context).map_err(|e| BuildError::Usage(e.to_string()))?;
     let provenance = Provenance::detect(context.root());
-    let epoch = epoch(context.root());
+    let created = created(context.root());
     let scratch = tempfile::Builder::new()
         .prefix("scoreline-build-")
         .tempdir()
@@ -131,30 +134,24 @@ pub fn build(
             let settings = Settings {
                 platform,
                 build_args: &request.build_args,
-                epoch,
+                mtime: source_date_epoch().unwrap_or(0),
+                created,
                 scratch: scratch.path(),
             };
-            let image = build_platform(
-                dockerfile,
-                source,
-                &context,
-                &settings,
-                &request.insecure,
-                progress,
-            )
-            .await?;
+            let image =
+                build_platform(dockerfile, source, &context, &settings, &access, progress).await?;
             images.push(assemble(
                 image,
                 platform,
                 &request.labels,
                 &provenance,
-                epoch,
+                created,
                 scratch.path(),
             )?);
         }
         let (top_bytes, top_media_type) = match images.as_slice() {
-            [one] => (one.manifest_bytes.clone(), one.media_type),
-            many => index(many, &provenance, epoch),
+            [one] => (one.manifest_bytes.clone(), oci::MANIFEST),
+            many => index(many, &provenance, created),
         };
         let top = layer::write_blob(&top_bytes, scratch.path())
             .map_err(|e| BuildError::Io(e.to_string()))?;
@@ -211,7 +208,7 @@ pub fn build(
             let children: Vec<(&[u8], &'static str)> = if images.len() > 1 {
                 images
                     .iter()
-                    .map(|p| (p.manifest_bytes.as_slice(), p.media_type))
+                    .map(|p| (p.manifest_bytes.as_slice(), oci::MANIFEST))
                     .collect()
             } else {
                 Vec::new()
@@ -221,7 +218,7 @@ pub fn build(
                 children,
                 top: (&top_bytes, top_media_type),
             };
-            let report = push::push(&what, &tags, &request.insecure, scratch.path(), progress)
+            let report = push::push(&what, &tags, &access, scratch.path(), progress)
                 .await
                 .map_err(|e| BuildError::Registry(e.to_string()))?;
             transfers = report
@@ -260,7 +257,7 @@ async fn build_platform(
     source: &SourceFile,
     context: &Context,
     settings: &Settings<'_>,
-    insecure: &[String],
+    access: &Access,
     progress: Sink<'_>,
 ) -> Result<StageImage, BuildError> {
     let at = |pos: Pos, message: String, help: String| {
@@ -297,7 +294,7 @@ async fn build_platform(
         });
         let base_name = dockerfile::expand(&stage.base, &global);
         let mut image = if base_name.eq_ignore_ascii_case("scratch") {
-            StageImage::scratch(settings.platform, settings.epoch)
+            StageImage::scratch(settings.platform, settings.created)
         } else if let Some(j) = stage_index(&base_name, i) {
             built[j].clone().expect("needed stages are built first")
         } else {
@@ -306,7 +303,7 @@ async fn build_platform(
                     .map_err(|m| at(stage.at, m, "FROM --platform=OS/ARCH".into()))?,
                 None => settings.platform.clone(),
             };
-            from_base(&base_name, &platform, insecure).await.map_err(|m| at(stage.at, m, "check the image name, that it exists for this platform, and registry credentials".into()))?
+            from_base(&base_name, &platform, access).await.map_err(|m| at(stage.at, m, "check the image name, that it exists for this platform, and registry credentials".into()))?
         };
         let mut vars = Vars::new(&automatic, &global, &image);
         let mut state = State::default();
@@ -323,15 +320,15 @@ async fn build_platform(
                         let other =
                             match stage_index(from, i) {
                                 Some(j) => built[j].clone().expect("needed stages are built first"),
-                                None => from_base(from, settings.platform, insecure)
-                                    .await
-                                    .map_err(|m| {
+                                None => from_base(from, settings.platform, access).await.map_err(
+                                    |m| {
                                         at(
                                             *pos,
                                             m,
                                             "--from names an earlier stage or an image".into(),
                                         )
-                                    })?,
+                                    },
+                                )?,
                             };
                         files = other.filesystem(settings.scratch).await.map_err(located)?;
                         Some(Source::Files(&files))
@@ -391,15 +388,14 @@ fn needed_stages(
 async fn from_base(
     image: &str,
     platform: &Platform,
-    insecure: &[String],
+    access: &Access,
 ) -> Result<StageImage, String> {
-    let base = base::pull(image, platform, insecure).await?;
+    let base = base::pull(image, platform, access).await?;
     let mut config = base.config;
     if !config["config"].is_object() {
         config["config"] = Value::Object(Default::default());
     }
     Ok(StageImage {
-        format: base.format,
         config,
         layers: base.layers,
         own: Vec::new(),
@@ -413,18 +409,17 @@ fn assemble(
     platform: &Platform,
     labels: &[(String, String)],
     provenance: &Provenance,
-    epoch: u64,
+    created: u64,
     scratch: &Path,
 ) -> Result<PlatformImage, BuildError> {
     let io = |e: std::io::Error| BuildError::Io(e.to_string());
-    image.config["created"] = stage::timestamp(epoch).into();
+    image.config["created"] = stage::timestamp(created).into();
     for (k, v) in labels {
         image.config["config"]["Labels"][k] = v.clone().into();
     }
     let config_bytes = serde_json::to_vec(&image.config).expect("JSON");
     let config = layer::write_blob(&config_bytes, scratch).map_err(io)?;
-    let format = image.format;
-    let mut annotations = annotations(provenance, epoch);
+    let mut annotations = annotations(provenance, created);
     if let Some((name, digest)) = &image.base {
         annotations.insert("org.opencontainers.image.base.name".into(), name.clone());
         annotations.insert(
@@ -434,21 +429,16 @@ fn assemble(
     }
     let manifest = Manifest {
         schema_version: 2,
-        media_type: format.manifest().into(),
+        media_type: oci::MANIFEST.into(),
         config: Descriptor {
-            media_type: format.config().into(),
+            media_type: oci::CONFIG.into(),
             digest: config.digest.clone(),
             size: config.size,
             platform: None,
             annotations: BTreeMap::new(),
         },
         layers: image.layers.iter().map(|l| l.descriptor.clone()).collect(),
-        // Docker's manifest format has no annotations.
-        annotations: if format == Format::Oci {
-            annotations
-        } else {
-            BTreeMap::new()
-        },
+        annotations,
     };
     let manifest_bytes = serde_json::to_vec(&manifest).expect("JSON");
     let manifest = layer::write_blob(&manifest_bytes, scratch).map_err(io)?;
@@ -458,39 +448,37 @@ fn assemble(
         config,
         manifest,
         manifest_bytes,
-        media_type: format.manifest(),
     })
 }
 
-fn index(images: &[PlatformImage], provenance: &Provenance, epoch: u64) -> (Vec<u8>, &'static str) {
-    let format = images[0].image.format;
+fn index(
+    images: &[PlatformImage],
+    provenance: &Provenance,
+    created: u64,
+) -> (Vec<u8>, &'static str) {
     let index = Index {
         schema_version: 2,
-        media_type: format.index().into(),
+        media_type: oci::INDEX.into(),
         manifests: images
             .iter()
             .map(|p| Descriptor {
-                media_type: p.media_type.into(),
+                media_type: oci::MANIFEST.into(),
                 digest: p.manifest.digest.clone(),
                 size: p.manifest.size,
                 platform: Some(p.platform.clone()),
                 annotations: BTreeMap::new(),
             })
             .collect(),
-        annotations: if format == Format::Oci {
-            annotations(provenance, epoch)
-        } else {
-            BTreeMap::new()
-        },
+        annotations: annotations(provenance, created),
     };
-    (serde_json::to_vec(&index).expect("JSON"), format.index())
+    (serde_json::to_vec(&index).expect("JSON"), oci::INDEX)
 }
 
-fn annotations(provenance: &Provenance, epoch: u64) -> BTreeMap<String, String> {
+fn annotations(provenance: &Provenance, created: u64) -> BTreeMap<String, String> {
     let mut a = BTreeMap::new();
     a.insert(
         "org.opencontainers.image.created".into(),
-        stage::timestamp(epoch),
+        stage::timestamp(created),
     );
     if let Some(source) = &provenance.repository {
         a.insert("org.opencontainers.image.source".into(), source.clone());
@@ -501,21 +489,25 @@ fn annotations(provenance: &Provenance, epoch: u64) -> BTreeMap<String, String> 
     a
 }
 
-/// The build's fixed time: SOURCE_DATE_EPOCH, else the context's last commit, else 0.
-fn epoch(context: &Path) -> u64 {
-    if let Some(seconds) = std::env::var("SOURCE_DATE_EPOCH")
+/// SOURCE_DATE_EPOCH, when set.
+fn source_date_epoch() -> Option<u64> {
+    std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|v| v.trim().parse().ok())
-    {
-        return seconds;
-    }
-    std::process::Command::new("git")
-        .arg("-C")
-        .arg(context)
-        .args(["log", "-1", "--format=%ct"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .and_then(|o| String::from_utf8(o.stdout).ok()?.trim().parse().ok())
+}
+
+/// When the image was made: SOURCE_DATE_EPOCH, else the context's last commit, else 0.
+fn created(context: &Path) -> u64 {
+    source_date_epoch()
+        .or_else(|| {
+            std::process::Command::new("git")
+                .arg("-C")
+                .arg(context)
+                .args(["log", "-1", "--format=%ct"])
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .and_then(|o| String::from_utf8(o.stdout).ok()?.trim().parse().ok())
+        })
         .unwrap_or(0)
 }

@@ -1,7 +1,7 @@
 //! The build context: the folder COPY reads from, with `.dockerignore` applied (Docker's rules:
 //! patterns relative to the context, `*` within a path segment, `**` across them, a matching
-//! folder excludes everything in it, `!` re-includes, the last matching pattern wins). Sources
-//! never leave the context, through `..` or a symlink.
+//! folder excludes everything in it but what a `!` exception re-includes below it, the last
+//! matching pattern wins). Sources never leave the context, through `..` or a symlink.
 
 use std::path::{Path, PathBuf};
 
@@ -11,6 +11,9 @@ use globset::{GlobBuilder, GlobMatcher};
 pub struct Context {
     root: PathBuf,
     ignore: Vec<(GlobMatcher, bool)>,
+    /// The `!` patterns segment by segment (`None` for a segment with `**`), to tell whether one
+    /// may match below an excluded folder.
+    exceptions: Vec<Vec<Option<GlobMatcher>>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -43,6 +46,7 @@ impl Context {
             return Err(ContextError::NotAFolder(root.display().to_string()));
         }
         let mut ignore = Vec::new();
+        let mut exceptions = Vec::new();
         if let Ok(text) = std::fs::read_to_string(root.join(".dockerignore")) {
             for line in text
                 .lines()
@@ -56,10 +60,26 @@ impl Context {
                 let cleaned = clean(pattern);
                 let glob =
                     matcher(&cleaned).map_err(|e| ContextError::Pattern(line.to_owned(), e))?;
+                if include {
+                    let segments = cleaned
+                        .split('/')
+                        .map(|segment| {
+                            (!segment.contains("**"))
+                                .then(|| matcher(segment))
+                                .transpose()
+                        })
+                        .collect::<Result<_, _>>()
+                        .map_err(|e| ContextError::Pattern(line.to_owned(), e))?;
+                    exceptions.push(segments);
+                }
                 ignore.push((glob, include));
             }
         }
-        Ok(Context { root, ignore })
+        Ok(Context {
+            root,
+            ignore,
+            exceptions,
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -90,6 +110,22 @@ impl Context {
         ignored
     }
 
+    /// Whether a `!` pattern may match something below this folder (relative, `/`-separated).
+    fn may_reinclude_below(&self, folder: &str) -> bool {
+        let parts: Vec<&str> = folder.split('/').collect();
+        self.exceptions.iter().any(|segments| {
+            for (i, part) in parts.iter().enumerate() {
+                match segments.get(i) {
+                    None => return false,
+                    Some(None) => return true,
+                    Some(Some(glob)) if !glob.is_match(part) => return false,
+                    Some(Some(_)) => {}
+                }
+            }
+            segments.len() > parts.len()
+        })
+    }
+
     /// The files and folders a COPY source names: a path or a glob, relative to the context
     /// (a leading `/` too). Ignored entries do not exist for COPY.
     pub fn sources(&self, source: &str) -> Result<Vec<Found>, ContextError> {
@@ -117,7 +153,10 @@ impl Context {
             }]
         } else {
             let path = self.root.join(&pattern);
-            if std::fs::symlink_metadata(&path).is_ok() && !self.is_ignored(&pattern) {
+            let kept = |meta: std::fs::Metadata| {
+                !self.is_ignored(&pattern) || (meta.is_dir() && self.may_reinclude_below(&pattern))
+            };
+            if std::fs::symlink_metadata(&path).is_ok_and(kept) {
                 vec![Found {
                     relative: pattern.clone(),
                     path,
@@ -150,6 +189,17 @@ impl Context {
         relative: &str,
         visit: &mut dyn FnMut(&str, &Path),
     ) -> Result<(), ContextError> {
+        self.walk_below(dir, relative, &mut Vec::new(), visit)
+    }
+
+    /// `held`: excluded folders being looked into, visited only once something in them is.
+    fn walk_below(
+        &self,
+        dir: &Path,
+        relative: &str,
+        held: &mut Vec<(String, PathBuf)>,
+        visit: &mut dyn FnMut(&str, &Path),
+    ) -> Result<(), ContextError> {
         let io = |e: std::io::Error| ContextError::Io(dir.display().to_string(), e.to_string());
         let mut entries: Vec<_> = std::fs::read_dir(dir)
             .map_err(io)?
@@ -163,13 +213,25 @@ impl Context {
             } else {
                 format!("{relative}/{name}")
             };
+            let path = entry.path();
+            let is_dir = entry.file_type().map_err(io)?.is_dir();
             if self.is_ignored(&rel) {
+                // As Docker does: an excluded folder is still looked into when a `!` exception
+                // may match below it, and comes in with what the exception re-includes.
+                if is_dir && self.may_reinclude_below(&rel) {
+                    let depth = held.len();
+                    held.push((rel.clone(), path.clone()));
+                    self.walk_below(&path, &rel, held, visit)?;
+                    held.truncate(depth);
+                }
                 continue;
             }
-            let path = entry.path();
+            for (folder, folder_path) in held.drain(..) {
+                visit(&folder, &folder_path);
+            }
             visit(&rel, &path);
-            if entry.file_type().map_err(io)?.is_dir() {
-                self.walk(&path, &rel, visit)?;
+            if is_dir {
+                self.walk_below(&path, &rel, held, visit)?;
             }
         }
         Ok(())

@@ -2,6 +2,7 @@
 //! `docker buildx`, `buildah` or `podman` found on PATH, with the same tags, platforms, labels
 //! and build arguments. Without one, the RUN line is the error.
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::str::FromStr;
 
@@ -9,7 +10,7 @@ use serde_json::Value;
 
 use super::build::{BuildError, Built, PlatformBuilt, Request};
 use super::progress::{Event, Sink};
-use super::registry::{Registry, RegistryError, is_loopback};
+use super::registry::{Access, Registry, RegistryError, is_loopback};
 use crate::source::{Pos, SourceFile};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,13 +171,18 @@ pub fn run(
         }
     }
     let Some(tag) = request.tags.first() else {
+        let dir = request
+            .oci_layout
+            .as_deref()
+            .expect("a build without --tag has --oci-layout");
+        let image = futures::executor::block_on(written(dir))?;
         return Ok(Built {
-            digest: String::new(),
-            media_type: String::new(),
+            digest: image.digest,
+            media_type: image.media_type,
             reference: None,
             tags: Vec::new(),
-            size: 0,
-            platforms: Vec::new(),
+            size: image.size,
+            platforms: image.platforms,
             layout: request.oci_layout.clone(),
             transfers: Vec::new(),
         });
@@ -188,10 +194,21 @@ pub fn run(
         .enable_all()
         .build()
         .map_err(|e| BuildError::Io(e.to_string()))?;
-    let registry = Registry::new(parsed.resolve_registry(), &request.insecure);
+    let access = Access {
+        insecure: request.insecure.clone(),
+        pushed_to: vec![parsed.resolve_registry().to_owned()],
+    };
+    let registry = Registry::new(parsed.resolve_registry(), &access);
     let pushed = runtime
-        .block_on(pushed(&registry, &parsed))
-        .map_err(|e| BuildError::Registry(e.to_string()))?;
+        .block_on(async {
+            let (bytes, digest) = registry.manifest(&parsed).await?;
+            shape(bytes, digest, async |child: String| {
+                let reference = parsed.clone_with_digest(child);
+                registry.manifest(&reference).await.map(|(bytes, _)| bytes)
+            })
+            .await
+        })
+        .map_err(|e: RegistryError| BuildError::Registry(e.to_string()))?;
     Ok(Built {
         reference: Some(format!(
             "{}/{}@{}",
@@ -216,24 +233,56 @@ struct Pushed {
     platforms: Vec<PlatformBuilt>,
 }
 
-/// Reads an image (or index) back from the registry: digest, media type, total size, platforms.
-async fn pushed(
-    registry: &Registry,
-    reference: &oci_client::Reference,
-) -> Result<Pushed, RegistryError> {
-    let (bytes, digest) = registry.manifest(reference).await?;
+/// The image the builder wrote to an OCI layout: the last entry of its `index.json` (builders
+/// append theirs).
+async fn written(dir: &Path) -> Result<Pushed, BuildError> {
+    let read = |path: PathBuf| {
+        std::fs::read(&path).map_err(|e| {
+            BuildError::Io(format!(
+                "reading the OCI layout the builder wrote, {}: {e}",
+                path.display()
+            ))
+        })
+    };
+    let blob = |digest: &str| {
+        dir.join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:"))
+    };
+    let index_path = dir.join("index.json");
+    let index: Value = serde_json::from_slice(&read(index_path.clone())?).unwrap_or_default();
+    let digest = index["manifests"]
+        .as_array()
+        .and_then(|m| m.last())
+        .and_then(|m| m["digest"].as_str())
+        .ok_or_else(|| {
+            BuildError::Io(format!(
+                "{} names no image: the builder wrote no OCI layout",
+                index_path.display()
+            ))
+        })?
+        .to_owned();
+    let top = read(blob(&digest))?;
+    shape(top, digest, async |child: String| read(blob(&child))).await
+}
+
+/// An image (or index) and its children, however fetched: media type, total size, platforms.
+async fn shape<E>(
+    bytes: Vec<u8>,
+    digest: String,
+    child: impl AsyncFn(String) -> Result<Vec<u8>, E>,
+) -> Result<Pushed, E> {
     let top: Value = serde_json::from_slice(&bytes).unwrap_or_default();
     let mut size = bytes.len() as u64;
     let mut platforms = Vec::new();
     let mut manifests = Vec::new();
     match top["manifests"].as_array() {
         Some(children) => {
-            for child in children {
-                let Some(child_digest) = child["digest"].as_str() else {
+            for entry in children {
+                let Some(child_digest) = entry["digest"].as_str() else {
                     continue;
                 };
-                let os = child["platform"]["os"].as_str().unwrap_or("unknown");
-                let architecture = child["platform"]["architecture"]
+                let os = entry["platform"]["os"].as_str().unwrap_or("unknown");
+                let architecture = entry["platform"]["architecture"]
                     .as_str()
                     .unwrap_or("unknown");
                 if os == "unknown" {
@@ -243,9 +292,7 @@ async fn pushed(
                     platform: format!("{os}/{architecture}"),
                     digest: child_digest.to_owned(),
                 });
-                let (child_bytes, _) = registry
-                    .manifest(&reference.clone_with_digest(child_digest.to_owned()))
-                    .await?;
+                let child_bytes = child(child_digest.to_owned()).await?;
                 size += child_bytes.len() as u64;
                 manifests.push(serde_json::from_slice::<Value>(&child_bytes).unwrap_or_default());
             }

@@ -25,6 +25,9 @@ use crate::source::SourceFile;
 
 /// Builds (or hands to a container runtime, for RUN) and pushes as asked.
 pub fn run(request: &Request, progress: Sink<'_>) -> Result<Built, BuildError> {
+    if request.tags.is_empty() && request.oci_layout.is_none() {
+        return Err(BuildError::Usage("nowhere to put the image: give --tag REGISTRY/REPOSITORY:TAG (repeatable) and/or --oci-layout DIR".into()));
+    }
     let path = request
         .dockerfile
         .clone()

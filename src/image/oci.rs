@@ -1,56 +1,25 @@
-//! OCI (and Docker v2) manifests, indexes and descriptors, serialised exactly once: the bytes
-//! pushed are the bytes whose digest is computed.
+//! OCI manifests, indexes and descriptors (Docker v2 ones read as a base), serialised exactly
+//! once: the bytes pushed are the bytes whose digest is computed.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Which family of media types an image uses: OCI, or Docker's (kept when the base image uses
-/// them, so base layers are not re-labelled).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Oci,
-    Docker,
-}
+/// The media types of what the build writes: always OCI's, also on a base image in Docker's
+/// format (Docker's manifests have no annotations, and its layers are the same bytes).
+pub const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+pub const LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 
-impl Format {
-    pub fn manifest(self) -> &'static str {
-        match self {
-            Format::Oci => "application/vnd.oci.image.manifest.v1+json",
-            Format::Docker => "application/vnd.docker.distribution.manifest.v2+json",
+/// A base layer's media type under OCI's name for it (Docker's v2 schema 2 types renamed).
+pub fn oci_layer_type(media_type: &str) -> String {
+    match media_type {
+        "application/vnd.docker.image.rootfs.diff.tar.gzip" => LAYER.into(),
+        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => {
+            "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip".into()
         }
-    }
-
-    pub fn index(self) -> &'static str {
-        match self {
-            Format::Oci => "application/vnd.oci.image.index.v1+json",
-            Format::Docker => "application/vnd.docker.distribution.manifest.list.v2+json",
-        }
-    }
-
-    pub fn config(self) -> &'static str {
-        match self {
-            Format::Oci => "application/vnd.oci.image.config.v1+json",
-            Format::Docker => "application/vnd.docker.container.image.v1+json",
-        }
-    }
-
-    pub fn layer(self) -> &'static str {
-        match self {
-            Format::Oci => "application/vnd.oci.image.layer.v1.tar+gzip",
-            Format::Docker => "application/vnd.docker.image.rootfs.diff.tar.gzip",
-        }
-    }
-
-    /// The format a manifest or index media type belongs to.
-    pub fn of(media_type: &str) -> Option<Format> {
-        if media_type.starts_with("application/vnd.oci.") {
-            Some(Format::Oci)
-        } else if media_type.starts_with("application/vnd.docker.") {
-            Some(Format::Docker)
-        } else {
-            None
-        }
+        other => other.into(),
     }
 }
 
@@ -189,6 +158,22 @@ impl std::fmt::Display for Platform {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn docker_layer_types_get_their_oci_names_and_others_stay() {
+        assert_eq!(
+            oci_layer_type("application/vnd.docker.image.rootfs.diff.tar.gzip"),
+            LAYER
+        );
+        assert_eq!(
+            oci_layer_type("application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"),
+            "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+        );
+        assert_eq!(
+            oci_layer_type("application/vnd.oci.image.layer.v1.tar+zstd"),
+            "application/vnd.oci.image.layer.v1.tar+zstd"
+        );
+    }
 
     #[test]
     fn platforms_parse_and_match() {

@@ -1,6 +1,7 @@
 //! Pushing a built image to every tag: per repository, each blob is checked, mounted from the
 //! base image's repository on the same registry, or uploaded — four at a time; then the
-//! per-platform manifests by digest; the tags last, so no tag ever names an incomplete image.
+//! per-platform manifests by digest. Only when every repository has all of that are the tags put
+//! (the top manifest or index under each), so a failure before leaves every tag where it was.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -12,7 +13,7 @@ use oci_client::Reference;
 use super::base::{LayerSource, Origin};
 use super::layer::Blob;
 use super::progress::{Event, Sink};
-use super::registry::{Registry, RegistryError, Transfer};
+use super::registry::{Access, Registry, RegistryError, Transfer};
 
 /// A blob the image needs: ours on disk, or a base layer.
 pub enum Needed<'a> {
@@ -48,7 +49,7 @@ pub struct Push<'a> {
 pub async fn push(
     what: &Push<'_>,
     tags: &[Reference],
-    insecure: &[String],
+    access: &Access,
     scratch: &Path,
     progress: Sink<'_>,
 ) -> Result<Vec<(String, String, Transfer)>, RegistryError> {
@@ -63,8 +64,9 @@ pub async fn push(
             .push(tag);
     }
     let mut report = Vec::new();
+    let mut ready = Vec::new();
     for ((host, repository), tags) in by_repository {
-        let registry = Registry::new(&host, insecure);
+        let registry = Registry::new(&host, access);
         let target = tags[0];
         registry.login(target, true).await?;
         let name = format!("{host}/{repository}");
@@ -87,6 +89,9 @@ pub async fn push(
                 reference: format!("{name}@{digest}"),
             });
         }
+        ready.push((registry, tags));
+    }
+    for (registry, tags) in &ready {
         for tag in tags {
             registry.put_manifest(tag, what.top.0, what.top.1).await?;
             progress(Event::Manifest {

@@ -22,7 +22,7 @@ use super::layer::{Blob, hex_digest};
 use super::oci::Descriptor;
 use super::retry::retry;
 
-const CREDENTIALS_HELP: &str = "check the credentials and their rights on the repository: REGISTRY_USERNAME/REGISTRY_PASSWORD, CI_REGISTRY_USER/CI_REGISTRY_PASSWORD, GITHUB_TOKEN (ghcr.io) or `docker login` (DOCKER_CONFIG)";
+const CREDENTIALS_HELP: &str = "check the credentials and their rights on the repository: REGISTRY_USERNAME/REGISTRY_PASSWORD (used only for the registries pushed to, or the one REGISTRY names), CI_REGISTRY_USER/CI_REGISTRY_PASSWORD, GITHUB_TOKEN (ghcr.io) or `docker login` (DOCKER_CONFIG)";
 
 /// Bytes read per upload request.
 const CHUNK: usize = 4 << 20;
@@ -41,6 +41,16 @@ pub struct RegistryError {
     pub message: String,
 }
 
+/// How the build reaches registries.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    /// Hosts reached over plain HTTP (loopback ones always are).
+    pub insecure: Vec<String>,
+    /// The hosts of the tags pushed to: the only ones REGISTRY_USERNAME/REGISTRY_PASSWORD go to
+    /// (unless REGISTRY names one).
+    pub pushed_to: Vec<String>,
+}
+
 /// How a blob got to the registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -51,9 +61,8 @@ pub enum Transfer {
 }
 
 impl Registry {
-    /// `insecure`: hosts reached over plain HTTP (loopback ones always are).
-    pub fn new(host: &str, insecure: &[String]) -> Registry {
-        let mut plain: Vec<String> = insecure.to_vec();
+    pub fn new(host: &str, access: &Access) -> Registry {
+        let mut plain: Vec<String> = access.insecure.clone();
         if is_loopback(host) {
             plain.push(host.to_owned());
         }
@@ -64,7 +73,7 @@ impl Registry {
             platform_resolver: None,
             ..ClientConfig::default()
         };
-        let credentials = auth::for_registry(host);
+        let credentials = auth::for_registry(host, &access.pushed_to);
         Registry {
             client: Client::new(config),
             auth: credentials.to_registry_auth(),

@@ -11,12 +11,11 @@ use super::context::{Context, ContextError};
 use super::dockerfile::{Command, Copy, Healthcheck, Instruction, expand};
 use super::filesystem::Filesystem;
 use super::layer::{self, Entry, EntryKind};
-use super::oci::{Descriptor, Format, Platform};
+use super::oci::{self, Descriptor, Platform};
 
 /// A stage as built so far.
 #[derive(Clone)]
 pub struct StageImage {
-    pub format: Format,
     /// The whole image config (os, architecture, config, rootfs, history), base fields kept.
     pub config: Value,
     pub layers: Vec<LayerSource>,
@@ -37,8 +36,11 @@ pub struct Settings<'a> {
     pub platform: &'a Platform,
     /// `--build-arg` values.
     pub build_args: &'a BTreeMap<String, String>,
-    /// mtime of every entry and `created` of the config (seconds since the epoch).
-    pub epoch: u64,
+    /// mtime of every entry (seconds since the epoch): fixed apart from commits, so an unchanged
+    /// file gives the same layer in every build.
+    pub mtime: u64,
+    /// `created` of the config (seconds since the epoch).
+    pub created: u64,
     /// Where layers are written.
     pub scratch: &'a Path,
 }
@@ -61,9 +63,9 @@ fn wrong(message: impl Into<String>, help: impl Into<String>) -> StageError {
 
 impl StageImage {
     /// An empty image: `FROM scratch`.
-    pub fn scratch(platform: &Platform, epoch: u64) -> StageImage {
+    pub fn scratch(platform: &Platform, created: u64) -> StageImage {
         let mut config = json!({
-            "created": timestamp(epoch),
+            "created": timestamp(created),
             "architecture": platform.architecture,
             "os": platform.os,
             "config": {},
@@ -74,7 +76,6 @@ impl StageImage {
             config["variant"] = variant.clone().into();
         }
         StageImage {
-            format: Format::Oci,
             config,
             layers: Vec::new(),
             own: Vec::new(),
@@ -273,7 +274,7 @@ pub fn apply(
                 &workdir,
                 settings.scratch,
             )?;
-            let built = layer::write(&entries, settings.epoch, settings.scratch)
+            let built = layer::write(&entries, settings.mtime, settings.scratch)
                 .map_err(|e| StageError::Io(format!("writing a layer: {e}")))?;
             let mut diff_ids = image.config["rootfs"]["diff_ids"]
                 .as_array()
@@ -283,7 +284,7 @@ pub fn apply(
             image.config["rootfs"]["diff_ids"] = diff_ids.into();
             image.layers.push(LayerSource {
                 descriptor: Descriptor {
-                    media_type: image.format.layer().into(),
+                    media_type: oci::LAYER.into(),
                     digest: built.blob.digest.clone(),
                     size: built.blob.size,
                     platform: None,

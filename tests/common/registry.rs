@@ -148,6 +148,8 @@ pub struct Request {
     pub path: String,
     /// The status answered, or `reset` for a connection closed without an answer.
     pub status: String,
+    /// The user name of the request's Basic authorization, `bearer`, or `-` for none.
+    pub user: String,
 }
 
 impl Proxy {
@@ -165,6 +167,7 @@ impl Proxy {
                     method: words.next()?.into(),
                     path: words.next()?.into(),
                     status: words.next()?.into(),
+                    user: words.next()?.into(),
                 })
             })
             .collect()

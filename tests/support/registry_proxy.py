@@ -3,8 +3,9 @@
 
 Usage: registry_proxy.py UPSTREAM_PORT LOG_FILE PORT_FILE [--faults] [--refuse METHOD:SUBSTRING]
 
-- Every request is logged to LOG_FILE as `METHOD PATH?QUERY STATUS` (one line, flushed), so a
-  test can count what reached the registry (blob uploads, mounts, manifest puts).
+- Every request is logged to LOG_FILE as `METHOD PATH?QUERY STATUS USER` (one line, flushed), so
+  a test can count what reached the registry (blob uploads, mounts, manifest puts); USER is the
+  user name of a Basic Authorization header, `bearer` for a token, `-` for none (never a secret).
 - With --faults, the first request of each kind (method + path, upload session ids left out)
   fails, in turn with a 503, a 429 with Retry-After, and a connection closed without an answer:
   every call a client makes meets one transient failure and must retry.
@@ -13,6 +14,8 @@ Usage: registry_proxy.py UPSTREAM_PORT LOG_FILE PORT_FILE [--faults] [--refuse M
 The proxy listens on a free loopback port and writes it to PORT_FILE when ready.
 """
 
+import base64
+import binascii
 import http.client
 import os
 import re
@@ -56,8 +59,20 @@ class Proxy(BaseHTTPRequestHandler):
                 self.rfile.readline()
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
+    def user(self):
+        header = self.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        if not header:
+            return "-"
+        if scheme.lower() != "basic":
+            return "bearer"
+        try:
+            return base64.b64decode(value).decode().split(":", 1)[0] or "(empty)"
+        except (binascii.Error, UnicodeDecodeError):
+            return "(malformed)"
+
     def record(self, status):
-        LOG.write(f"{self.command} {self.path} {status}\n")
+        LOG.write(f"{self.command} {self.path} {status} {self.user()}\n")
 
     def answer(self, status, headers=(), body=b""):
         self.send_response(status)
