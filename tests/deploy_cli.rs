@@ -681,3 +681,39 @@ fn step_outputs_reach_later_ci_steps() {
             .contains("SCORELINE_RECORD_ID=sha256:")
     );
 }
+
+#[test]
+fn a_delivery_path_without_app_or_a_preview_path_without_env_is_a_located_error() {
+    let world = World::new();
+    let environments = ENVIRONMENTS
+        .replace("RECIPIENT", &world.recipient)
+        .replace(
+            "namespace: scratch\n    delivery: { kind: git, repo: ../env.git, path: \"{env}/{app}\" }",
+            "namespace: scratch\n    delivery: { kind: git, repo: ../env.git, path: \"{env}\" }",
+        )
+        .replace(
+            "ttl: 72h\n    delivery: { kind: git, repo: ../env.git, path: \"{env}/{app}\" }",
+            "ttl: 72h\n    delivery: { kind: git, repo: ../env.git, path: \"previews/{app}\" }",
+        );
+    write_files(
+        &world.work(),
+        &[("platform/environments.yaml", &environments)],
+    );
+    let out = run(scoreline()
+        .current_dir(world.work())
+        .args(["baseline", "validate", "platform"]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("platform/environments.yaml:15:52: error: delivery path `{env}` of environment `throwaway` has no {app}"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("platform/environments.yaml:25:52: error: delivery path `previews/{app}` of environment `pr-{n}` has no {env}"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("path: \"{env}/{app}\""), "{stderr}");
+    // A deploy is refused the same way, before anything is pushed.
+    assert_eq!(world.deploy("throwaway", "x:1").status.code(), Some(2));
+    assert_eq!(text(&git(&world.repo(), &["for-each-ref"]).stdout), "");
+}
