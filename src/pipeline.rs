@@ -174,6 +174,7 @@ impl Loaded {
         deployment: Deployment<'_>,
     ) -> Result<Deployed, Error> {
         let mut target = self.target()?;
+        self.warnings.append(&mut target.warnings);
         let (graph, set, prepared) = self.prepare(images, &target)?;
         let record = self.record(
             images,
@@ -196,6 +197,7 @@ impl Loaded {
     /// What deploying now would change, object by object.
     pub fn diff(&mut self, images: &Images) -> Result<(Vec<deploy::Change>, Vec<String>), Error> {
         let mut target = self.target()?;
+        self.warnings.append(&mut target.warnings);
         let (graph, set, prepared) = self.prepare(images, &target)?;
         let record = self.record(images, &set, prepared.digests, Kind::Deploy, None)?;
         let current = target.store.current(&target.folder(&self.app))?;
@@ -323,7 +325,8 @@ pub fn promote(
             message,
         },
     )?;
-    Ok((deployed, loaded.warnings))
+    source.warnings.append(&mut loaded.warnings);
+    Ok((deployed, source.warnings))
 }
 
 /// An environment of the baseline, with its delivery opened.
@@ -385,7 +388,7 @@ pub fn rollback(
     app: Option<&str>,
     to: Option<&str>,
     message: Option<&str>,
-) -> Result<Deployed, Error> {
+) -> Result<(Deployed, Vec<Diagnostic>), Error> {
     let (_, mut target) = open_environment(platform, env)?;
     let app = app_in(&mut target, app)?;
     let (entry, mut files) = target.find(&app, to)?;
@@ -405,13 +408,14 @@ pub fn rollback(
     record.provenance = provenance;
     let text = deploy::message(&record, message);
     let delivered = target.deliver(&app, files, &record, &text)?;
-    Ok(Deployed {
+    let deployed = Deployed {
         store: target.store.location(&target.folder(&app)),
         folder: target.folder(&app),
         record,
         delivered,
         secrets: Vec::new(),
-    })
+    };
+    Ok((deployed, target.warnings))
 }
 
 /// The changes between two deployments of an app (`to` defaults to the current one).

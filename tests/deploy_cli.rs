@@ -539,23 +539,172 @@ fn a_remote_that_disappears_mid_push_leaves_the_repository_unchanged_and_a_rerun
     assert_eq!(world.commits(), 2);
 }
 
-#[test]
-fn tokens_are_never_printed_nor_stored() {
-    let world = World::new();
-    let environments = ENVIRONMENTS.replace("RECIPIENT", &world.recipient).replace("repo: ../env.git, path: \"{env}/{app}\" }\n    secrets: { mode: plain }\n  - name: unconfigured", "repo: \"https://127.0.0.1:9/acme/env.git\", path: \"{env}/{app}\" }\n    secrets: { mode: plain }\n  - name: unconfigured");
+/// The environments with `throwaway` delivering to `url`.
+fn throwaway_at(world: &World, url: &str) {
+    let environments = ENVIRONMENTS.replace("RECIPIENT", &world.recipient).replace(
+        "namespace: scratch\n    delivery: { kind: git, repo: ../env.git,",
+        &format!("namespace: scratch\n    delivery: {{ kind: git, repo: \"{url}\","),
+    );
     write_files(
         &world.work(),
         &[("platform/environments.yaml", &environments)],
     );
-    let out = run(world
-        .deploy_command("throwaway", "x:1")
-        .env("GIT_TOKEN", "ghp_TOKEN_THAT_MUST_NOT_LEAK"));
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(all.contains("https://127.0.0.1:9/acme/env.git"), "{all}");
+}
+
+/// A self-signed certificate for 127.0.0.1 (`cert.pem`, `key.pem` in `dir`), made with openssl.
+fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let out = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
+        .args(["-subj", "/CN=scoreline test git server"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl is installed");
+    assert!(out.status.success(), "openssl: {}", text(&out.stderr));
+    (cert, key)
+}
+
+const TOKEN_VARIABLES: [&str; 4] = ["GIT_TOKEN", "GITHUB_TOKEN", "CI_JOB_TOKEN", "GIT_USERNAME"];
+
+#[test]
+fn tokens_reach_a_local_git_smart_http_server_over_https_as_basic_auth_and_are_never_printed_nor_stored()
+ {
+    let world = World::new();
+    let (cert, key) = self_signed(world.dir.path());
+    // scoreline's clone lives in its temporary folder while it pushes: the server reads it then.
+    let tmp = world.dir.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let tokens = [
+        ("GIT_TOKEN", "ghp_GitTokenThatMustNotLeak", "x-access-token"),
+        (
+            "GITHUB_TOKEN",
+            "ghs_GithubTokenThatMustNotLeak",
+            "x-access-token",
+        ),
+        (
+            "CI_JOB_TOKEN",
+            "glcbt-JobTokenThatMustNotLeak",
+            "gitlab-ci-token",
+        ),
+    ];
+    let credentials: Vec<String> = tokens.iter().map(|(_, t, u)| format!("{u}:{t}")).collect();
+    let server = common::git_server::GitServer::start(
+        world.dir.path(),
+        &credentials.join(" "),
+        &[Path::new("--tls"), &cert, &key, Path::new("--scan"), &tmp],
+    );
+    let url = format!("https://127.0.0.1:{}/env.git", server.port);
+    throwaway_at(&world, &url);
+    let deploy = |image: &str| {
+        let mut command = world.deploy_command("throwaway", image);
+        for variable in TOKEN_VARIABLES {
+            command.env_remove(variable);
+        }
+        command.env("TMPDIR", &tmp).env("GIT_SSL_CAINFO", &cert);
+        command
+    };
+
+    // Without a token the server refuses: it really checks.
+    let refused = run(&mut deploy("x:0"));
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stderr));
+    assert!(server.log().contains("auth=missing"), "{}", server.log());
+
+    for (i, (variable, token, user)) in tokens.iter().enumerate() {
+        let seen = server.log().len();
+        let out = run(deploy(&format!("x:{}", i + 1)).env(variable, token));
+        let all = format!("{}{}", text(&out.stdout), ok(&out));
+        assert!(all.contains("deployed shop to throwaway"), "{all}");
+        assert!(
+            !all.contains(token) && !all.contains("Authorization"),
+            "{variable} printed: {all}"
+        );
+        let log = server.log();
+        let requests: Vec<&str> = log[seen..]
+            .lines()
+            .filter(|l| !l.starts_with("scan "))
+            .collect();
+        assert!(
+            requests
+                .iter()
+                .any(|r| r.starts_with("POST /env.git/git-receive-pack")),
+            "{variable}: no push in {requests:?}"
+        );
+        assert!(
+            requests
+                .iter()
+                .all(|r| r.ends_with(&format!("auth=ok user={user}"))),
+            "{variable}: {requests:?}"
+        );
+    }
+    assert_eq!(world.commits(), 3);
+
+    // Every scan during the pushes saw the clone's .git/config, and no file holding a token.
+    let log = server.log();
+    let scans: Vec<&str> = log.lines().filter(|l| l.starts_with("scan ")).collect();
     assert!(
-        !all.contains("ghp_TOKEN_THAT_MUST_NOT_LEAK") && !all.contains("Authorization"),
-        "{all}"
+        scans.iter().any(|s| !s.contains("gitconfig=0")),
+        "the clone was never seen: {scans:?}"
+    );
+    assert!(
+        scans.iter().all(|s| s.ends_with("leaks=")),
+        "a token was stored: {scans:?}"
+    );
+    // Nor in what was pushed: any commit, message or file.
+    let pushed = text(
+        &git(
+            &world.repo(),
+            &["log", "-p", "--all", "--format=%an %ae %B"],
+        )
+        .stdout,
+    );
+    assert!(pushed.contains("deploy shop to throwaway"), "{pushed}");
+    for (_, token, _) in tokens {
+        assert!(!pushed.contains(token), "{pushed}");
+        for file in common::files_below(&world.repo(), &|_| true) {
+            let bytes = std::fs::read(&file).unwrap();
+            assert!(
+                !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+                "{} holds a token",
+                file.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_token_is_not_sent_to_a_plain_http_repository_and_a_warning_says_why() {
+    let world = World::new();
+    let token = "ghp_PlainHttpTokenThatMustNotTravel";
+    let server = common::git_server::GitServer::start(
+        world.dir.path(),
+        &format!("x-access-token:{token}"),
+        &[],
+    );
+    let url = format!("http://127.0.0.1:{}/env.git", server.port);
+    throwaway_at(&world, &url);
+    let mut command = world.deploy_command("throwaway", "x:1");
+    for variable in TOKEN_VARIABLES {
+        command.env_remove(variable);
+    }
+    let out = run(command.env("GIT_TOKEN", token));
+    // The server wants the token, which was withheld: the deploy fails.
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("platform/environments.yaml:12:11: warning: GIT_TOKEN is set but not sent to {url}: credentials go only over https")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("an https:// repository URL"), "{stderr}");
+    assert!(!stderr.contains(token), "{stderr}");
+    let log = server.log();
+    assert!(!log.is_empty(), "git reached the server");
+    assert!(
+        log.lines().all(|l| l.contains("auth=missing")),
+        "credentials were sent over http:\n{log}"
     );
 }
 

@@ -35,12 +35,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
-    let deployed = pipeline::rollback(
+    let (deployed, warnings) = pipeline::rollback(
         args.platform.as_deref(),
         &args.env,
         args.app.as_deref(),
         args.to.as_deref(),
         args.message.as_deref(),
     )?;
+    reporter.warnings(&warnings);
     report(&deployed, reporter, None)
 }

@@ -25,7 +25,7 @@ pub use store::{Delivered, Entry, Files, Store};
 
 use crate::baseline::{Baseline, DeliveryKind, Environment};
 use crate::ci::provenance::Provenance;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::score::LoadedWorkload;
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +52,8 @@ pub struct Target {
     pub kind: DeliveryKind,
     pub layout: Layout,
     pub store: Box<dyn Store>,
+    /// Said while opening (a token withheld from a plain-http repository).
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// Opens where an environment delivers to; a local folder delivery is relative to `root`.
@@ -64,6 +66,7 @@ pub fn open(
         Error::NotFound(format!("environment `{}` has no `delivery` in environments.yaml: add `delivery: {{kind: git, repo: …, path: \"{{env}}/{{app}}\"}}` or `{{kind: dir, path: …}}`", environment.name))
     })?;
     let layout = Layout::new(&delivery.path)?;
+    let mut warnings = Vec::new();
     let store: Box<dyn Store> = match delivery.kind {
         DeliveryKind::Dir => Box::new(store::DirStore::new(root)),
         DeliveryKind::Git => {
@@ -71,8 +74,23 @@ pub fn open(
                 .repo
                 .as_deref()
                 .expect("the schema requires repo for git delivery");
+            let url = repository_url(repo, root);
+            if let Some(variable) = git::withheld_token(&url) {
+                let message = format!(
+                    "{variable} is set but not sent to {}: credentials go only over https, where nobody on the network can read them",
+                    crate::ci::provenance::without_credentials(&url)
+                );
+                let warning = match &environment.location {
+                    Some(at) => at.source.warning(at.node.span.start, message),
+                    None => Diagnostic::general(Severity::Warning, message),
+                };
+                warnings.push(warning.with_help(format!(
+                    "give environment `{}` an https:// repository URL",
+                    environment.name
+                )));
+            }
             Box::new(store::GitStore::new(
-                &repository_url(repo, root),
+                &url,
                 delivery.branch.as_deref().unwrap_or("main"),
                 author,
             )?)
@@ -83,6 +101,7 @@ pub fn open(
         kind: delivery.kind,
         layout,
         store,
+        warnings,
     })
 }
 

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: running the real binary as a user would.
 #![allow(dead_code)]
 
+pub mod git_server;
 pub mod registry;
 
 use std::path::{Path, PathBuf};
