@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use crate::baseline::{self, Baseline, Environment};
 use crate::ci::provenance::Provenance;
-use crate::deploy::{self, Delivered, Files, ImageUse, Kind, Origin, Record, Target};
+use crate::deploy::{self, Delivered, Files, ImageUse, Kind, Origin, Record, Run, Target};
 use crate::diagnostic::Diagnostic;
 use crate::error::Error;
 
@@ -151,6 +151,9 @@ pub struct Deployment<'a> {
     pub kind: Kind,
     pub from: Option<Origin>,
     pub message: Option<&'a str>,
+    /// For a promotion: where the promoted deployment's inputs came from (its record's
+    /// provenance), kept instead of this run's.
+    pub source: Option<Provenance>,
 }
 
 impl Loaded {
@@ -176,13 +179,12 @@ impl Loaded {
         let mut target = self.target()?;
         self.warnings.append(&mut target.warnings);
         let (graph, set, prepared) = self.prepare(images, &target)?;
-        let record = self.record(
-            images,
-            &set,
-            prepared.digests.clone(),
-            deployment.kind,
-            deployment.from,
-        )?;
+        let mut record = self.record(images, &set, prepared.digests.clone(), deployment.kind)?;
+        record.from = deployment.from;
+        if let Some(original) = deployment.source {
+            record.run = Some(Run::of(&record.provenance));
+            record.provenance = original;
+        }
         let message = deploy::message(&record, deployment.message);
         let delivered = target.deliver(&self.app, prepared.files, &record, &message)?;
         Ok(Deployed {
@@ -199,7 +201,7 @@ impl Loaded {
         let mut target = self.target()?;
         self.warnings.append(&mut target.warnings);
         let (graph, set, prepared) = self.prepare(images, &target)?;
-        let record = self.record(images, &set, prepared.digests, Kind::Deploy, None)?;
+        let record = self.record(images, &set, prepared.digests, Kind::Deploy)?;
         let current = target.store.current(&target.folder(&self.app))?;
         let empty = Files::new();
         let (before_record, before_files) = match &current {
@@ -247,7 +249,6 @@ impl Loaded {
         set: &ManifestSet,
         digests: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
         kind: Kind,
-        from: Option<Origin>,
     ) -> Result<Record, Error> {
         let mut uses = Vec::new();
         for w in &self.workloads {
@@ -271,7 +272,7 @@ impl Loaded {
             id: set.digest(),
             digests,
         };
-        Ok(deploy::record(inputs, kind, from, self.provenance())?)
+        Ok(deploy::record(inputs, kind, self.provenance())?)
     }
 }
 
@@ -323,6 +324,7 @@ pub fn promote(
             kind: Kind::Promote,
             from,
             message,
+            source: Some(record.provenance.clone()),
         },
     )?;
     source.warnings.append(&mut loaded.warnings);
@@ -405,7 +407,8 @@ pub fn rollback(
         environment: env.to_owned(),
         id: entry.record.id.clone(),
     });
-    record.provenance = provenance;
+    // The deployed inputs are still the original's; this run only brought them back.
+    record.run = Some(Run::of(&provenance));
     let text = deploy::message(&record, message);
     let delivered = target.deliver(&app, files, &record, &text)?;
     let deployed = Deployed {

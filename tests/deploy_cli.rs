@@ -866,3 +866,157 @@ fn a_delivery_path_without_app_or_a_preview_path_without_env_is_a_located_error(
     assert_eq!(world.deploy("throwaway", "x:1").status.code(), Some(2));
     assert_eq!(text(&git(&world.repo(), &["for-each-ref"]).stdout), "");
 }
+
+/// GitHub Actions variables of a run of acme/shop at `commit`.
+fn github_run<'a>(command: &'a mut Command, commit: &str, run: &str) -> &'a mut Command {
+    command
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_SERVER_URL", "https://github.example")
+        .env("GITHUB_REPOSITORY", "acme/shop")
+        .env("GITHUB_SHA", commit)
+        .env("GITHUB_RUN_ID", run)
+        .env("GITHUB_ACTOR", "ada")
+        .env("GITHUB_ACTOR_ID", "7")
+}
+
+/// GitLab CI variables of a job of ops/release (another repository than the source's).
+fn gitlab_job<'a>(command: &'a mut Command, job: &str, login: &str) -> &'a mut Command {
+    command
+        .env("GITLAB_CI", "true")
+        .env("CI_PROJECT_URL", "https://gitlab.example/ops/release")
+        .env("CI_COMMIT_SHA", "9999999999999999999999999999999999999999")
+        .env(
+            "CI_JOB_URL",
+            format!("https://gitlab.example/ops/release/-/jobs/{job}"),
+        )
+        .env("GITLAB_USER_LOGIN", login)
+        .env("GITLAB_USER_NAME", format!("{login} the releaser"))
+        .env("GITLAB_USER_EMAIL", format!("{login}@example.com"))
+}
+
+/// The tip commit's author and message.
+fn last_commit(world: &World) -> String {
+    text(
+        &git(
+            &world.repo(),
+            &["log", "-1", "--format=%an <%ae>%n%B", "main"],
+        )
+        .stdout,
+    )
+}
+
+#[test]
+fn records_and_commits_name_the_source_and_run_and_rollback_and_promote_keep_the_source() {
+    let world = World::new();
+    let first_commit = "1111111111111111111111111111111111111111";
+    let second_commit = "2222222222222222222222222222222222222222";
+    let before = std::time::SystemTime::now() - std::time::Duration::from_secs(1);
+    ok(&run(github_run(
+        &mut world.deploy_command("staging", "ghcr.io/acme/shop@sha256:1111"),
+        first_commit,
+        "41",
+    )));
+    let first = world.record("staging/shop");
+    let source = serde_json::json!({
+        "repository": "https://github.example/acme/shop",
+        "commit": first_commit,
+        "run_url": "https://github.example/acme/shop/actions/runs/41",
+        "actor": "ada",
+        "system": "github",
+    });
+    assert_eq!(first["provenance"], source);
+    assert!(first.get("run").is_none(), "{first}");
+    let score = std::fs::read(world.work().join("shop/score.yaml")).unwrap();
+    use sha2::Digest;
+    let digest: String = sha2::Sha256::digest(&score)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(first["workloads"][0]["sha256"], format!("sha256:{digest}"));
+    let time = humantime::parse_rfc3339(first["time"].as_str().unwrap()).unwrap();
+    assert!(
+        time >= before && time <= std::time::SystemTime::now(),
+        "{first}"
+    );
+    let message = last_commit(&world);
+    assert!(
+        message
+            .starts_with("ada <7+ada@users.noreply.github.com>\ndeploy shop to staging (sha256:")
+            && message.contains(&format!(
+                "\nsource: https://github.example/acme/shop @ {first_commit}\n"
+            ))
+            && message.contains("\nrun: https://github.example/acme/shop/actions/runs/41\n")
+            && message.contains(&format!("\nrecord: {}\n", first["id"].as_str().unwrap())),
+        "{message}"
+    );
+
+    // The baseline revision: the same baseline, the same revision; any change, another.
+    ok(&run(github_run(
+        &mut world.deploy_command("staging", "ghcr.io/acme/shop@sha256:2222"),
+        second_commit,
+        "42",
+    )));
+    let second = world.record("staging/shop");
+    assert!(first["baseline"].as_str().unwrap().starts_with("sha256:"));
+    assert_eq!(second["baseline"], first["baseline"]);
+    assert_eq!(second["provenance"]["commit"], second_commit);
+    let environments = world.work().join("platform/environments.yaml");
+    let mut edited = std::fs::read_to_string(&environments).unwrap();
+    edited.push_str("# reviewed\n");
+    std::fs::write(&environments, edited).unwrap();
+    ok(&run(github_run(
+        &mut world.deploy_command("pr-1", "ghcr.io/acme/shop@sha256:2222"),
+        second_commit,
+        "42",
+    )));
+    assert_ne!(world.record("pr-1/shop")["baseline"], first["baseline"]);
+
+    // A rollback by another run (GitLab) keeps the source, and names its own run and author.
+    let rollback = &mut world.command(&["rollback", "--env", "staging", "--app", "shop"]);
+    ok(&run(gitlab_job(rollback, "77", "bob")));
+    let rolled = world.record("staging/shop");
+    assert_eq!(rolled["kind"], "rollback");
+    assert_eq!(rolled["provenance"], source);
+    assert_eq!(
+        rolled["run"],
+        serde_json::json!({"actor": "bob", "run_url": "https://gitlab.example/ops/release/-/jobs/77", "system": "gitlab"})
+    );
+    let message = last_commit(&world);
+    assert!(
+        message.starts_with("bob the releaser <bob@example.com>\nroll back shop to staging")
+            && message.contains(&format!(
+                "\nsource: https://github.example/acme/shop @ {first_commit}\n"
+            ))
+            && message.contains("\nrun: https://gitlab.example/ops/release/-/jobs/77\n"),
+        "{message}"
+    );
+
+    // A promotion likewise: the original source commit, Score hash and images.
+    let promote = &mut world.command(&["promote", "--from", "staging", "--to", "production"]);
+    ok(&run(gitlab_job(promote, "78", "carol")));
+    let promoted = world.record("production/shop");
+    assert_eq!(promoted["kind"], "promote");
+    assert_eq!(promoted["provenance"], source);
+    assert_eq!(promoted["run"]["actor"], "carol");
+    assert_eq!(
+        promoted["run"]["run_url"],
+        "https://gitlab.example/ops/release/-/jobs/78"
+    );
+    assert_eq!(
+        promoted["workloads"][0]["sha256"],
+        first["workloads"][0]["sha256"]
+    );
+    assert_eq!(promoted["images"], first["images"]);
+    let message = last_commit(&world);
+    assert!(
+        message.starts_with("carol the releaser <carol@example.com>\npromote shop to production")
+            && message.contains(&format!(
+                "\nsource: https://github.example/acme/shop @ {first_commit}\n"
+            ))
+            && message.contains(&format!(
+                "\nfrom: staging {}\n",
+                first["id"].as_str().unwrap()
+            )),
+        "{message}"
+    );
+}

@@ -65,7 +65,11 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
                 r.short_id(),
                 r.time,
                 format!("{:?}", r.kind).to_lowercase(),
-                r.provenance.actor.as_deref().unwrap_or("-"),
+                // Who made this deployment: a rollback's or promotion's own actor.
+                r.run
+                    .as_ref()
+                    .map_or(r.provenance.actor.as_deref(), |run| run.actor.as_deref())
+                    .unwrap_or("-"),
                 &e.revision[..e.revision.len().min(12)]
             ));
         }

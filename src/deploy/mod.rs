@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 pub use diff::{Change, Side, compare};
 pub use git::GitError;
 pub use layout::{Layout, LayoutError};
-pub use record::{ImageUse, Kind, Origin, RECORD_FILE, Record, SourceInput, WorkloadInput};
+pub use record::{ImageUse, Kind, Origin, RECORD_FILE, Record, Run, SourceInput, WorkloadInput};
 pub use secrets::{Prepared, prepare};
 pub use store::{Delivered, Entry, Files, Store};
 
@@ -233,7 +233,12 @@ pub fn message(record: &Record, extra: Option<&str>) -> String {
                 .unwrap_or_default()
         ));
     }
-    if let Some(run) = &p.run_url {
+    // The run making this commit: a rollback's or promotion's own, else the deploying one.
+    let run = match &record.run {
+        Some(run) => run.run_url.as_ref(),
+        None => p.run_url.as_ref(),
+    };
+    if let Some(run) = run {
         text.push_str(&format!("run: {run}\n"));
     }
     if let Some(from) = &record.from {
@@ -257,12 +262,8 @@ pub struct Inputs<'a> {
     pub digests: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
 }
 
-pub fn record(
-    inputs: Inputs<'_>,
-    kind: Kind,
-    from: Option<Origin>,
-    provenance: Provenance,
-) -> Result<Record, Error> {
+/// A new record of this run's inputs (no `from`, no `run`: a promotion sets them).
+pub fn record(inputs: Inputs<'_>, kind: Kind, provenance: Provenance) -> Result<Record, Error> {
     let now = SystemTime::now();
     let expires = inputs.environment.ttl().map(|ttl| timestamp(now + ttl));
     let mut workloads = Vec::new();
@@ -325,11 +326,12 @@ pub fn record(
         expires,
         baseline: inputs.baseline.revision.clone(),
         provenance,
+        run: None,
         workloads,
         sources,
         images: inputs.images,
         secrets: inputs.digests,
-        from,
+        from: None,
     })
 }
 
