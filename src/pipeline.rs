@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::baseline::{self, Baseline, Environment};
+use crate::baseline::{self, Baseline, DeliveryKind, Environment};
 use crate::ci::provenance::Provenance;
 use crate::deploy::{self, Delivered, Files, ImageUse, Kind, Origin, Record, Run, Target};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::error::Error;
 
 use crate::render::{self, Images, ManifestSet};
@@ -181,6 +181,9 @@ impl Loaded {
         let (graph, set, prepared) = self.prepare(images, &target)?;
         let mut record = self.record(images, &set, prepared.digests.clone(), deployment.kind)?;
         record.from = deployment.from;
+        if target.kind == DeliveryKind::Git {
+            self.warnings.extend(unpinned(&record));
+        }
         if let Some(original) = deployment.source {
             record.run = Some(Run::of(&record.provenance));
             record.provenance = original;
@@ -259,6 +262,7 @@ impl Loaded {
                 uses.push(ImageUse {
                     workload: w.workload.metadata.name.clone(),
                     container: name.clone(),
+                    pinned: image.contains("@sha256:"),
                     image,
                 });
             }
@@ -274,6 +278,25 @@ impl Loaded {
         };
         Ok(deploy::record(inputs, kind, self.provenance())?)
     }
+}
+
+/// A warning for each image of a git deployment that a tag, not a digest, names.
+fn unpinned(record: &Record) -> Vec<Diagnostic> {
+    record
+        .images
+        .iter()
+        .filter(|i| !i.pinned)
+        .map(|i| {
+            Diagnostic::general(
+                Severity::Warning,
+                format!(
+                    "container `{}.{}` runs `{}`, which is not pinned by digest: the cluster, and `promote` later, will re-resolve this tag",
+                    i.workload, i.container, i.image
+                ),
+            )
+            .with_help("pass the build step's `name@sha256:…` output with --image")
+        })
+        .collect()
 }
 
 /// Promotion: the app's current deployment in one environment — its exact Score inputs and

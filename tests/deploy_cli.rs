@@ -1020,3 +1020,25 @@ fn records_and_commits_name_the_source_and_run_and_rollback_and_promote_keep_the
         "{message}"
     );
 }
+
+#[test]
+fn an_image_tag_not_pinned_by_digest_is_warned_about_and_marked_in_the_record() {
+    let world = World::new();
+    let said = ok(&world.deploy("staging", "ghcr.io/acme/shop:1.4"));
+    assert!(
+        said.contains("warning: container `shop.web` runs `ghcr.io/acme/shop:1.4`, which is not pinned by digest: the cluster, and `promote` later, will re-resolve this tag")
+            && said.contains("name@sha256:…` output with --image"),
+        "{said}"
+    );
+    assert_eq!(world.record("staging/shop")["images"][0]["pinned"], false);
+
+    let pinned =
+        "ghcr.io/acme/shop@sha256:4444444444444444444444444444444444444444444444444444444444444444";
+    let said = ok(&world.deploy("staging", pinned));
+    assert!(!said.contains("not pinned"), "{said}");
+    let images = &world.record("staging/shop")["images"][0];
+    assert_eq!(
+        (&images["image"], &images["pinned"]),
+        (&pinned.into(), &true.into())
+    );
+}

@@ -80,6 +80,10 @@ pub struct ImageUse {
     pub workload: String,
     pub container: String,
     pub image: String,
+    /// Whether `image` names a digest (`@sha256:`): a tag may point elsewhere by the time the
+    /// cluster pulls it or a promotion renders it again.
+    #[serde(default)]
+    pub pinned: bool,
 }
 
 /// Who made a rollback or promotion, and in which CI run.
