@@ -1042,3 +1042,147 @@ fn an_image_tag_not_pinned_by_digest_is_warned_about_and_marked_in_the_record() 
         (&pinned.into(), &true.into())
     );
 }
+
+/// An app `keyed` whose one Secret value is the `API_TOKEN` variable of the deploying process.
+fn keyed_app(world: &World) {
+    write_files(
+        &world.work(),
+        &[
+            (
+                "platform/resources/api-key.yaml",
+                "apiVersion: scoreline.dev/v1\nkind: ResourceDefinition\nmetadata: { name: api-key }\nspec:\n  type: api-key\n  driver: static\n  criteria: [{}]\n  secrets: { token: \"${env.API_TOKEN}\" }\n",
+            ),
+            (
+                "keyed.yaml",
+                "apiVersion: score.dev/v1b1\nmetadata:\n  name: keyed\ncontainers:\n  main:\n    image: nginx@sha256:5555555555555555555555555555555555555555555555555555555555555555\n    variables:\n      TOKEN: ${resources.key.token}\nresources:\n  key:\n    type: api-key\n",
+            ),
+        ],
+    );
+}
+
+/// `args` with the keyed app's token set to `token`.
+fn with_token(world: &World, args: &[&str], token: &str) -> Output {
+    run(world.command(args).env("API_TOKEN", token))
+}
+
+/// Output of a command that must not show `secret`, in plain text nor base64.
+fn shown(out: &Output, secret: &str) -> String {
+    use base64::Engine;
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    let encoded = base64::engine::general_purpose::STANDARD.encode(secret);
+    assert!(
+        !all.contains(secret) && !all.contains(&encoded),
+        "the secret is shown:\n{all}"
+    );
+    all
+}
+
+#[test]
+fn diff_never_shows_a_secret_value_but_shows_that_it_changed() {
+    let world = World::new();
+    keyed_app(&world);
+    let (old, new) = ("tok-first-value-0001", "tok-second-value-0002");
+    for env in ["throwaway", "pr-1"] {
+        ok(&with_token(
+            &world,
+            &["deploy", "-f", "keyed.yaml", "--env", env],
+            old,
+        ));
+    }
+    // What deploying a new value would change: the Secret, by its digest only.
+    let diff = [
+        "diff",
+        "-f",
+        "keyed.yaml",
+        "--env",
+        "throwaway",
+        "--exit-code",
+    ];
+    let changed = with_token(&world, &diff, new);
+    assert_eq!(changed.status.code(), Some(4), "{}", text(&changed.stderr));
+    let all = shown(&changed, new);
+    shown(&changed, old);
+    assert!(
+        all.contains("secret-keyed-secrets.yaml (changed)")
+            && all.contains("-  main.TOKEN: \"(hidden, digest ")
+            && all.contains("+  main.TOKEN: \"(hidden, digest "),
+        "{all}"
+    );
+    let same = with_token(&world, &diff, old);
+    assert_eq!(same.status.code(), Some(0), "{}", shown(&same, old));
+
+    // The same value in two environments is the same.
+    let across = with_token(
+        &world,
+        &[
+            "diff",
+            "--env",
+            "throwaway",
+            "--against-env",
+            "pr-1",
+            "--app",
+            "keyed",
+        ],
+        old,
+    );
+    let all = shown(&across, old);
+    assert!(!all.contains("secret-keyed-secrets.yaml"), "{all}");
+    ok(&with_token(
+        &world,
+        &["deploy", "-f", "keyed.yaml", "--env", "pr-1"],
+        new,
+    ));
+    let across = with_token(
+        &world,
+        &[
+            "diff",
+            "--env",
+            "throwaway",
+            "--against-env",
+            "pr-1",
+            "--app",
+            "keyed",
+        ],
+        new,
+    );
+    let all = shown(&across, new);
+    assert!(all.contains("secret-keyed-secrets.yaml (changed)"), "{all}");
+}
+
+#[test]
+fn without_a_platform_key_a_secret_that_cannot_be_compared_may_have_changed() {
+    let world = World::new();
+    keyed_app(&world);
+    let keyless = |args: &[&str], token: &str| {
+        run(world
+            .command(args)
+            .env_remove("SCORELINE_KEY")
+            .env("API_TOKEN", token))
+    };
+    // Staging (not a development environment) keeps no digests without the key.
+    let (old, new) = ("tok-first-value-0001", "tok-second-value-0002");
+    ok(&keyless(
+        &["deploy", "-f", "keyed.yaml", "--env", "staging"],
+        old,
+    ));
+    assert!(world.record("staging/keyed").get("secrets").is_none());
+    let diff = [
+        "diff",
+        "-f",
+        "keyed.yaml",
+        "--env",
+        "staging",
+        "--exit-code",
+    ];
+    let changed = keyless(&diff, new);
+    assert_eq!(changed.status.code(), Some(4), "{}", text(&changed.stderr));
+    let all = shown(&changed, new);
+    assert!(
+        all.contains("secret-keyed-secrets.yaml (may have changed)")
+            && all.contains("cannot be compared"),
+        "{all}"
+    );
+    // The very same render is known to be unchanged.
+    let same = keyless(&diff, old);
+    assert_eq!(same.status.code(), Some(0), "{}", shown(&same, old));
+}
