@@ -13,7 +13,8 @@ use crate::render::Images;
 /// environments (--against-env).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
-Exit codes: 0 (with or without changes), 1 on errors; with --exit-code, changes exit 4.
+Exit codes: 0 (with or without changes); 2 on invalid input (an unknown record id, no deployment);
+1 when git fails; with --exit-code, changes exit 4.
 
 Examples:
   scoreline diff -f score.yaml --platform platform/ --env staging --image web=REF
