@@ -773,6 +773,15 @@ fn local_folder_delivery_keeps_history_and_rolls_back() {
     };
     ok(&deploy("ghcr.io/acme/shop:1"));
     let folder = dir.path().join(".scoreline/deploy/development/shop");
+    // A local folder gets plain Secrets, as a cluster would take them.
+    let secret = object(&folder, "Secret", "shop-secrets");
+    assert!(secret.get("sops").is_none(), "{secret}");
+    let url = common::secret_values(&secret)
+        .into_iter()
+        .find(|(k, _)| k == "web.DATABASE_URL")
+        .unwrap()
+        .1;
+    assert!(url.starts_with("postgres://shop_db:"), "{url}");
     let first = common::snapshot(&folder)
         .into_iter()
         .filter(|(n, _)| !n.starts_with(".scoreline"))
@@ -1185,4 +1194,114 @@ fn without_a_platform_key_a_secret_that_cannot_be_compared_may_have_changed() {
     // The very same render is known to be unchanged.
     let same = keyless(&diff, old);
     assert_eq!(same.status.code(), Some(0), "{}", shown(&same, old));
+}
+
+#[test]
+fn history_of_one_app_diff_between_two_deployments_and_rollback_to_a_given_one() {
+    let world = World::new();
+    let images =
+        [1, 2, 3].map(|i| format!("ghcr.io/acme/shop@sha256:{}", i.to_string().repeat(64)));
+    let mut ids = Vec::new();
+    for image in &images {
+        ok(&world.deploy("staging", image));
+        ids.push(
+            world.record("staging/shop")["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    write_files(
+        &world.work(),
+        &[(
+            "other.yaml",
+            "apiVersion: score.dev/v1b1\nmetadata:\n  name: other\ncontainers:\n  main:\n    image: nginx:1.27\n",
+        )],
+    );
+    ok(&world.scoreline(&["deploy", "-f", "other.yaml", "--env", "staging"]));
+
+    let history = |extra: &[&str]| -> Value {
+        let out = world
+            .scoreline(&[&["history", "--env", "staging", "--output", "json"], extra].concat());
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stderr)))
+    };
+    let all = history(&[]);
+    let folders: Vec<&Value> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| &f["folder"])
+        .collect();
+    assert_eq!(folders, ["staging/other", "staging/shop"]);
+    let shop = history(&["--app", "shop"]);
+    assert_eq!(shop.as_array().unwrap().len(), 1, "{shop}");
+    assert_eq!(shop[0]["folder"], "staging/shop");
+    let listed: Vec<&str> = shop[0]["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["record"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, [&ids[2], &ids[1], &ids[0]], "newest first");
+
+    // Between the first and the second: only the image, from one digest to the other.
+    let diff = |from: &str, to: &str| {
+        world.scoreline(&[
+            "diff", "--env", "staging", "--app", "shop", "--from", from, "--to", to,
+        ])
+    };
+    let patch = text(&diff(&ids[0][7..19], &ids[1][7..19]).stdout);
+    assert!(
+        patch.contains(&format!("-        image: {}", images[0]))
+            && patch.contains(&format!("+        image: {}", images[1]))
+            && !patch.contains(&images[2]),
+        "{patch}"
+    );
+    assert!(
+        patch.starts_with(&format!("--- {}/deployment-shop.yaml", &ids[0][..19])),
+        "{patch}"
+    );
+    let unknown = diff("0000000000", &ids[1][7..19]);
+    assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown.stderr));
+    assert!(
+        text(&unknown.stderr)
+            .contains("no deployment 0000000000 of `shop` in `staging`; see `scoreline history`"),
+        "{}",
+        text(&unknown.stderr)
+    );
+
+    // Back to the first, past the previous one.
+    let rolled = ok(&world.scoreline(&[
+        "rollback",
+        "--env",
+        "staging",
+        "--app",
+        "shop",
+        "--to",
+        &ids[0][7..19],
+    ]));
+    assert!(rolled.contains("rolled back shop to staging"), "{rolled}");
+    let record = world.record("staging/shop");
+    assert_eq!(
+        (&record["id"], &record["from"]["id"]),
+        (&ids[0].as_str().into(), &ids[0].as_str().into())
+    );
+    assert_eq!(
+        object(
+            &world.checkout().path().join("staging/shop"),
+            "Deployment",
+            "shop"
+        )["spec"]["template"]["spec"]["containers"][0]["image"],
+        images[0].as_str()
+    );
+    let nowhere = world.scoreline(&[
+        "rollback",
+        "--env",
+        "staging",
+        "--app",
+        "shop",
+        "--to",
+        "ffffffffff",
+    ]);
+    assert_eq!(nowhere.status.code(), Some(2), "{}", text(&nowhere.stderr));
 }
