@@ -1121,9 +1121,8 @@ fn diff_never_shows_a_secret_value_but_shows_that_it_changed() {
     assert_eq!(same.status.code(), Some(0), "{}", shown(&same, old));
 
     // The same value in two environments is the same.
-    let across = with_token(
-        &world,
-        &[
+    let across = |token: &str| {
+        let args = [
             "diff",
             "--env",
             "throwaway",
@@ -1131,30 +1130,17 @@ fn diff_never_shows_a_secret_value_but_shows_that_it_changed() {
             "pr-1",
             "--app",
             "keyed",
-        ],
-        old,
-    );
-    let all = shown(&across, old);
+        ];
+        shown(&with_token(&world, &args, token), token)
+    };
+    let all = across(old);
     assert!(!all.contains("secret-keyed-secrets.yaml"), "{all}");
     ok(&with_token(
         &world,
         &["deploy", "-f", "keyed.yaml", "--env", "pr-1"],
         new,
     ));
-    let across = with_token(
-        &world,
-        &[
-            "diff",
-            "--env",
-            "throwaway",
-            "--against-env",
-            "pr-1",
-            "--app",
-            "keyed",
-        ],
-        new,
-    );
-    let all = shown(&across, new);
+    let all = across(new);
     assert!(all.contains("secret-keyed-secrets.yaml (changed)"), "{all}");
 }
 

@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use super::repo_root;
 
@@ -31,20 +30,7 @@ impl GitServer {
             .stdout(Stdio::null())
             .spawn()
             .expect("python3 runs the git server");
-        let started = Instant::now();
-        while !port_file.exists() {
-            assert!(child.try_wait().unwrap().is_none(), "the git server exited");
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "the git server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let port = std::fs::read_to_string(&port_file)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
+        let port = super::port_from(&mut child, &port_file, "the git server");
         GitServer {
             child,
             port,

@@ -21,6 +21,8 @@ import subprocess
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from request_body import read_body
+
 ROOT, LOG_PATH, PORT_FILE = sys.argv[1:4]
 LOG = open(LOG_PATH, "a", buffering=1)
 TLS = sys.argv[sys.argv.index("--tls") + 1 : sys.argv.index("--tls") + 3] if "--tls" in sys.argv else None
@@ -53,16 +55,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def body(self):
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            data = b""
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
-                if size == 0:
-                    self.rfile.readline()
-                    return data
-                data += self.rfile.read(size)
-                self.rfile.readline()
-        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        return read_body(self)
 
     def handle_git(self):
         if SCAN:
