@@ -232,15 +232,20 @@ fn deploy_redeploy_change_history_diff_rollback_and_promote() {
     assert_eq!(ids, vec![&second["id"], &first["id"]], "newest first");
 
     // What deploying now would change: only the image.
-    let diff = world.scoreline(&[
-        "diff",
-        "-f",
-        "shop/score.yaml",
-        "--env",
-        "staging",
-        "--image",
-        "web=ghcr.io/acme/shop@sha256:3333",
-    ]);
+    let diff_now = |digest: &str, extra: &[&str]| {
+        let image = format!("web=ghcr.io/acme/shop@sha256:{digest}");
+        let args = [
+            "diff",
+            "-f",
+            "shop/score.yaml",
+            "--env",
+            "staging",
+            "--image",
+            &image,
+        ];
+        world.scoreline(&[&args[..], extra].concat())
+    };
+    let diff = diff_now("3333", &[]);
     let patch = text(&diff.stdout);
     assert!(
         patch.contains("-        image: ghcr.io/acme/shop@sha256:2222")
@@ -253,27 +258,9 @@ fn deploy_redeploy_change_history_diff_rollback_and_promote() {
         "one object changed:\n{patch}"
     );
     assert!(text(&diff.stderr).contains("1 object changed: deployment-shop.yaml (changed)"));
-    let gate = world.scoreline(&[
-        "diff",
-        "-f",
-        "shop/score.yaml",
-        "--env",
-        "staging",
-        "--image",
-        "web=ghcr.io/acme/shop@sha256:3333",
-        "--exit-code",
-    ]);
+    let gate = diff_now("3333", &["--exit-code"]);
     assert_eq!(gate.status.code(), Some(4));
-    let none = world.scoreline(&[
-        "diff",
-        "-f",
-        "shop/score.yaml",
-        "--env",
-        "staging",
-        "--image",
-        "web=ghcr.io/acme/shop@sha256:2222",
-        "--exit-code",
-    ]);
+    let none = diff_now("2222", &["--exit-code"]);
     assert_eq!(none.status.code(), Some(0), "{}", text(&none.stderr));
 
     let first_id = first["id"].as_str().unwrap();
@@ -1257,15 +1244,9 @@ fn history_of_one_app_diff_between_two_deployments_and_rollback_to_a_given_one()
     );
 
     // Back to the first, past the previous one.
-    let rolled = ok(&world.scoreline(&[
-        "rollback",
-        "--env",
-        "staging",
-        "--app",
-        "shop",
-        "--to",
-        &ids[0][7..19],
-    ]));
+    let rollback =
+        |to: &str| world.scoreline(&["rollback", "--env", "staging", "--app", "shop", "--to", to]);
+    let rolled = ok(&rollback(&ids[0][7..19]));
     assert!(rolled.contains("rolled back shop to staging"), "{rolled}");
     let record = world.record("staging/shop");
     assert_eq!(
@@ -1280,14 +1261,6 @@ fn history_of_one_app_diff_between_two_deployments_and_rollback_to_a_given_one()
         )["spec"]["template"]["spec"]["containers"][0]["image"],
         images[0].as_str()
     );
-    let nowhere = world.scoreline(&[
-        "rollback",
-        "--env",
-        "staging",
-        "--app",
-        "shop",
-        "--to",
-        "ffffffffff",
-    ]);
+    let nowhere = rollback("ffffffffff");
     assert_eq!(nowhere.status.code(), Some(2), "{}", text(&nowhere.stderr));
 }
