@@ -307,14 +307,9 @@ pub fn promote(
     to: &str,
     app: Option<&str>,
     message: Option<&str>,
-) -> Result<(Deployed, Vec<Diagnostic>), Error> {
-    let (baseline, _) = load_baseline(platform).map_err(Error::Invalid)?;
-    let source_env = choose_environment(&baseline, Some(from))?;
-    let mut source = deploy::open(
-        &source_env,
-        Path::new("."),
-        Provenance::detect(Path::new(".")).author(),
-    )?;
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<Deployed, Error> {
+    let (_, mut source) = open_environment(platform, from, warnings)?;
     let app = app_in(&mut source, app)?;
     let (record, _) = source.store.current(&source.folder(&app))?.ok_or_else(|| {
         Error::Usage(format!(
@@ -349,21 +344,32 @@ pub fn promote(
             message,
             source: Some(record.provenance.clone()),
         },
-    )?;
-    source.warnings.append(&mut loaded.warnings);
-    Ok((deployed, source.warnings))
+    );
+    warnings.append(&mut loaded.warnings);
+    deployed
 }
 
-/// An environment of the baseline, with its delivery opened.
-pub fn open_environment(platform: Option<&Path>, env: &str) -> Result<(Baseline, Target), Error> {
+/// An environment of the baseline, with its delivery opened; what opening it says joins
+/// `warnings` (shown even when the command then fails).
+pub fn open_environment(
+    platform: Option<&Path>,
+    env: &str,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<(Baseline, Target), Error> {
     let (baseline, _) = load_baseline(platform).map_err(Error::Invalid)?;
     let environment = choose_environment(&baseline, Some(env))?;
-    let target = deploy::open(
-        &environment,
+    let target = open_target(&environment, warnings)?;
+    Ok((baseline, target))
+}
+
+fn open_target(environment: &Environment, warnings: &mut Vec<Diagnostic>) -> Result<Target, Error> {
+    let mut target = deploy::open(
+        environment,
         Path::new("."),
         Provenance::detect(Path::new(".")).author(),
     )?;
-    Ok((baseline, target))
+    warnings.append(&mut target.warnings);
+    Ok(target)
 }
 
 /// The named app, or the only app the environment holds.
@@ -392,8 +398,9 @@ pub fn history(
     platform: Option<&Path>,
     env: &str,
     app: Option<&str>,
+    warnings: &mut Vec<Diagnostic>,
 ) -> Result<Vec<(String, Vec<deploy::Entry>)>, Error> {
-    let (_, mut target) = open_environment(platform, env)?;
+    let (_, mut target) = open_environment(platform, env, warnings)?;
     let apps: Vec<String> = match app {
         Some(app) => vec![app.to_owned()],
         None => target.apps()?.into_iter().map(|(_, r)| r.app).collect(),
@@ -413,8 +420,9 @@ pub fn rollback(
     app: Option<&str>,
     to: Option<&str>,
     message: Option<&str>,
-) -> Result<(Deployed, Vec<Diagnostic>), Error> {
-    let (_, mut target) = open_environment(platform, env)?;
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<Deployed, Error> {
+    let (_, mut target) = open_environment(platform, env, warnings)?;
     let app = app_in(&mut target, app)?;
     let (entry, mut files) = target.find(&app, to)?;
     files.retain(|name, _| !name.starts_with(".scoreline/"));
@@ -434,14 +442,13 @@ pub fn rollback(
     record.run = Some(Run::of(&provenance));
     let text = deploy::message(&record, message);
     let delivered = target.deliver(&app, files, &record, &text)?;
-    let deployed = Deployed {
+    Ok(Deployed {
         store: target.store.location(&target.folder(&app)),
         folder: target.folder(&app),
         record,
         delivered,
         secrets: Vec::new(),
-    };
-    Ok((deployed, target.warnings))
+    })
 }
 
 /// The changes between two deployments of an app (`to` defaults to the current one).
@@ -451,8 +458,9 @@ pub fn diff_records(
     app: Option<&str>,
     from: &str,
     to: Option<&str>,
+    warnings: &mut Vec<Diagnostic>,
 ) -> Result<Vec<deploy::Change>, Error> {
-    let (_, mut target) = open_environment(platform, env)?;
+    let (_, mut target) = open_environment(platform, env, warnings)?;
     let app = app_in(&mut target, app)?;
     let (old, old_files) = target.find(&app, Some(from))?;
     let (new, new_files) = match to {
@@ -492,9 +500,10 @@ pub fn diff_environments(
     env: &str,
     other: &str,
     app: Option<&str>,
+    warnings: &mut Vec<Diagnostic>,
 ) -> Result<Vec<deploy::Change>, Error> {
-    let (_, mut first) = open_environment(platform, env)?;
-    let (_, mut second) = open_environment(platform, other)?;
+    let (_, mut first) = open_environment(platform, env, warnings)?;
+    let (_, mut second) = open_environment(platform, other, warnings)?;
     let app = app_in(&mut first, app)?;
     let current = |target: &mut Target| -> Result<(Record, Files), Error> {
         let folder = target.folder(&app);
@@ -525,8 +534,9 @@ pub fn destroy(
     env: &str,
     app: Option<&str>,
     force: bool,
+    warnings: &mut Vec<Diagnostic>,
 ) -> Result<(Vec<String>, Delivered, String), Error> {
-    let (_, mut target) = open_environment(platform, env)?;
+    let (_, mut target) = open_environment(platform, env, warnings)?;
     if target.environment.pattern.is_none() && !force {
         return Err(Error::Usage(format!(
             "environment `{env}` is not a preview environment: add --force to remove its deployments anyway"
@@ -545,6 +555,7 @@ pub fn gc(
     platform: Option<&Path>,
     older_than: Option<std::time::Duration>,
     dry_run: bool,
+    warnings: &mut Vec<Diagnostic>,
 ) -> Result<Vec<(String, String)>, Error> {
     let (baseline, _) = load_baseline(platform).map_err(Error::Invalid)?;
     let mut removed = Vec::new();
@@ -555,11 +566,7 @@ pub fn gc(
             continue;
         }
         seen.push(pattern.delivery.clone());
-        let mut target = deploy::open(
-            pattern,
-            Path::new("."),
-            Provenance::detect(Path::new(".")).author(),
-        )?;
+        let mut target = open_target(pattern, warnings)?;
         let expired = deploy::expired(&baseline, &mut target, older_than, SystemTime::now())?;
         if expired.is_empty() {
             continue;

@@ -673,20 +673,29 @@ fn a_token_is_not_sent_to_a_plain_http_repository_and_a_warning_says_why() {
     );
     let url = format!("http://127.0.0.1:{}/env.git", server.port);
     throwaway_at(&world, &url);
-    let mut command = world.deploy_command("throwaway", "x:1");
-    for variable in TOKEN_VARIABLES {
-        command.env_remove(variable);
+    let with_token = |mut command: Command| {
+        for variable in TOKEN_VARIABLES {
+            command.env_remove(variable);
+        }
+        run(command.env("GIT_TOKEN", token))
+    };
+    // The server wants the token, which was withheld: every command fails, and says why.
+    let commands = [
+        world.deploy_command("throwaway", "x:1"),
+        world.command(&["history", "--env", "throwaway"]),
+        world.command(&["rollback", "--env", "throwaway", "--app", "shop"]),
+    ];
+    for command in commands {
+        let out = with_token(command);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(&format!("platform/environments.yaml:12:11: warning: GIT_TOKEN is set but not sent to {url}: credentials go only over https")),
+            "{stderr}"
+        );
+        assert!(stderr.contains("an https:// repository URL"), "{stderr}");
+        assert!(!stderr.contains(token), "{stderr}");
     }
-    let out = run(command.env("GIT_TOKEN", token));
-    // The server wants the token, which was withheld: the deploy fails.
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains(&format!("platform/environments.yaml:12:11: warning: GIT_TOKEN is set but not sent to {url}: credentials go only over https")),
-        "{stderr}"
-    );
-    assert!(stderr.contains("an https:// repository URL"), "{stderr}");
-    assert!(!stderr.contains(token), "{stderr}");
     let log = server.log();
     assert!(!log.is_empty(), "git reached the server");
     assert!(

@@ -27,7 +27,15 @@ pub struct Args {
 }
 
 pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
-    let folders = pipeline::history(args.platform.as_deref(), &args.env, args.app.as_deref())?;
+    let mut warnings = Vec::new();
+    let folders = pipeline::history(
+        args.platform.as_deref(),
+        &args.env,
+        args.app.as_deref(),
+        &mut warnings,
+    );
+    reporter.warnings(&warnings);
+    let folders = folders?;
     if reporter.format == OutputFormat::Json {
         let list: Vec<_> = folders
             .iter()
