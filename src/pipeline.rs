@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::baseline::{self, Baseline, Environment};
+use crate::baseline::{self, Baseline, DeliveryKind, Environment};
 use crate::ci::provenance::Provenance;
-use crate::deploy::{self, Delivered, Files, ImageUse, Kind, Origin, Record, Target};
-use crate::diagnostic::Diagnostic;
+use crate::deploy::{self, Delivered, Files, ImageUse, Kind, Origin, Record, Run, Target};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::error::Error;
 
 use crate::render::{self, Images, ManifestSet};
@@ -151,6 +151,9 @@ pub struct Deployment<'a> {
     pub kind: Kind,
     pub from: Option<Origin>,
     pub message: Option<&'a str>,
+    /// For a promotion: where the promoted deployment's inputs came from (its record's
+    /// provenance), kept instead of this run's.
+    pub source: Option<Provenance>,
 }
 
 impl Loaded {
@@ -174,14 +177,17 @@ impl Loaded {
         deployment: Deployment<'_>,
     ) -> Result<Deployed, Error> {
         let mut target = self.target()?;
+        self.warnings.append(&mut target.warnings);
         let (graph, set, prepared) = self.prepare(images, &target)?;
-        let record = self.record(
-            images,
-            &set,
-            prepared.digests.clone(),
-            deployment.kind,
-            deployment.from,
-        )?;
+        let mut record = self.record(images, &set, prepared.digests.clone(), deployment.kind)?;
+        record.from = deployment.from;
+        if target.kind == DeliveryKind::Git {
+            self.warnings.extend(unpinned(&record));
+        }
+        if let Some(original) = deployment.source {
+            record.run = Some(Run::of(&record.provenance));
+            record.provenance = original;
+        }
         let message = deploy::message(&record, deployment.message);
         let delivered = target.deliver(&self.app, prepared.files, &record, &message)?;
         Ok(Deployed {
@@ -196,8 +202,9 @@ impl Loaded {
     /// What deploying now would change, object by object.
     pub fn diff(&mut self, images: &Images) -> Result<(Vec<deploy::Change>, Vec<String>), Error> {
         let mut target = self.target()?;
+        self.warnings.append(&mut target.warnings);
         let (graph, set, prepared) = self.prepare(images, &target)?;
-        let record = self.record(images, &set, prepared.digests, Kind::Deploy, None)?;
+        let record = self.record(images, &set, prepared.digests, Kind::Deploy)?;
         let current = target.store.current(&target.folder(&self.app))?;
         let empty = Files::new();
         let (before_record, before_files) = match &current {
@@ -245,7 +252,6 @@ impl Loaded {
         set: &ManifestSet,
         digests: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
         kind: Kind,
-        from: Option<Origin>,
     ) -> Result<Record, Error> {
         let mut uses = Vec::new();
         for w in &self.workloads {
@@ -256,6 +262,7 @@ impl Loaded {
                 uses.push(ImageUse {
                     workload: w.workload.metadata.name.clone(),
                     container: name.clone(),
+                    pinned: image.contains("@sha256:"),
                     image,
                 });
             }
@@ -269,8 +276,27 @@ impl Loaded {
             id: set.digest(),
             digests,
         };
-        Ok(deploy::record(inputs, kind, from, self.provenance())?)
+        Ok(deploy::record(inputs, kind, self.provenance())?)
     }
+}
+
+/// A warning for each image of a git deployment that a tag, not a digest, names.
+fn unpinned(record: &Record) -> Vec<Diagnostic> {
+    record
+        .images
+        .iter()
+        .filter(|i| !i.pinned)
+        .map(|i| {
+            Diagnostic::general(
+                Severity::Warning,
+                format!(
+                    "container `{}.{}` runs `{}`, which is not pinned by digest: the cluster, and `promote` later, will re-resolve this tag",
+                    i.workload, i.container, i.image
+                ),
+            )
+            .with_help("pass the build step's `name@sha256:…` output with --image")
+        })
+        .collect()
 }
 
 /// Promotion: the app's current deployment in one environment — its exact Score inputs and
@@ -281,14 +307,9 @@ pub fn promote(
     to: &str,
     app: Option<&str>,
     message: Option<&str>,
-) -> Result<(Deployed, Vec<Diagnostic>), Error> {
-    let (baseline, _) = load_baseline(platform).map_err(Error::Invalid)?;
-    let source_env = choose_environment(&baseline, Some(from))?;
-    let mut source = deploy::open(
-        &source_env,
-        Path::new("."),
-        Provenance::detect(Path::new(".")).author(),
-    )?;
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<Deployed, Error> {
+    let (_, mut source) = open_environment(platform, from, warnings)?;
     let app = app_in(&mut source, app)?;
     let (record, _) = source.store.current(&source.folder(&app))?.ok_or_else(|| {
         Error::Usage(format!(
@@ -321,21 +342,34 @@ pub fn promote(
             kind: Kind::Promote,
             from,
             message,
+            source: Some(record.provenance.clone()),
         },
-    )?;
-    Ok((deployed, loaded.warnings))
+    );
+    warnings.append(&mut loaded.warnings);
+    deployed
 }
 
-/// An environment of the baseline, with its delivery opened.
-pub fn open_environment(platform: Option<&Path>, env: &str) -> Result<(Baseline, Target), Error> {
+/// An environment of the baseline, with its delivery opened; what opening it says joins
+/// `warnings` (shown even when the command then fails).
+pub fn open_environment(
+    platform: Option<&Path>,
+    env: &str,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<(Baseline, Target), Error> {
     let (baseline, _) = load_baseline(platform).map_err(Error::Invalid)?;
     let environment = choose_environment(&baseline, Some(env))?;
-    let target = deploy::open(
-        &environment,
+    let target = open_target(&environment, warnings)?;
+    Ok((baseline, target))
+}
+
+fn open_target(environment: &Environment, warnings: &mut Vec<Diagnostic>) -> Result<Target, Error> {
+    let mut target = deploy::open(
+        environment,
         Path::new("."),
         Provenance::detect(Path::new(".")).author(),
     )?;
-    Ok((baseline, target))
+    warnings.append(&mut target.warnings);
+    Ok(target)
 }
 
 /// The named app, or the only app the environment holds.
@@ -364,8 +398,9 @@ pub fn history(
     platform: Option<&Path>,
     env: &str,
     app: Option<&str>,
+    warnings: &mut Vec<Diagnostic>,
 ) -> Result<Vec<(String, Vec<deploy::Entry>)>, Error> {
-    let (_, mut target) = open_environment(platform, env)?;
+    let (_, mut target) = open_environment(platform, env, warnings)?;
     let apps: Vec<String> = match app {
         Some(app) => vec![app.to_owned()],
         None => target.apps()?.into_iter().map(|(_, r)| r.app).collect(),
@@ -385,8 +420,9 @@ pub fn rollback(
     app: Option<&str>,
     to: Option<&str>,
     message: Option<&str>,
+    warnings: &mut Vec<Diagnostic>,
 ) -> Result<Deployed, Error> {
-    let (_, mut target) = open_environment(platform, env)?;
+    let (_, mut target) = open_environment(platform, env, warnings)?;
     let app = app_in(&mut target, app)?;
     let (entry, mut files) = target.find(&app, to)?;
     files.retain(|name, _| !name.starts_with(".scoreline/"));
@@ -402,7 +438,8 @@ pub fn rollback(
         environment: env.to_owned(),
         id: entry.record.id.clone(),
     });
-    record.provenance = provenance;
+    // The deployed inputs are still the original's; this run only brought them back.
+    record.run = Some(Run::of(&provenance));
     let text = deploy::message(&record, message);
     let delivered = target.deliver(&app, files, &record, &text)?;
     Ok(Deployed {
@@ -421,8 +458,9 @@ pub fn diff_records(
     app: Option<&str>,
     from: &str,
     to: Option<&str>,
+    warnings: &mut Vec<Diagnostic>,
 ) -> Result<Vec<deploy::Change>, Error> {
-    let (_, mut target) = open_environment(platform, env)?;
+    let (_, mut target) = open_environment(platform, env, warnings)?;
     let app = app_in(&mut target, app)?;
     let (old, old_files) = target.find(&app, Some(from))?;
     let (new, new_files) = match to {
@@ -462,9 +500,10 @@ pub fn diff_environments(
     env: &str,
     other: &str,
     app: Option<&str>,
+    warnings: &mut Vec<Diagnostic>,
 ) -> Result<Vec<deploy::Change>, Error> {
-    let (_, mut first) = open_environment(platform, env)?;
-    let (_, mut second) = open_environment(platform, other)?;
+    let (_, mut first) = open_environment(platform, env, warnings)?;
+    let (_, mut second) = open_environment(platform, other, warnings)?;
     let app = app_in(&mut first, app)?;
     let current = |target: &mut Target| -> Result<(Record, Files), Error> {
         let folder = target.folder(&app);
@@ -495,8 +534,9 @@ pub fn destroy(
     env: &str,
     app: Option<&str>,
     force: bool,
+    warnings: &mut Vec<Diagnostic>,
 ) -> Result<(Vec<String>, Delivered, String), Error> {
-    let (_, mut target) = open_environment(platform, env)?;
+    let (_, mut target) = open_environment(platform, env, warnings)?;
     if target.environment.pattern.is_none() && !force {
         return Err(Error::Usage(format!(
             "environment `{env}` is not a preview environment: add --force to remove its deployments anyway"
@@ -515,6 +555,7 @@ pub fn gc(
     platform: Option<&Path>,
     older_than: Option<std::time::Duration>,
     dry_run: bool,
+    warnings: &mut Vec<Diagnostic>,
 ) -> Result<Vec<(String, String)>, Error> {
     let (baseline, _) = load_baseline(platform).map_err(Error::Invalid)?;
     let mut removed = Vec::new();
@@ -525,11 +566,7 @@ pub fn gc(
             continue;
         }
         seen.push(pattern.delivery.clone());
-        let mut target = deploy::open(
-            pattern,
-            Path::new("."),
-            Provenance::detect(Path::new(".")).author(),
-        )?;
+        let mut target = open_target(pattern, warnings)?;
         let expired = deploy::expired(&baseline, &mut target, older_than, SystemTime::now())?;
         if expired.is_empty() {
             continue;

@@ -232,15 +232,20 @@ fn deploy_redeploy_change_history_diff_rollback_and_promote() {
     assert_eq!(ids, vec![&second["id"], &first["id"]], "newest first");
 
     // What deploying now would change: only the image.
-    let diff = world.scoreline(&[
-        "diff",
-        "-f",
-        "shop/score.yaml",
-        "--env",
-        "staging",
-        "--image",
-        "web=ghcr.io/acme/shop@sha256:3333",
-    ]);
+    let diff_now = |digest: &str, extra: &[&str]| {
+        let image = format!("web=ghcr.io/acme/shop@sha256:{digest}");
+        let args = [
+            "diff",
+            "-f",
+            "shop/score.yaml",
+            "--env",
+            "staging",
+            "--image",
+            &image,
+        ];
+        world.scoreline(&[&args[..], extra].concat())
+    };
+    let diff = diff_now("3333", &[]);
     let patch = text(&diff.stdout);
     assert!(
         patch.contains("-        image: ghcr.io/acme/shop@sha256:2222")
@@ -253,27 +258,9 @@ fn deploy_redeploy_change_history_diff_rollback_and_promote() {
         "one object changed:\n{patch}"
     );
     assert!(text(&diff.stderr).contains("1 object changed: deployment-shop.yaml (changed)"));
-    let gate = world.scoreline(&[
-        "diff",
-        "-f",
-        "shop/score.yaml",
-        "--env",
-        "staging",
-        "--image",
-        "web=ghcr.io/acme/shop@sha256:3333",
-        "--exit-code",
-    ]);
+    let gate = diff_now("3333", &["--exit-code"]);
     assert_eq!(gate.status.code(), Some(4));
-    let none = world.scoreline(&[
-        "diff",
-        "-f",
-        "shop/score.yaml",
-        "--env",
-        "staging",
-        "--image",
-        "web=ghcr.io/acme/shop@sha256:2222",
-        "--exit-code",
-    ]);
+    let none = diff_now("2222", &["--exit-code"]);
     assert_eq!(none.status.code(), Some(0), "{}", text(&none.stderr));
 
     let first_id = first["id"].as_str().unwrap();
@@ -539,23 +526,181 @@ fn a_remote_that_disappears_mid_push_leaves_the_repository_unchanged_and_a_rerun
     assert_eq!(world.commits(), 2);
 }
 
-#[test]
-fn tokens_are_never_printed_nor_stored() {
-    let world = World::new();
-    let environments = ENVIRONMENTS.replace("RECIPIENT", &world.recipient).replace("repo: ../env.git, path: \"{env}/{app}\" }\n    secrets: { mode: plain }\n  - name: unconfigured", "repo: \"https://127.0.0.1:9/acme/env.git\", path: \"{env}/{app}\" }\n    secrets: { mode: plain }\n  - name: unconfigured");
+/// The environments with `throwaway` delivering to `url`.
+fn throwaway_at(world: &World, url: &str) {
+    let environments = ENVIRONMENTS.replace("RECIPIENT", &world.recipient).replace(
+        "namespace: scratch\n    delivery: { kind: git, repo: ../env.git,",
+        &format!("namespace: scratch\n    delivery: {{ kind: git, repo: \"{url}\","),
+    );
     write_files(
         &world.work(),
         &[("platform/environments.yaml", &environments)],
     );
-    let out = run(world
-        .deploy_command("throwaway", "x:1")
-        .env("GIT_TOKEN", "ghp_TOKEN_THAT_MUST_NOT_LEAK"));
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(all.contains("https://127.0.0.1:9/acme/env.git"), "{all}");
+}
+
+/// A self-signed certificate for 127.0.0.1 (`cert.pem`, `key.pem` in `dir`), made with openssl.
+fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let out = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
+        .args(["-subj", "/CN=scoreline test git server"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl is installed");
+    assert!(out.status.success(), "openssl: {}", text(&out.stderr));
+    (cert, key)
+}
+
+const TOKEN_VARIABLES: [&str; 4] = ["GIT_TOKEN", "GITHUB_TOKEN", "CI_JOB_TOKEN", "GIT_USERNAME"];
+
+#[test]
+fn tokens_reach_a_local_git_smart_http_server_over_https_as_basic_auth_and_are_never_printed_nor_stored()
+ {
+    let world = World::new();
+    let (cert, key) = self_signed(world.dir.path());
+    // scoreline's clone lives in its temporary folder while it pushes: the server reads it then.
+    let tmp = world.dir.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let tokens = [
+        ("GIT_TOKEN", "ghp_GitTokenThatMustNotLeak", "x-access-token"),
+        (
+            "GITHUB_TOKEN",
+            "ghs_GithubTokenThatMustNotLeak",
+            "x-access-token",
+        ),
+        (
+            "CI_JOB_TOKEN",
+            "glcbt-JobTokenThatMustNotLeak",
+            "gitlab-ci-token",
+        ),
+    ];
+    let credentials: Vec<String> = tokens.iter().map(|(_, t, u)| format!("{u}:{t}")).collect();
+    let server = common::git_server::GitServer::start(
+        world.dir.path(),
+        &credentials.join(" "),
+        &[Path::new("--tls"), &cert, &key, Path::new("--scan"), &tmp],
+    );
+    let url = format!("https://127.0.0.1:{}/env.git", server.port);
+    throwaway_at(&world, &url);
+    let deploy = |image: &str| {
+        let mut command = world.deploy_command("throwaway", image);
+        for variable in TOKEN_VARIABLES {
+            command.env_remove(variable);
+        }
+        command.env("TMPDIR", &tmp).env("GIT_SSL_CAINFO", &cert);
+        command
+    };
+
+    // Without a token the server refuses: it really checks.
+    let refused = run(&mut deploy("x:0"));
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stderr));
+    assert!(server.log().contains("auth=missing"), "{}", server.log());
+
+    for (i, (variable, token, user)) in tokens.iter().enumerate() {
+        let seen = server.log().len();
+        let out = run(deploy(&format!("x:{}", i + 1)).env(variable, token));
+        let all = format!("{}{}", text(&out.stdout), ok(&out));
+        assert!(all.contains("deployed shop to throwaway"), "{all}");
+        assert!(
+            !all.contains(token) && !all.contains("Authorization"),
+            "{variable} printed: {all}"
+        );
+        let log = server.log();
+        let requests: Vec<&str> = log[seen..]
+            .lines()
+            .filter(|l| !l.starts_with("scan "))
+            .collect();
+        assert!(
+            requests
+                .iter()
+                .any(|r| r.starts_with("POST /env.git/git-receive-pack")),
+            "{variable}: no push in {requests:?}"
+        );
+        assert!(
+            requests
+                .iter()
+                .all(|r| r.ends_with(&format!("auth=ok user={user}"))),
+            "{variable}: {requests:?}"
+        );
+    }
+    assert_eq!(world.commits(), 3);
+
+    // Every scan during the pushes saw the clone's .git/config, and no file holding a token.
+    let log = server.log();
+    let scans: Vec<&str> = log.lines().filter(|l| l.starts_with("scan ")).collect();
     assert!(
-        !all.contains("ghp_TOKEN_THAT_MUST_NOT_LEAK") && !all.contains("Authorization"),
-        "{all}"
+        scans.iter().any(|s| !s.contains("gitconfig=0")),
+        "the clone was never seen: {scans:?}"
+    );
+    assert!(
+        scans.iter().all(|s| s.ends_with("leaks=")),
+        "a token was stored: {scans:?}"
+    );
+    // Nor in what was pushed: any commit, message or file.
+    let pushed = text(
+        &git(
+            &world.repo(),
+            &["log", "-p", "--all", "--format=%an %ae %B"],
+        )
+        .stdout,
+    );
+    assert!(pushed.contains("deploy shop to throwaway"), "{pushed}");
+    for (_, token, _) in tokens {
+        assert!(!pushed.contains(token), "{pushed}");
+        for file in common::files_below(&world.repo(), &|_| true) {
+            let bytes = std::fs::read(&file).unwrap();
+            assert!(
+                !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+                "{} holds a token",
+                file.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_token_is_not_sent_to_a_plain_http_repository_and_a_warning_says_why() {
+    let world = World::new();
+    let token = "ghp_PlainHttpTokenThatMustNotTravel";
+    let server = common::git_server::GitServer::start(
+        world.dir.path(),
+        &format!("x-access-token:{token}"),
+        &[],
+    );
+    let url = format!("http://127.0.0.1:{}/env.git", server.port);
+    throwaway_at(&world, &url);
+    let with_token = |mut command: Command| {
+        for variable in TOKEN_VARIABLES {
+            command.env_remove(variable);
+        }
+        run(command.env("GIT_TOKEN", token))
+    };
+    // The server wants the token, which was withheld: every command fails, and says why.
+    let commands = [
+        world.deploy_command("throwaway", "x:1"),
+        world.command(&["history", "--env", "throwaway"]),
+        world.command(&["rollback", "--env", "throwaway", "--app", "shop"]),
+    ];
+    for command in commands {
+        let out = with_token(command);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(&format!("platform/environments.yaml:12:11: warning: GIT_TOKEN is set but not sent to {url}: credentials go only over https")),
+            "{stderr}"
+        );
+        assert!(stderr.contains("an https:// repository URL"), "{stderr}");
+        assert!(!stderr.contains(token), "{stderr}");
+    }
+    let log = server.log();
+    assert!(!log.is_empty(), "git reached the server");
+    assert!(
+        log.lines().all(|l| l.contains("auth=missing")),
+        "credentials were sent over http:\n{log}"
     );
 }
 
@@ -624,6 +769,15 @@ fn local_folder_delivery_keeps_history_and_rolls_back() {
     };
     ok(&deploy("ghcr.io/acme/shop:1"));
     let folder = dir.path().join(".scoreline/deploy/development/shop");
+    // A local folder gets plain Secrets, as a cluster would take them.
+    let secret = object(&folder, "Secret", "shop-secrets");
+    assert!(secret.get("sops").is_none(), "{secret}");
+    let url = common::secret_values(&secret)
+        .into_iter()
+        .find(|(k, _)| k == "web.DATABASE_URL")
+        .unwrap()
+        .1;
+    assert!(url.starts_with("postgres://shop_db:"), "{url}");
     let first = common::snapshot(&folder)
         .into_iter()
         .filter(|(n, _)| !n.starts_with(".scoreline"))
@@ -680,4 +834,442 @@ fn step_outputs_reach_later_ci_steps() {
             .unwrap()
             .contains("SCORELINE_RECORD_ID=sha256:")
     );
+}
+
+#[test]
+fn a_delivery_path_without_app_or_a_preview_path_without_env_is_a_located_error() {
+    let world = World::new();
+    let environments = ENVIRONMENTS
+        .replace("RECIPIENT", &world.recipient)
+        .replace(
+            "namespace: scratch\n    delivery: { kind: git, repo: ../env.git, path: \"{env}/{app}\" }",
+            "namespace: scratch\n    delivery: { kind: git, repo: ../env.git, path: \"{env}\" }",
+        )
+        .replace(
+            "ttl: 72h\n    delivery: { kind: git, repo: ../env.git, path: \"{env}/{app}\" }",
+            "ttl: 72h\n    delivery: { kind: git, repo: ../env.git, path: \"previews/{app}\" }",
+        );
+    write_files(
+        &world.work(),
+        &[("platform/environments.yaml", &environments)],
+    );
+    let out = run(scoreline()
+        .current_dir(world.work())
+        .args(["baseline", "validate", "platform"]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("platform/environments.yaml:15:52: error: delivery path `{env}` of environment `throwaway` has no {app}"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("platform/environments.yaml:25:52: error: delivery path `previews/{app}` of environment `pr-{n}` has no {env}"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("path: \"{env}/{app}\""), "{stderr}");
+    // A deploy is refused the same way, before anything is pushed.
+    assert_eq!(world.deploy("throwaway", "x:1").status.code(), Some(2));
+    assert_eq!(text(&git(&world.repo(), &["for-each-ref"]).stdout), "");
+}
+
+/// GitHub Actions variables of a run of acme/shop at `commit`.
+fn github_run<'a>(command: &'a mut Command, commit: &str, run: &str) -> &'a mut Command {
+    command
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_SERVER_URL", "https://github.example")
+        .env("GITHUB_REPOSITORY", "acme/shop")
+        .env("GITHUB_SHA", commit)
+        .env("GITHUB_RUN_ID", run)
+        .env("GITHUB_ACTOR", "ada")
+        .env("GITHUB_ACTOR_ID", "7")
+}
+
+/// GitLab CI variables of a job of ops/release (another repository than the source's).
+fn gitlab_job<'a>(command: &'a mut Command, job: &str, login: &str) -> &'a mut Command {
+    command
+        .env("GITLAB_CI", "true")
+        .env("CI_PROJECT_URL", "https://gitlab.example/ops/release")
+        .env("CI_COMMIT_SHA", "9999999999999999999999999999999999999999")
+        .env(
+            "CI_JOB_URL",
+            format!("https://gitlab.example/ops/release/-/jobs/{job}"),
+        )
+        .env("GITLAB_USER_LOGIN", login)
+        .env("GITLAB_USER_NAME", format!("{login} the releaser"))
+        .env("GITLAB_USER_EMAIL", format!("{login}@example.com"))
+}
+
+/// The tip commit's author and message.
+fn last_commit(world: &World) -> String {
+    text(
+        &git(
+            &world.repo(),
+            &["log", "-1", "--format=%an <%ae>%n%B", "main"],
+        )
+        .stdout,
+    )
+}
+
+#[test]
+fn records_and_commits_name_the_source_and_run_and_rollback_and_promote_keep_the_source() {
+    let world = World::new();
+    let first_commit = "1111111111111111111111111111111111111111";
+    let second_commit = "2222222222222222222222222222222222222222";
+    let before = std::time::SystemTime::now() - std::time::Duration::from_secs(1);
+    ok(&run(github_run(
+        &mut world.deploy_command("staging", "ghcr.io/acme/shop@sha256:1111"),
+        first_commit,
+        "41",
+    )));
+    let first = world.record("staging/shop");
+    let source = serde_json::json!({
+        "repository": "https://github.example/acme/shop",
+        "commit": first_commit,
+        "run_url": "https://github.example/acme/shop/actions/runs/41",
+        "actor": "ada",
+        "system": "github",
+    });
+    assert_eq!(first["provenance"], source);
+    assert!(first.get("run").is_none(), "{first}");
+    let score = std::fs::read(world.work().join("shop/score.yaml")).unwrap();
+    use sha2::Digest;
+    let digest: String = sha2::Sha256::digest(&score)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(first["workloads"][0]["sha256"], format!("sha256:{digest}"));
+    let time = humantime::parse_rfc3339(first["time"].as_str().unwrap()).unwrap();
+    assert!(
+        time >= before && time <= std::time::SystemTime::now(),
+        "{first}"
+    );
+    let message = last_commit(&world);
+    assert!(
+        message
+            .starts_with("ada <7+ada@users.noreply.github.com>\ndeploy shop to staging (sha256:")
+            && message.contains(&format!(
+                "\nsource: https://github.example/acme/shop @ {first_commit}\n"
+            ))
+            && message.contains("\nrun: https://github.example/acme/shop/actions/runs/41\n")
+            && message.contains(&format!("\nrecord: {}\n", first["id"].as_str().unwrap())),
+        "{message}"
+    );
+
+    // The baseline revision: the same baseline, the same revision; any change, another.
+    ok(&run(github_run(
+        &mut world.deploy_command("staging", "ghcr.io/acme/shop@sha256:2222"),
+        second_commit,
+        "42",
+    )));
+    let second = world.record("staging/shop");
+    assert!(first["baseline"].as_str().unwrap().starts_with("sha256:"));
+    assert_eq!(second["baseline"], first["baseline"]);
+    assert_eq!(second["provenance"]["commit"], second_commit);
+    let environments = world.work().join("platform/environments.yaml");
+    let mut edited = std::fs::read_to_string(&environments).unwrap();
+    edited.push_str("# reviewed\n");
+    std::fs::write(&environments, edited).unwrap();
+    ok(&run(github_run(
+        &mut world.deploy_command("pr-1", "ghcr.io/acme/shop@sha256:2222"),
+        second_commit,
+        "42",
+    )));
+    assert_ne!(world.record("pr-1/shop")["baseline"], first["baseline"]);
+
+    // A rollback by another run (GitLab) keeps the source, and names its own run and author.
+    let rollback = &mut world.command(&["rollback", "--env", "staging", "--app", "shop"]);
+    ok(&run(gitlab_job(rollback, "77", "bob")));
+    let rolled = world.record("staging/shop");
+    assert_eq!(rolled["kind"], "rollback");
+    assert_eq!(rolled["provenance"], source);
+    assert_eq!(
+        rolled["run"],
+        serde_json::json!({"actor": "bob", "run_url": "https://gitlab.example/ops/release/-/jobs/77", "system": "gitlab"})
+    );
+    let message = last_commit(&world);
+    assert!(
+        message.starts_with("bob the releaser <bob@example.com>\nroll back shop to staging")
+            && message.contains(&format!(
+                "\nsource: https://github.example/acme/shop @ {first_commit}\n"
+            ))
+            && message.contains("\nrun: https://gitlab.example/ops/release/-/jobs/77\n"),
+        "{message}"
+    );
+
+    // A promotion likewise: the original source commit, Score hash and images.
+    let promote = &mut world.command(&["promote", "--from", "staging", "--to", "production"]);
+    ok(&run(gitlab_job(promote, "78", "carol")));
+    let promoted = world.record("production/shop");
+    assert_eq!(promoted["kind"], "promote");
+    assert_eq!(promoted["provenance"], source);
+    assert_eq!(promoted["run"]["actor"], "carol");
+    assert_eq!(
+        promoted["run"]["run_url"],
+        "https://gitlab.example/ops/release/-/jobs/78"
+    );
+    assert_eq!(
+        promoted["workloads"][0]["sha256"],
+        first["workloads"][0]["sha256"]
+    );
+    assert_eq!(promoted["images"], first["images"]);
+    let message = last_commit(&world);
+    assert!(
+        message.starts_with("carol the releaser <carol@example.com>\npromote shop to production")
+            && message.contains(&format!(
+                "\nsource: https://github.example/acme/shop @ {first_commit}\n"
+            ))
+            && message.contains(&format!(
+                "\nfrom: staging {}\n",
+                first["id"].as_str().unwrap()
+            )),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_image_tag_not_pinned_by_digest_is_warned_about_and_marked_in_the_record() {
+    let world = World::new();
+    let said = ok(&world.deploy("staging", "ghcr.io/acme/shop:1.4"));
+    assert!(
+        said.contains("warning: container `shop.web` runs `ghcr.io/acme/shop:1.4`, which is not pinned by digest: the cluster, and `promote` later, will re-resolve this tag")
+            && said.contains("name@sha256:…` output with --image"),
+        "{said}"
+    );
+    assert_eq!(world.record("staging/shop")["images"][0]["pinned"], false);
+
+    let pinned =
+        "ghcr.io/acme/shop@sha256:4444444444444444444444444444444444444444444444444444444444444444";
+    let said = ok(&world.deploy("staging", pinned));
+    assert!(!said.contains("not pinned"), "{said}");
+    let images = &world.record("staging/shop")["images"][0];
+    assert_eq!(
+        (&images["image"], &images["pinned"]),
+        (&pinned.into(), &true.into())
+    );
+}
+
+/// An app `keyed` whose one Secret value is the `API_TOKEN` variable of the deploying process.
+fn keyed_app(world: &World) {
+    write_files(
+        &world.work(),
+        &[
+            (
+                "platform/resources/api-key.yaml",
+                "apiVersion: scoreline.dev/v1\nkind: ResourceDefinition\nmetadata: { name: api-key }\nspec:\n  type: api-key\n  driver: static\n  criteria: [{}]\n  secrets: { token: \"${env.API_TOKEN}\" }\n",
+            ),
+            (
+                "keyed.yaml",
+                "apiVersion: score.dev/v1b1\nmetadata:\n  name: keyed\ncontainers:\n  main:\n    image: nginx@sha256:5555555555555555555555555555555555555555555555555555555555555555\n    variables:\n      TOKEN: ${resources.key.token}\nresources:\n  key:\n    type: api-key\n",
+            ),
+        ],
+    );
+}
+
+/// `args` with the keyed app's token set to `token`.
+fn with_token(world: &World, args: &[&str], token: &str) -> Output {
+    run(world.command(args).env("API_TOKEN", token))
+}
+
+/// Output of a command that must not show `secret`, in plain text nor base64.
+fn shown(out: &Output, secret: &str) -> String {
+    use base64::Engine;
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    let encoded = base64::engine::general_purpose::STANDARD.encode(secret);
+    assert!(
+        !all.contains(secret) && !all.contains(&encoded),
+        "the secret is shown:\n{all}"
+    );
+    all
+}
+
+#[test]
+fn diff_never_shows_a_secret_value_but_shows_that_it_changed() {
+    let world = World::new();
+    keyed_app(&world);
+    let (old, new) = ("tok-first-value-0001", "tok-second-value-0002");
+    for env in ["throwaway", "pr-1"] {
+        ok(&with_token(
+            &world,
+            &["deploy", "-f", "keyed.yaml", "--env", env],
+            old,
+        ));
+    }
+    // What deploying a new value would change: the Secret, by its digest only.
+    let diff = [
+        "diff",
+        "-f",
+        "keyed.yaml",
+        "--env",
+        "throwaway",
+        "--exit-code",
+    ];
+    let changed = with_token(&world, &diff, new);
+    assert_eq!(changed.status.code(), Some(4), "{}", text(&changed.stderr));
+    let all = shown(&changed, new);
+    shown(&changed, old);
+    assert!(
+        all.contains("secret-keyed-secrets.yaml (changed)")
+            && all.contains("-  main.TOKEN: \"(hidden, digest ")
+            && all.contains("+  main.TOKEN: \"(hidden, digest "),
+        "{all}"
+    );
+    let same = with_token(&world, &diff, old);
+    assert_eq!(same.status.code(), Some(0), "{}", shown(&same, old));
+
+    // The same value in two environments is the same.
+    let across = |token: &str| {
+        let args = [
+            "diff",
+            "--env",
+            "throwaway",
+            "--against-env",
+            "pr-1",
+            "--app",
+            "keyed",
+        ];
+        shown(&with_token(&world, &args, token), token)
+    };
+    let all = across(old);
+    assert!(!all.contains("secret-keyed-secrets.yaml"), "{all}");
+    ok(&with_token(
+        &world,
+        &["deploy", "-f", "keyed.yaml", "--env", "pr-1"],
+        new,
+    ));
+    let all = across(new);
+    assert!(all.contains("secret-keyed-secrets.yaml (changed)"), "{all}");
+}
+
+#[test]
+fn without_a_platform_key_a_secret_that_cannot_be_compared_may_have_changed() {
+    let world = World::new();
+    keyed_app(&world);
+    let keyless = |args: &[&str], token: &str| {
+        run(world
+            .command(args)
+            .env_remove("SCORELINE_KEY")
+            .env("API_TOKEN", token))
+    };
+    // Staging (not a development environment) keeps no digests without the key.
+    let (old, new) = ("tok-first-value-0001", "tok-second-value-0002");
+    ok(&keyless(
+        &["deploy", "-f", "keyed.yaml", "--env", "staging"],
+        old,
+    ));
+    assert!(world.record("staging/keyed").get("secrets").is_none());
+    let diff = [
+        "diff",
+        "-f",
+        "keyed.yaml",
+        "--env",
+        "staging",
+        "--exit-code",
+    ];
+    let changed = keyless(&diff, new);
+    assert_eq!(changed.status.code(), Some(4), "{}", text(&changed.stderr));
+    let all = shown(&changed, new);
+    assert!(
+        all.contains("secret-keyed-secrets.yaml (may have changed)")
+            && all.contains("cannot be compared"),
+        "{all}"
+    );
+    // The very same render is known to be unchanged.
+    let same = keyless(&diff, old);
+    assert_eq!(same.status.code(), Some(0), "{}", shown(&same, old));
+}
+
+#[test]
+fn history_of_one_app_diff_between_two_deployments_and_rollback_to_a_given_one() {
+    let world = World::new();
+    let images =
+        [1, 2, 3].map(|i| format!("ghcr.io/acme/shop@sha256:{}", i.to_string().repeat(64)));
+    let mut ids = Vec::new();
+    for image in &images {
+        ok(&world.deploy("staging", image));
+        ids.push(
+            world.record("staging/shop")["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    write_files(
+        &world.work(),
+        &[(
+            "other.yaml",
+            "apiVersion: score.dev/v1b1\nmetadata:\n  name: other\ncontainers:\n  main:\n    image: nginx:1.27\n",
+        )],
+    );
+    ok(&world.scoreline(&["deploy", "-f", "other.yaml", "--env", "staging"]));
+
+    let history = |extra: &[&str]| -> Value {
+        let out = world
+            .scoreline(&[&["history", "--env", "staging", "--output", "json"], extra].concat());
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stderr)))
+    };
+    let all = history(&[]);
+    let folders: Vec<&Value> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| &f["folder"])
+        .collect();
+    assert_eq!(folders, ["staging/other", "staging/shop"]);
+    let shop = history(&["--app", "shop"]);
+    assert_eq!(shop.as_array().unwrap().len(), 1, "{shop}");
+    assert_eq!(shop[0]["folder"], "staging/shop");
+    let listed: Vec<&str> = shop[0]["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["record"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, [&ids[2], &ids[1], &ids[0]], "newest first");
+
+    // Between the first and the second: only the image, from one digest to the other.
+    let diff = |from: &str, to: &str| {
+        world.scoreline(&[
+            "diff", "--env", "staging", "--app", "shop", "--from", from, "--to", to,
+        ])
+    };
+    let patch = text(&diff(&ids[0][7..19], &ids[1][7..19]).stdout);
+    assert!(
+        patch.contains(&format!("-        image: {}", images[0]))
+            && patch.contains(&format!("+        image: {}", images[1]))
+            && !patch.contains(&images[2]),
+        "{patch}"
+    );
+    assert!(
+        patch.starts_with(&format!("--- {}/deployment-shop.yaml", &ids[0][..19])),
+        "{patch}"
+    );
+    let unknown = diff("0000000000", &ids[1][7..19]);
+    assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown.stderr));
+    assert!(
+        text(&unknown.stderr)
+            .contains("no deployment 0000000000 of `shop` in `staging`; see `scoreline history`"),
+        "{}",
+        text(&unknown.stderr)
+    );
+
+    // Back to the first, past the previous one.
+    let rollback =
+        |to: &str| world.scoreline(&["rollback", "--env", "staging", "--app", "shop", "--to", to]);
+    let rolled = ok(&rollback(&ids[0][7..19]));
+    assert!(rolled.contains("rolled back shop to staging"), "{rolled}");
+    let record = world.record("staging/shop");
+    assert_eq!(
+        (&record["id"], &record["from"]["id"]),
+        (&ids[0].as_str().into(), &ids[0].as_str().into())
+    );
+    assert_eq!(
+        object(
+            &world.checkout().path().join("staging/shop"),
+            "Deployment",
+            "shop"
+        )["spec"]["template"]["spec"]["containers"][0]["image"],
+        images[0].as_str()
+    );
+    let nowhere = rollback("ffffffffff");
+    assert_eq!(nowhere.status.code(), Some(2), "{}", text(&nowhere.stderr));
 }

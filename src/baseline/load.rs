@@ -168,6 +168,7 @@ pub(super) fn load_sources(
             }
             match role {
                 Role::Environments => {
+                    out.extend(check_delivery_paths(&source, &document));
                     environments.extend(read_environments(&source, &document, &json))
                 }
                 Role::Policy => {
@@ -221,6 +222,53 @@ fn read_environments(
             Some(environment)
         })
         .collect()
+}
+
+/// Every delivery path names `{app}`, and a preview pattern's also `{env}`: without them apps
+/// (or instances) share one folder and each deploy replaces the other's manifests.
+fn check_delivery_paths(source: &SourceFile, document: &Node) -> Vec<Diagnostic> {
+    let environments = document
+        .get("environments")
+        .and_then(Node::as_seq)
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for environment in environments {
+        let name = environment
+            .get("name")
+            .and_then(Node::as_str)
+            .unwrap_or_default();
+        let Some((_, node)) = environment.lookup(&["delivery", "path"]) else {
+            continue;
+        };
+        let path = node.as_str().unwrap_or_default();
+        let mut missing = Vec::new();
+        if !path.contains("{app}") {
+            missing.push("{app}");
+        }
+        if name.contains("{n}") && !path.contains("{env}") {
+            missing.push("{env}");
+        }
+        if missing.is_empty() {
+            continue;
+        }
+        let why = if missing.contains(&"{app}") {
+            "every app would share one folder and each deploy would replace the others' manifests"
+        } else {
+            "every instance of the preview pattern would share one folder"
+        };
+        out.push(
+            source
+                .error(
+                    node.span.start,
+                    format!(
+                        "delivery path `{path}` of environment `{name}` has no {}: {why}",
+                        missing.join(" and ")
+                    ),
+                )
+                .with_help("use a path with both placeholders, e.g. `path: \"{env}/{app}\"`"),
+        );
+    }
+    out
 }
 
 fn read_definition(

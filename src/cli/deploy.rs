@@ -48,6 +48,7 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
             kind: Kind::Deploy,
             from: None,
             message: args.message.as_deref(),
+            source: None,
         },
     );
     reporter.warnings(&loaded.warnings);

@@ -32,12 +32,16 @@ pub struct Args {
 }
 
 pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
-    let (apps, delivered, store) = pipeline::destroy(
+    let mut warnings = Vec::new();
+    let destroyed = pipeline::destroy(
         args.platform.as_deref(),
         &args.env,
         args.app.as_deref(),
         args.force,
-    )?;
+        &mut warnings,
+    );
+    reporter.warnings(&warnings);
+    let (apps, delivered, store) = destroyed?;
     let removed = matches!(delivered, Delivered::Written { .. });
     if reporter.format == OutputFormat::Json {
         reporter.json(&json!({"environment": args.env, "removed": if removed { apps.clone() } else { Vec::new() }}));

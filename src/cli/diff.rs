@@ -13,7 +13,8 @@ use crate::render::Images;
 /// environments (--against-env).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
-Exit codes: 0 (with or without changes), 1 on errors; with --exit-code, changes exit 4.
+Exit codes: 0 (with or without changes); 2 on invalid input (an unknown record id, no deployment);
+1 when git fails; with --exit-code, changes exit 4.
 
 Examples:
   scoreline diff -f score.yaml --platform platform/ --env staging --image web=REF
@@ -52,9 +53,25 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<ExitCode, Error> {
         .clone()
         .ok_or_else(|| Error::Usage("name the environment with --env".into()))?;
     let app = args.target.app.as_deref();
+    let mut warnings = Vec::new();
     let changes = match (&args.from, &args.against_env) {
-        (Some(from), _) => pipeline::diff_records(platform, &env, app, from, args.to.as_deref())?,
-        (None, Some(other)) => pipeline::diff_environments(platform, &env, other, app)?,
+        (Some(from), _) => {
+            let changes = pipeline::diff_records(
+                platform,
+                &env,
+                app,
+                from,
+                args.to.as_deref(),
+                &mut warnings,
+            );
+            reporter.warnings(&warnings);
+            changes?
+        }
+        (None, Some(other)) => {
+            let changes = pipeline::diff_environments(platform, &env, other, app, &mut warnings);
+            reporter.warnings(&warnings);
+            changes?
+        }
         (None, None) => {
             let images = Images::parse(&args.images).map_err(|e| Error::Usage(e.to_string()))?;
             let mut loaded = pipeline::load(&args.target.inputs())?;

@@ -31,7 +31,15 @@ pub struct Args {
 }
 
 pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
-    let removed = pipeline::gc(args.platform.as_deref(), args.older_than, args.dry_run)?;
+    let mut warnings = Vec::new();
+    let removed = pipeline::gc(
+        args.platform.as_deref(),
+        args.older_than,
+        args.dry_run,
+        &mut warnings,
+    );
+    reporter.warnings(&warnings);
+    let removed = removed?;
     if reporter.format == OutputFormat::Json {
         let list: Vec<_> = removed
             .iter()

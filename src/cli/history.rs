@@ -27,7 +27,15 @@ pub struct Args {
 }
 
 pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
-    let folders = pipeline::history(args.platform.as_deref(), &args.env, args.app.as_deref())?;
+    let mut warnings = Vec::new();
+    let folders = pipeline::history(
+        args.platform.as_deref(),
+        &args.env,
+        args.app.as_deref(),
+        &mut warnings,
+    );
+    reporter.warnings(&warnings);
+    let folders = folders?;
     if reporter.format == OutputFormat::Json {
         let list: Vec<_> = folders
             .iter()
@@ -65,7 +73,11 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
                 r.short_id(),
                 r.time,
                 format!("{:?}", r.kind).to_lowercase(),
-                r.provenance.actor.as_deref().unwrap_or("-"),
+                // Who made this deployment: a rollback's or promotion's own actor.
+                r.run
+                    .as_ref()
+                    .map_or(r.provenance.actor.as_deref(), |run| run.actor.as_deref())
+                    .unwrap_or("-"),
                 &e.revision[..e.revision.len().min(12)]
             ));
         }

@@ -36,14 +36,17 @@ pub struct Args {
 }
 
 pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
-    let (deployed, warnings) = pipeline::promote(
+    let mut warnings = Vec::new();
+    let deployed = pipeline::promote(
         args.platform.as_deref(),
         &args.from,
         &args.to,
         args.app.as_deref(),
         args.message.as_deref(),
-    )?;
+        &mut warnings,
+    );
     reporter.warnings(&warnings);
+    let deployed = deployed?;
     reporter.mask(&deployed.secrets);
     report(&deployed, reporter, None)
 }

@@ -35,12 +35,16 @@ pub struct Args {
 }
 
 pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
+    let mut warnings = Vec::new();
     let deployed = pipeline::rollback(
         args.platform.as_deref(),
         &args.env,
         args.app.as_deref(),
         args.to.as_deref(),
         args.message.as_deref(),
-    )?;
+        &mut warnings,
+    );
+    reporter.warnings(&warnings);
+    let deployed = deployed?;
     report(&deployed, reporter, None)
 }

@@ -1,6 +1,8 @@
 //! What differs between two deployments, object by object, as unified YAML diffs. Secret values
 //! are never shown: each is replaced by the record's keyed digest, so a changed value shows as
-//! a changed digest (SOPS-encrypted files are compared the same way).
+//! a changed digest (SOPS-encrypted files are compared the same way). A value without a digest
+//! (no platform key) cannot be compared: unless the deployments are the same, its Secret "may
+//! have changed".
 
 use std::collections::BTreeMap;
 
@@ -34,6 +36,8 @@ pub fn compare(before: &Side<'_>, after: &Side<'_>, ignore_namespace: bool) -> V
         view(before, ignore_namespace),
         view(after, ignore_namespace),
     );
+    // Equal ids are equal manifests, Secret values included.
+    let same = matches!((before.record, after.record), (Some(x), Some(y)) if x.id == y.id);
     let mut names: Vec<&String> = a.keys().chain(b.keys()).collect();
     names.sort();
     names.dedup();
@@ -41,9 +45,21 @@ pub fn compare(before: &Side<'_>, after: &Side<'_>, ignore_namespace: bool) -> V
         .into_iter()
         .filter_map(|name| {
             let (old, new) = (
-                a.get(name).map(String::as_str).unwrap_or(""),
-                b.get(name).map(String::as_str).unwrap_or(""),
+                a.get(name).map(|v| v.text.as_str()).unwrap_or(""),
+                b.get(name).map(|v| v.text.as_str()).unwrap_or(""),
             );
+            let unknown = [&a, &b]
+                .iter()
+                .any(|side| side.get(name).is_some_and(|v| v.undigested));
+            if old == new && unknown && !same {
+                return Some(Change {
+                    file: name.clone(),
+                    change: "may have changed",
+                    diff: format!(
+                        "# {name}: Secret values without digests (no SCORELINE_KEY) cannot be compared; they may have changed\n"
+                    ),
+                });
+            }
             if old == new {
                 return None;
             }
@@ -69,8 +85,15 @@ pub fn compare(before: &Side<'_>, after: &Side<'_>, ignore_namespace: bool) -> V
         .collect()
 }
 
+/// One object as compared.
+struct View {
+    text: String,
+    /// A Secret with values that have no digest to compare.
+    undigested: bool,
+}
+
 /// The deployment's objects as comparable YAML, Secret values masked.
-fn view(side: &Side<'_>, ignore_namespace: bool) -> BTreeMap<String, String> {
+fn view(side: &Side<'_>, ignore_namespace: bool) -> BTreeMap<String, View> {
     side.files
         .iter()
         .filter(|(name, _)| {
@@ -81,22 +104,23 @@ fn view(side: &Side<'_>, ignore_namespace: bool) -> BTreeMap<String, String> {
             let parsed =
                 crate::yaml::parse(&SourceFile::new(name, text.clone()), Default::default()).ok();
             let Some(mut value) = parsed.and_then(|docs| docs.first().map(|d| d.to_json())) else {
-                return (name.clone(), text);
+                let undigested = false;
+                return (name.clone(), View { text, undigested });
             };
             if ignore_namespace
                 && let Some(metadata) = value.get_mut("metadata").and_then(Value::as_object_mut)
             {
                 metadata.remove("namespace");
             }
-            if value["kind"] == "Secret" {
-                mask(&mut value, side.record);
-            }
-            (name.clone(), crate::yaml::to_string(&value))
+            let undigested = value["kind"] == "Secret" && mask(&mut value, side.record);
+            let text = crate::yaml::to_string(&value);
+            (name.clone(), View { text, undigested })
         })
         .collect()
 }
 
-fn mask(secret: &mut Value, record: Option<&Record>) {
+/// Replaces each value by its digest; true when some value has none.
+fn mask(secret: &mut Value, record: Option<&Record>) -> bool {
     let name = secret["metadata"]["name"]
         .as_str()
         .unwrap_or_default()
@@ -104,6 +128,7 @@ fn mask(secret: &mut Value, record: Option<&Record>) {
     if let Some(map) = secret.as_object_mut() {
         map.remove("sops");
     }
+    let mut undigested = false;
     for field in ["data", "stringData"] {
         if let Some(values) = secret.get_mut(field).and_then(Value::as_object_mut) {
             for (key, value) in values.iter_mut() {
@@ -112,9 +137,13 @@ fn mask(secret: &mut Value, record: Option<&Record>) {
                     .and_then(|s| s.get(key));
                 *value = Value::String(match digest {
                     Some(d) => format!("(hidden, digest {d})"),
-                    None => "(hidden)".into(),
+                    None => {
+                        undigested = true;
+                        "(hidden)".into()
+                    }
                 });
             }
         }
     }
+    undigested
 }

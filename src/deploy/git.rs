@@ -1,7 +1,7 @@
 //! Running the `git` CLI for environment repositories (as argocd-image-updater and Kargo do: it
 //! pushes, and it does not hang). Every call is isolated from the user's and the system's git
-//! configuration, never prompts, and gets https credentials through the environment — never
-//! on the command line, never in a repository's config, never in a message.
+//! configuration, never prompts, and gets credentials through the environment, over https only —
+//! never on the command line, never in a repository's config, never in a message.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -52,9 +52,7 @@ impl Git {
             ("core.hooksPath".into(), "/dev/null".into()),
         ];
         let mut secrets = Vec::new();
-        if (url.starts_with("https://") || url.starts_with("http://"))
-            && let Some((user, token)) = credentials()
-        {
+        if let Some(Credentials { user, token, .. }) = credentials_for(url) {
             let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"));
             config.push((
                 "http.extraHeader".into(),
@@ -138,13 +136,39 @@ impl Git {
     }
 }
 
-/// (user, token) for https repositories, from the CI's token variables.
-fn credentials() -> Option<(String, String)> {
+/// A token from the CI's variables, and the user it authenticates as.
+struct Credentials {
+    variable: &'static str,
+    user: String,
+    token: String,
+}
+
+fn credentials() -> Option<Credentials> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let user = var("GIT_USERNAME");
-    if let Some(token) = var("GIT_TOKEN").or_else(|| var("GITHUB_TOKEN")) {
-        return Some((user.unwrap_or_else(|| "x-access-token".into()), token));
-    }
-    // GitLab's job token authenticates only as this user.
-    var("CI_JOB_TOKEN").map(|token| (user.unwrap_or_else(|| "gitlab-ci-token".into()), token))
+    let found = |variable: &'static str, default: &str| {
+        var(variable).map(|token| Credentials {
+            variable,
+            user: user.clone().unwrap_or_else(|| default.into()),
+            token,
+        })
+    };
+    found("GIT_TOKEN", "x-access-token")
+        .or_else(|| found("GITHUB_TOKEN", "x-access-token"))
+        // GitLab's job token authenticates only as this user.
+        .or_else(|| found("CI_JOB_TOKEN", "gitlab-ci-token"))
+}
+
+/// The credentials to send to `url`: only over https, where nobody on the way can read them.
+fn credentials_for(url: &str) -> Option<Credentials> {
+    url.starts_with("https://").then(credentials).flatten()
+}
+
+/// The variable holding a token that is set but will not be sent, because `url` is plain
+/// http (anyone on the network could read it).
+pub fn withheld_token(url: &str) -> Option<&'static str> {
+    url.starts_with("http://")
+        .then(credentials)
+        .flatten()
+        .map(|c| c.variable)
 }

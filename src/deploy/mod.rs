@@ -19,13 +19,13 @@ use sha2::{Digest, Sha256};
 pub use diff::{Change, Side, compare};
 pub use git::GitError;
 pub use layout::{Layout, LayoutError};
-pub use record::{ImageUse, Kind, Origin, RECORD_FILE, Record, SourceInput, WorkloadInput};
+pub use record::{ImageUse, Kind, Origin, RECORD_FILE, Record, Run, SourceInput, WorkloadInput};
 pub use secrets::{Prepared, prepare};
 pub use store::{Delivered, Entry, Files, Store};
 
 use crate::baseline::{Baseline, DeliveryKind, Environment};
 use crate::ci::provenance::Provenance;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::score::LoadedWorkload;
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +52,8 @@ pub struct Target {
     pub kind: DeliveryKind,
     pub layout: Layout,
     pub store: Box<dyn Store>,
+    /// Said while opening (a token withheld from a plain-http repository).
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// Opens where an environment delivers to; a local folder delivery is relative to `root`.
@@ -64,6 +66,7 @@ pub fn open(
         Error::NotFound(format!("environment `{}` has no `delivery` in environments.yaml: add `delivery: {{kind: git, repo: …, path: \"{{env}}/{{app}}\"}}` or `{{kind: dir, path: …}}`", environment.name))
     })?;
     let layout = Layout::new(&delivery.path)?;
+    let mut warnings = Vec::new();
     let store: Box<dyn Store> = match delivery.kind {
         DeliveryKind::Dir => Box::new(store::DirStore::new(root)),
         DeliveryKind::Git => {
@@ -71,8 +74,23 @@ pub fn open(
                 .repo
                 .as_deref()
                 .expect("the schema requires repo for git delivery");
+            let url = repository_url(repo, root);
+            if let Some(variable) = git::withheld_token(&url) {
+                let message = format!(
+                    "{variable} is set but not sent to {}: credentials go only over https, where nobody on the network can read them",
+                    crate::ci::provenance::without_credentials(&url)
+                );
+                let warning = match &environment.location {
+                    Some(at) => at.source.warning(at.node.span.start, message),
+                    None => Diagnostic::general(Severity::Warning, message),
+                };
+                warnings.push(warning.with_help(format!(
+                    "give environment `{}` an https:// repository URL",
+                    environment.name
+                )));
+            }
             Box::new(store::GitStore::new(
-                &repository_url(repo, root),
+                &url,
                 delivery.branch.as_deref().unwrap_or("main"),
                 author,
             )?)
@@ -83,6 +101,7 @@ pub fn open(
         kind: delivery.kind,
         layout,
         store,
+        warnings,
     })
 }
 
@@ -214,7 +233,12 @@ pub fn message(record: &Record, extra: Option<&str>) -> String {
                 .unwrap_or_default()
         ));
     }
-    if let Some(run) = &p.run_url {
+    // The run making this commit: a rollback's or promotion's own, else the deploying one.
+    let run = match &record.run {
+        Some(run) => run.run_url.as_ref(),
+        None => p.run_url.as_ref(),
+    };
+    if let Some(run) = run {
         text.push_str(&format!("run: {run}\n"));
     }
     if let Some(from) = &record.from {
@@ -238,12 +262,8 @@ pub struct Inputs<'a> {
     pub digests: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
 }
 
-pub fn record(
-    inputs: Inputs<'_>,
-    kind: Kind,
-    from: Option<Origin>,
-    provenance: Provenance,
-) -> Result<Record, Error> {
+/// A new record of this run's inputs (no `from`, no `run`: a promotion sets them).
+pub fn record(inputs: Inputs<'_>, kind: Kind, provenance: Provenance) -> Result<Record, Error> {
     let now = SystemTime::now();
     let expires = inputs.environment.ttl().map(|ttl| timestamp(now + ttl));
     let mut workloads = Vec::new();
@@ -306,11 +326,12 @@ pub fn record(
         expires,
         baseline: inputs.baseline.revision.clone(),
         provenance,
+        run: None,
         workloads,
         sources,
         images: inputs.images,
         secrets: inputs.digests,
-        from,
+        from: None,
     })
 }
 

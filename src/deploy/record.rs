@@ -27,7 +27,12 @@ pub struct Record {
     pub expires: Option<String>,
     /// The baseline revision rendered with.
     pub baseline: String,
+    /// Where the deployed inputs come from: the source repository and commit, and the run that
+    /// built and first deployed them. A rollback or promotion keeps the original's.
     pub provenance: Provenance,
+    /// For rollbacks and promotions: the run that made this one (the `time` is its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<Run>,
     /// The Score files, so promotion can render the same inputs elsewhere.
     pub workloads: Vec<WorkloadInput>,
     /// Files the Score files read with `files.source`.
@@ -75,6 +80,31 @@ pub struct ImageUse {
     pub workload: String,
     pub container: String,
     pub image: String,
+    /// Whether `image` names a digest (`@sha256:`): a tag may point elsewhere by the time the
+    /// cluster pulls it or a promotion renders it again.
+    #[serde(default)]
+    pub pinned: bool,
+}
+
+/// Who made a rollback or promotion, and in which CI run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Run {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_url: Option<String>,
+    /// `github`, `gitlab`, `jenkins` or `local`.
+    pub system: String,
+}
+
+impl Run {
+    pub fn of(current: &Provenance) -> Run {
+        Run {
+            actor: current.actor.clone(),
+            run_url: current.run_url.clone(),
+            system: current.system.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -145,6 +145,8 @@ fn refusal(environment: &Environment, app: &str, secrets: &[&Object]) -> Error {
 
 /// Keyed digests of every Secret value, so a record can tell a change without holding the
 /// value. Without a usable key there are none (a plain hash of a weak secret could be reversed).
+/// The environment is not part of the digest: `diff --against-env` must see equal values as
+/// equal (a reader of both records learns that two environments share a value, never the value).
 fn digests(
     secrets: &[&Object],
     environment: &Environment,
@@ -168,8 +170,7 @@ fn digests(
                     let mut mac = Hmac::<Sha256>::new_from_slice(&key)
                         .expect("HMAC takes keys of any length");
                     for part in [
-                        "scoreline-secret-digest-v1",
-                        &environment.name,
+                        "scoreline-secret-digest-v2",
                         o.name(),
                         k,
                         v.as_str().unwrap_or_default(),

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: running the real binary as a user would.
 #![allow(dead_code)]
 
+pub mod git_server;
 pub mod registry;
 
 use std::path::{Path, PathBuf};
@@ -66,6 +67,24 @@ pub fn run_with_limit(cmd: &mut Command, limit: Duration) -> Output {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Waits for a helper server started as `child` to write its port to `port_file`.
+pub fn port_from(child: &mut std::process::Child, port_file: &Path, what: &str) -> u16 {
+    let started = Instant::now();
+    while !port_file.exists() {
+        assert!(child.try_wait().unwrap().is_none(), "{what} exited");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{what} did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::read_to_string(port_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 pub fn run(cmd: &mut Command) -> Output {

@@ -104,20 +104,7 @@ impl TestRegistry {
             .stdout(Stdio::null())
             .spawn()
             .expect("python3 runs the proxy");
-        let started = Instant::now();
-        while !port_file.exists() {
-            assert!(child.try_wait().unwrap().is_none(), "the proxy exited");
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "the proxy did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let port = std::fs::read_to_string(&port_file)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
+        let port = super::port_from(&mut child, &port_file, "the proxy");
         Proxy {
             child,
             port,

@@ -23,6 +23,8 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from request_body import read_body
+
 UPSTREAM_PORT = int(sys.argv[1])
 LOG = open(sys.argv[2], "a", buffering=1)
 PORT_FILE = sys.argv[3]
@@ -47,17 +49,7 @@ class Proxy(BaseHTTPRequestHandler):
         pass
 
     def body(self):
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            data = b""
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return data
-                data += self.rfile.read(size)
-                self.rfile.readline()
-        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        return read_body(self)
 
     def user(self):
         header = self.headers.get("Authorization", "")
