@@ -120,15 +120,22 @@ impl Loaded {
         }
     }
 
+    /// The identity of a render of these inputs (keyed: it covers Secret values).
+    pub fn id(&self, set: &ManifestSet) -> String {
+        set.digest(&Key::from_env())
+    }
+
     /// Resolves and renders; warnings of both steps join `self.warnings`.
     pub fn render(&mut self, images: &Images) -> Result<(Graph, ManifestSet), Error> {
         let graph = resolve::resolve(&self.request())?;
         self.warnings.extend(graph.warnings.iter().cloned());
+        let key = Key::from_env();
         let options = render::Options {
             environment: &self.environment,
             policy: &self.baseline.policy,
             images,
             app: &self.app,
+            key: &key,
         };
         let set = render::render(&self.workloads, &graph, &options)?;
         Ok((graph, set))
@@ -273,7 +280,7 @@ impl Loaded {
             environment: &self.environment,
             app: &self.app,
             baseline: &self.baseline,
-            id: set.digest(),
+            id: self.id(set),
             digests,
         };
         Ok(deploy::record(inputs, kind, self.provenance())?)

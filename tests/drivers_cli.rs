@@ -75,6 +75,40 @@ fn static_definitions_read_ci_variables_and_name_the_missing_one() {
     );
 }
 
+/// The pod's config hash and the render's id cover secret values and are written where the
+/// Secrets are not (a Deployment, the output marker, a deployment record): keyed by the platform
+/// key, they cannot confirm a guessed password offline, yet stay stable for one key.
+#[test]
+fn digests_over_secret_values_are_keyed_by_the_platform_key() {
+    let dir = project(&[(
+        "pg.yaml",
+        &definition(
+            "managed",
+            "  driver: echo\n  criteria: [{}]\n  outputs:\n    host: db.internal\n  secrets:\n    password: \"${env.DB_PASSWORD}\"\n",
+        ),
+    )]);
+    let digests = |key: &str| {
+        let out = run(render(dir.path(), "prod")
+            .env("DB_PASSWORD", "guessable")
+            .env("SCORELINE_KEY", key)
+            .args(["--output", "json"]));
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let deployment = object(&dir.path().join("manifests"), "Deployment", "app");
+        let hash =
+            deployment["spec"]["template"]["metadata"]["annotations"]["scoreline.dev/config-hash"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+        (hash, result["digest"].as_str().unwrap().to_owned())
+    };
+    let first = digests("platform-key-one");
+    assert_eq!(first, digests("platform-key-one"), "stable for one key");
+    let other = digests("platform-key-two");
+    assert_ne!(first.0, other.0, "the config hash is keyed");
+    assert_ne!(first.1, other.1, "the render id is keyed");
+}
+
 #[test]
 fn derived_secrets_need_the_platform_key_outside_development() {
     let template = "  driver: template\n  criteria: [{}]\n  template:\n    outputs: |\n      host: db\n    secrets: |\n      password: {{ derive(\"password\") | tojson }}\n";

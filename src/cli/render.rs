@@ -81,7 +81,7 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
         "environment": loaded.environment.name,
         "workloads": workloads,
         "baseline": loaded.baseline.revision,
-        "digest": set.digest(),
+        "digest": loaded.id(&set),
     });
     set.write(&args.out, &marker)?;
     let namespace = &loaded.environment.namespace;

@@ -3,10 +3,11 @@
 
 use std::path::Path;
 
+use hmac::Mac;
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::folder::{self, FolderError};
+use crate::resolve::Key;
 use crate::yaml;
 
 /// The file that marks a folder as scoreline's render output (and says what it holds).
@@ -125,19 +126,21 @@ impl ManifestSet {
         files
     }
 
-    /// sha256 of every file's name and content: the identity of this render.
-    pub fn digest(&self) -> String {
-        let mut hasher = Sha256::new();
+    /// HMAC-SHA256 of every file's name and content under the platform key: the identity of
+    /// this render. Keyed, because the files include Secret values and the id is written
+    /// where the Secrets are not (a record, a render folder's marker).
+    pub fn digest(&self, key: &Key) -> String {
+        let mut mac = key.content_mac("scoreline-render-id-v1");
         for (name, content) in self.files() {
-            hasher.update(name.as_bytes());
-            hasher.update([0]);
-            hasher.update(content.as_bytes());
-            hasher.update([0]);
+            mac.update(name.as_bytes());
+            mac.update(&[0]);
+            mac.update(content.as_bytes());
+            mac.update(&[0]);
         }
         format!(
             "sha256:{}",
-            hasher
-                .finalize()
+            mac.finalize()
+                .into_bytes()
                 .iter()
                 .map(|b| format!("{b:02x}"))
                 .collect::<String>()

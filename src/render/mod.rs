@@ -13,7 +13,7 @@ pub use manifest_set::{MARKER, ManifestSet, Object};
 
 use crate::baseline::{Environment, WorkloadPolicy};
 use crate::diagnostic::Diagnostic;
-use crate::resolve::Graph;
+use crate::resolve::{Graph, Key};
 use crate::score::LoadedWorkload;
 
 pub struct Options<'a> {
@@ -21,6 +21,8 @@ pub struct Options<'a> {
     pub policy: &'a WorkloadPolicy,
     pub images: &'a Images,
     pub app: &'a str,
+    /// Keys the pod config hash, which covers secret values.
+    pub key: &'a Key,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -1,8 +1,8 @@
 //! A workload's own objects: Deployment, Service (when it publishes ports), and the ConfigMap
 //! and Secret holding its files and secret values.
 
+use hmac::Mac;
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
 use super::container::{FILES_VOLUME, Pod, SECRET_FILES_VOLUME};
 use super::data::Data;
@@ -99,7 +99,7 @@ pub fn objects(
         // Pods roll when their files or secret values change, though the object names do not.
         annotations.insert(
             "scoreline.dev/config-hash".into(),
-            config_hash(&pod.config, &pod.secret).into(),
+            config_hash(&pod.config, &pod.secret, options.key).into(),
         );
     }
     if !annotations.is_empty() {
@@ -184,13 +184,17 @@ fn split_init_containers(
     (init, main)
 }
 
-fn config_hash(config: &Data, secret: &Data) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(Value::Object(config.config_map_fields()).to_string());
-    hasher.update([0]);
-    hasher.update(Value::Object(secret.secret_data()).to_string());
-    hasher
-        .finalize()
+fn config_hash(config: &Data, secret: &Data, key: &crate::resolve::Key) -> String {
+    let mut mac = key.content_mac("scoreline-config-hash-v1");
+    mac.update(
+        Value::Object(config.config_map_fields())
+            .to_string()
+            .as_bytes(),
+    );
+    mac.update(&[0]);
+    mac.update(Value::Object(secret.secret_data()).to_string().as_bytes());
+    mac.finalize()
+        .into_bytes()
         .iter()
         .take(8)
         .map(|b| format!("{b:02x}"))
