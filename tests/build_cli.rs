@@ -7,9 +7,11 @@ mod common;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Command, Output};
+use std::str::FromStr;
 
-use common::registry::{TestRegistry, inspect, is_root, skopeo, umoci_unpack};
+use common::registry::{TestRegistry, TokenServer, inspect, is_root, skopeo, umoci_unpack};
 use common::{run, scoreline, text, write_files};
+use scoreline::image::registry::{Access, Registry};
 use serde_json::Value;
 
 fn build(context: &Path, args: &[&str]) -> Command {
@@ -605,6 +607,127 @@ fn app_context(dir: &Path, base: &str) {
             ("Dockerfile", &format!("FROM {base}\nCOPY hello /hello\n")),
             ("hello", "hi\n"),
         ],
+    );
+}
+
+/// GHCR, GitLab and Harbor hand out tokens: a mount needs pull on the base's repository in the
+/// same token as push on the target. The token server is a fake following Docker's token auth
+/// spec (it logs the scopes asked for); the registry behind it is real.
+#[test]
+fn base_layers_are_mounted_under_token_auth_fake_token_server() {
+    let (user, password) = ("ci-bot", "token-auth-pw");
+    let tokens = TokenServer::start(user, password);
+    let registry = TestRegistry::start_with_tokens(&tokens);
+    let proxy = registry.proxy(&[]);
+    let work = tempfile::tempdir().unwrap();
+    let with_login = |cmd: &mut Command| {
+        cmd.env("REGISTRY_USERNAME", user)
+            .env("REGISTRY_PASSWORD", password);
+    };
+    let base = work.path().join("base");
+    base_context(&base);
+    let base_tag = format!("{}/platform/base:1", proxy.host());
+    let mut push_base = build(&base, &["--tag", &base_tag]);
+    with_login(&mut push_base);
+    ok(&run(&mut push_base));
+    let base_layer = inspect_with(&base_tag, user, password)["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let app = work.path().join("app");
+    app_context(&app, &base_tag);
+    proxy.clear();
+    let tag = format!("{}/team/app:1", proxy.host());
+    let mut push_app = build(&app, &["--tag", &tag, "--output", "json"]);
+    with_login(&mut push_app);
+    let built: Value = serde_json::from_str(&ok(&run(&mut push_app))).unwrap();
+    let transfer = |digest: &str| {
+        built["transfers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["digest"] == digest)
+            .map(|t| t["transfer"].clone())
+    };
+    assert_eq!(transfer(&base_layer), Some("mounted".into()), "{built:#}");
+    let requests = proxy.requests();
+    assert!(
+        requests.iter().any(|r| r.method == "POST"
+            && r.path
+                .contains(&format!("mount={}", base_layer.replace(':', "%3A")))
+            && r.path.contains("from=platform%2Fbase")
+            && r.status == "201"),
+        "{requests:#?}"
+    );
+    let uploads = proxy.blob_uploads();
+    assert!(
+        uploads
+            .iter()
+            .all(|r| !r.path.contains(&base_layer.replace(':', "%3A"))),
+        "the base layer is not uploaded: {uploads:#?}"
+    );
+    assert_eq!(
+        uploads.len(),
+        2 * 3,
+        "the app's layer and config only: {uploads:#?}"
+    );
+    let both = [
+        "repository:team/app:pull,push".to_owned(),
+        "repository:platform/base:pull".to_owned(),
+    ];
+    assert!(
+        tokens
+            .requests()
+            .iter()
+            .any(|r| r[0] == user && r[1..] == both),
+        "one token for both repositories: {:#?}",
+        tokens.requests()
+    );
+    let layers = inspect_with(&tag, user, password)["layers"].clone();
+    assert_eq!(layers.as_array().unwrap().len(), 2);
+    assert_eq!(layers[0]["digest"], base_layer.as_str());
+}
+
+/// `skopeo inspect --raw` of `reference`, logged in.
+fn inspect_with(reference: &str, user: &str, password: &str) -> Value {
+    inspect(
+        reference,
+        &["--raw", "--creds", &format!("{user}:{password}")],
+    )
+}
+
+/// A registry may answer a mount with 202 and an upload session instead (here: the source
+/// repository lacks the blob); that session is cancelled, not left open.
+#[test]
+fn a_mount_the_registry_answers_with_an_upload_session_cancels_the_session() {
+    let registry = TestRegistry::start();
+    let proxy = registry.proxy(&[]);
+    let host = proxy.host();
+    let reference = |r: &str| oci_client::Reference::from_str(&format!("{host}/{r}")).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mounted = runtime.block_on(async {
+        let registry = Registry::new(&host, &Access::default());
+        registry
+            .mount(
+                &reference("team/app:1"),
+                &reference("platform/empty:1"),
+                "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            )
+            .await
+    });
+    assert!(!mounted, "nothing to mount");
+    let requests = proxy.requests();
+    let opened = requests
+        .iter()
+        .find(|r| r.method == "POST" && r.path.contains("mount="))
+        .unwrap_or_else(|| panic!("{requests:#?}"));
+    assert_eq!(opened.status, "202", "{requests:#?}");
+    assert!(
+        requests.iter().any(|r| r.method == "DELETE"
+            && r.path.starts_with("/v2/team/app/blobs/uploads/")
+            && r.status == "204"),
+        "the upload session is cancelled: {requests:#?}"
     );
 }
 

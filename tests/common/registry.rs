@@ -1,6 +1,7 @@
 //! A real OCI registry (Debian's `docker-registry`) on a free loopback port, started for one
 //! test and stopped when dropped; optionally behind `tests/support/registry_proxy.py`, which logs
-//! every request and can inject failures.
+//! every request and can inject failures, or asking for tokens from
+//! `tests/support/token_server.py` (a fake token server following Docker's token auth spec).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -33,6 +34,17 @@ impl TestRegistry {
             format!(
                 "auth:\n  htpasswd:\n    realm: test\n    path: {}\n",
                 dir.join("htpasswd").display()
+            )
+        })
+    }
+
+    /// A registry that wants bearer tokens from `tokens` (`auth: token`, trusting its certificate).
+    pub fn start_with_tokens(tokens: &TokenServer) -> TestRegistry {
+        Self::start_with(|_| {
+            format!(
+                "auth:\n  token:\n    realm: http://127.0.0.1:{}/token\n    service: scoreline-test-registry\n    issuer: scoreline-test-issuer\n    rootcertbundle: {}\n",
+                tokens.port,
+                tokens.certificate.display()
             )
         })
     }
@@ -115,6 +127,69 @@ impl TestRegistry {
 }
 
 impl Drop for TestRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `tests/support/token_server.py` with a fresh signing key and certificate (openssl CLI).
+pub struct TokenServer {
+    child: Child,
+    pub port: u16,
+    certificate: PathBuf,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl TokenServer {
+    /// Grants `user`/`password` every scope asked for.
+    pub fn start(user: &str, password: &str) -> TokenServer {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new("openssl")
+            .current_dir(dir.path())
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes"])
+            .args(["-keyout", "key.pem", "-out", "cert.pem", "-days", "2"])
+            .args(["-subj", "/CN=scoreline test token issuer"])
+            .output()
+            .expect("openssl is installed");
+        assert!(
+            out.status.success(),
+            "openssl: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (log, port_file) = (dir.path().join("tokens.log"), dir.path().join("port"));
+        let mut child = Command::new("python3")
+            .arg(repo_root().join("tests/support/token_server.py"))
+            .arg(dir.path().join("key.pem"))
+            .arg(dir.path().join("cert.pem"))
+            .arg(&log)
+            .arg(&port_file)
+            .arg(format!("{user}:{password}"))
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("python3 runs the token server");
+        let port = super::port_from(&mut child, &port_file, "the token server");
+        TokenServer {
+            child,
+            port,
+            certificate: dir.path().join("cert.pem"),
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// Every token request: the user (`-` for none) and the scopes asked for.
+    pub fn requests(&self) -> Vec<Vec<String>> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|line| line.split(' ').map(str::to_owned).collect())
+            .collect()
+    }
+}
+
+impl Drop for TokenServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
