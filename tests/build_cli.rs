@@ -1029,6 +1029,100 @@ fn credentials_come_from_the_environment_and_docker_config_and_are_never_printed
     assert!(check.status.success(), "{}", text(&check.stderr));
 }
 
+/// A fake `docker-credential-NAME` in `bin` following the docker-credential-helpers protocol:
+/// `get` reads the server on stdin and prints its credentials as JSON (for `host` only; any
+/// other server is "not found", exit 1); every server asked for is appended to `log`.
+fn fake_credential_helper(
+    bin: &Path,
+    name: &str,
+    host: &str,
+    user: &str,
+    secret: &str,
+    log: &Path,
+) {
+    write_files(
+        bin,
+        &[(
+            &format!("docker-credential-{name}"),
+            &format!(
+                "#!/bin/sh
+[ \"$1\" = get ] || exit 1
+read -r server
+echo \"$server\" >> '{log}'
+if [ \"$server\" = '{host}' ]; then
+  printf '{{\"ServerURL\":\"%s\",\"Username\":\"{user}\",\"Secret\":\"{secret}\"}}\\n' \"$server\"
+else
+  echo 'credentials not found in native keychain'
+  exit 1
+fi
+",
+                log = log.display()
+            ),
+        )],
+    );
+    chmod(&bin.join(format!("docker-credential-{name}")), 0o755);
+}
+
+#[test]
+fn credentials_come_from_credhelpers_before_auths_and_from_credsstore_fake_credential_helpers() {
+    let (user, password) = ("helper-bot", "helper-pw-never-shown");
+    let registry = TestRegistry::start_with_login(user, password);
+    let host = registry.host();
+    let work = tempfile::tempdir().unwrap();
+    let context = work.path().join("ctx");
+    write_files(
+        &context,
+        &[
+            ("Dockerfile", "FROM scratch\nCOPY hello /hello\n"),
+            ("hello", "hi\n"),
+        ],
+    );
+    let bin = work.path().join("bin");
+    let log = work.path().join("helpers.log");
+    fake_credential_helper(&bin, "per-host", &host, user, password, &log);
+    fake_credential_helper(&bin, "store", &host, user, password, &log);
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let push = |config: &str, repository: &str| {
+        let dir = work.path().join(repository);
+        write_files(&dir, &[("config.json", config)]);
+        run(
+            build(&context, &["--tag", &format!("{host}/{repository}:1")])
+                .env("DOCKER_CONFIG", &dir)
+                .env("PATH", &path),
+        )
+    };
+    let wrong = base64_encode(format!("{user}:wrong").as_bytes());
+    // Docker asks a host's credHelpers entry before its auths entry.
+    let helped = push(
+        &format!(
+            "{{\"auths\":{{\"{host}\":{{\"auth\":\"{wrong}\"}}}},\"credHelpers\":{{\"{host}\":\"per-host\"}}}}"
+        ),
+        "helped",
+    );
+    ok(&helped);
+    let stored = push("{\"credsStore\":\"store\"}", "stored");
+    ok(&stored);
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        format!("{host}\n{host}\n"),
+        "each helper was asked for the registry's host"
+    );
+    for out in [&helped, &stored] {
+        assert!(!text(&out.stdout).contains(password) && !text(&out.stderr).contains(password));
+    }
+    for repository in ["helped", "stored"] {
+        inspect_with(&format!("{host}/{repository}:1"), user, password);
+    }
+    // A store that knows nothing of the host: anonymous, refused with what to do.
+    let unknown = push("{\"credsStore\":\"missing\"}", "unknown");
+    assert_eq!(unknown.status.code(), Some(1), "{}", text(&unknown.stderr));
+    assert!(
+        text(&unknown.stderr).contains("help: check the credentials"),
+        "{}",
+        text(&unknown.stderr)
+    );
+}
+
 /// REGISTRY_USERNAME/REGISTRY_PASSWORD are for the registry pushed to: the base image's registry
 /// (here one that wants other credentials, from Docker's config) never sees them.
 #[test]
