@@ -9,7 +9,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::str::FromStr;
 
-use common::registry::{TestRegistry, TokenServer, inspect, is_root, skopeo, umoci_unpack};
+use common::registry::{
+    TestRegistry, TokenServer, inspect, is_root, layer_owners, skopeo, umoci_unpack,
+};
 use common::{run, scoreline, text, write_files};
 use scoreline::image::registry::{Access, Registry};
 use serde_json::Value;
@@ -292,22 +294,24 @@ fn build_pushes_to_a_real_registry_and_skopeo_and_umoci_read_the_files_back() {
         1_700_000_000,
         "mtimes are SOURCE_DATE_EPOCH"
     );
-    if is_root() {
-        for (path, owner) in [
-            ("srv/app/main.py", 1000),
-            ("srv/app/static/app.js", 1000),
-            ("srv/app", 1000),
-            ("srv", 0),
-            ("etc/shop/a.toml", 0),
-            ("usr/local/bin/run", 0),
-            ("usr", 0),
-        ] {
-            assert_eq!(
-                (meta(path).uid(), meta(path).gid()),
-                (owner, owner),
-                "owner of {path}"
-            );
-        }
+    // As root, umoci kept the owners; otherwise the layers' tar headers say what they are.
+    let headers = (!is_root()).then(|| layer_owners(&work.path().join("layout"), "image"));
+    for (path, owner) in [
+        ("srv/app/main.py", 1000),
+        ("srv/app/static/app.js", 1000),
+        ("srv/app", 1000),
+        ("srv", 0),
+        ("etc/shop/a.toml", 0),
+        ("usr/local/bin/run", 0),
+        ("usr", 0),
+    ] {
+        let found = match &headers {
+            Some(headers) => *headers
+                .get(path)
+                .unwrap_or_else(|| panic!("no {path} in the layers: {headers:?}")),
+            None => (u64::from(meta(path).uid()), u64::from(meta(path).gid())),
+        };
+        assert_eq!(found, (owner, owner), "owner of {path}");
     }
 }
 
@@ -607,6 +611,119 @@ fn app_context(dir: &Path, base: &str) {
             ("Dockerfile", &format!("FROM {base}\nCOPY hello /hello\n")),
             ("hello", "hi\n"),
         ],
+    );
+}
+
+#[test]
+fn a_tag_and_an_oci_layout_together_get_the_same_image() {
+    let registry = TestRegistry::start();
+    let work = tempfile::tempdir().unwrap();
+    let context = work.path().join("app");
+    app_context(&context, "scratch");
+    let layout = work.path().join("layout");
+    let tag = format!("{}/acme/both:1.0", registry.host());
+    let out = run(&mut build(
+        &context,
+        &[
+            "--tag",
+            &tag,
+            "--oci-layout",
+            layout.to_str().unwrap(),
+            "--output",
+            "json",
+        ],
+    ));
+    let built: Value = serde_json::from_str(&ok(&out)).unwrap();
+    let digest = built["digest"].as_str().unwrap();
+    assert_eq!(inspect(&tag, &[])["Digest"], digest, "pushed");
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["manifests"][0]["digest"], digest, "written");
+    assert_eq!(
+        index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"], "1.0",
+        "the layout names the image by the tag's tag"
+    );
+    let root = umoci_unpack(&layout, "1.0", &work.path().join("bundle"));
+    assert_eq!(std::fs::read_to_string(root.join("hello")).unwrap(), "hi\n");
+}
+
+/// Generic CI systems set CI=true, some on a terminal: `script` gives the build one, and the
+/// log must still get one plain line per blob when it is in the registry, and no bars.
+#[test]
+fn with_ci_true_on_a_terminal_progress_is_one_plain_line_per_blob() {
+    let registry = TestRegistry::start();
+    let work = tempfile::tempdir().unwrap();
+    let context = work.path().join("app");
+    app_context(&context, "scratch");
+    let repository = format!("{}/acme/progress", registry.host());
+    let scoreline = build(&context, &["--tag", &format!("{repository}:1")]);
+    let mut cmd = Command::new("script");
+    let line = std::iter::once(scoreline.get_program())
+        .chain(scoreline.get_args())
+        .map(|a| format!("'{}'", a.to_str().unwrap()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    cmd.args(["-qec", &line, "/dev/null"])
+        .current_dir(scoreline.get_current_dir().unwrap())
+        .env("CI", "true");
+    for (name, value) in scoreline.get_envs() {
+        match value {
+            Some(value) => cmd.env(name, value),
+            None => cmd.env_remove(name),
+        };
+    }
+    let log = ok(&run(&mut cmd));
+    assert!(!log.contains('\x1b'), "no terminal redraws: {log:?}");
+    let manifest = inspect(&format!("{repository}:1"), &["--raw"]);
+    let blobs = [&manifest["config"], &manifest["layers"][0]];
+    for blob in blobs {
+        let digest = blob["digest"].as_str().unwrap();
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|l| l.starts_with(&format!("pushed  {}", &digest[..19])))
+            .collect();
+        assert_eq!(lines.len(), 1, "one line for {digest}: {log}");
+        assert!(
+            lines[0].trim_end().ends_with(&format!("in {repository}")),
+            "{}",
+            lines[0]
+        );
+    }
+}
+
+/// CMD and ENTRYPOINT in shell form run through the shell, SHELL's when one is set.
+#[test]
+fn shell_form_cmd_and_entrypoint_run_through_the_shell() {
+    let registry = TestRegistry::start();
+    let work = tempfile::tempdir().unwrap();
+    let context = work.path().join("app");
+    write_files(
+        &context,
+        &[
+            (
+                "Dockerfile",
+                "FROM scratch\nCMD echo \"hi $USER\" && exec sleep 1\n",
+            ),
+            (
+                "Entrypoint.Dockerfile",
+                "FROM scratch\nSHELL [\"/bin/bash\", \"-eu\", \"-c\"]\nENTRYPOINT exec /app --port 8080\n",
+            ),
+        ],
+    );
+    let cmd_tag = format!("{}/acme/shell:cmd", registry.host());
+    ok(&run(&mut build(&context, &["--tag", &cmd_tag])));
+    assert_eq!(
+        inspect(&cmd_tag, &["--config"])["config"]["Cmd"],
+        serde_json::json!(["/bin/sh", "-c", "echo \"hi $USER\" && exec sleep 1"])
+    );
+    let entrypoint_tag = format!("{}/acme/shell:entrypoint", registry.host());
+    ok(&run(build(&context, &["--tag", &entrypoint_tag])
+        .arg("--file")
+        .arg(context.join("Entrypoint.Dockerfile"))));
+    let config = inspect(&entrypoint_tag, &["--config"]);
+    assert_eq!(
+        config["config"]["Entrypoint"],
+        serde_json::json!(["/bin/bash", "-eu", "-c", "exec /app --port 8080"])
     );
 }
 

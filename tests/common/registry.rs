@@ -330,6 +330,48 @@ pub fn umoci_unpack(layout: &Path, tag: &str, bundle: &Path) -> PathBuf {
     bundle.join("rootfs")
 }
 
+/// The owner (uid, gid) of every path in the layers of `oci:LAYOUT:TAG`, read from the tar
+/// headers (a later layer's entry wins), so owners can be checked without root, which umoci
+/// needs to keep them.
+pub fn layer_owners(layout: &Path, tag: &str) -> std::collections::BTreeMap<String, (u64, u64)> {
+    let blob = |digest: &str| {
+        layout
+            .join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:"))
+    };
+    let json = |path: PathBuf| -> serde_json::Value {
+        serde_json::from_slice(
+            &std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+        )
+        .unwrap()
+    };
+    let index = json(layout.join("index.json"));
+    let entry = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == tag)
+        .unwrap_or_else(|| panic!("no {tag} in {index}"));
+    let manifest = json(blob(entry["digest"].as_str().unwrap()));
+    let mut owners = std::collections::BTreeMap::new();
+    for layer in manifest["layers"].as_array().unwrap() {
+        let file = std::fs::File::open(blob(layer["digest"].as_str().unwrap())).unwrap();
+        // Layers are written as several gzip members: read them all.
+        let mut archive = tar::Archive::new(flate2::read::MultiGzDecoder::new(file));
+        for entry in archive.entries().unwrap() {
+            let entry = entry.unwrap();
+            let header = entry.header();
+            let path = entry.path().unwrap().display().to_string();
+            let path = path
+                .trim_start_matches("./")
+                .trim_end_matches('/')
+                .to_owned();
+            owners.insert(path, (header.uid().unwrap(), header.gid().unwrap()));
+        }
+    }
+    owners
+}
+
 /// umoci keeps files' owners only when unpacking as root.
 pub fn is_root() -> bool {
     Command::new("id")
