@@ -15,7 +15,6 @@ Listens on a free loopback port and writes it to PORT_FILE when ready.
 
 import base64
 import json
-import os
 import secrets
 import sys
 import time
@@ -25,6 +24,8 @@ from urllib.parse import parse_qs, urlparse
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
+
+from serve import serve
 
 KEY = serialization.load_pem_private_key(open(sys.argv[1], "rb").read(), password=None)
 CERT = x509.load_pem_x509_certificate(open(sys.argv[2], "rb").read())
@@ -93,7 +94,4 @@ class Tokens(BaseHTTPRequestHandler):
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Tokens)
 server.daemon_threads = True
-with open(PORT_FILE + ".tmp", "w") as f:
-    f.write(str(server.server_address[1]))
-os.replace(PORT_FILE + ".tmp", PORT_FILE)
-server.serve_forever()
+serve(server, PORT_FILE)
