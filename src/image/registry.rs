@@ -1,9 +1,9 @@
 //! A registry, as the build talks to it: every call retried (bounded, jittered), blobs checked
-//! before upload, base layers mounted across repositories when the registry allows it (with a
+//! before upload, base layers mounted across repositories when the registry allows it (with one
 //! token for both repositories; any failure falls back to upload, and an upload session the
-//! registry opened instead of mounting is cancelled), uploads streamed from disk in 4 MiB chunks (GHCR refuses
-//! bigger request bodies), manifests pushed as the exact bytes their digest was computed from.
-//! TLS is always verified, except for registries named insecure and loopback ones.
+//! registry opened instead of mounting is cancelled), uploads streamed from disk in 4 MiB chunks
+//! (GHCR refuses bigger request bodies), manifests pushed as the exact bytes their digest was
+//! computed from. TLS is always verified, except for registries named insecure and loopback ones.
 
 use std::collections::HashMap;
 use std::path::Path;
