@@ -7,9 +7,13 @@ mod common;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Command, Output};
+use std::str::FromStr;
 
-use common::registry::{TestRegistry, inspect, is_root, skopeo, umoci_unpack};
+use common::registry::{
+    TestRegistry, TokenServer, inspect, is_root, layer_owners, skopeo, umoci_unpack,
+};
 use common::{run, scoreline, text, write_files};
+use scoreline::image::registry::{Access, Registry};
 use serde_json::Value;
 
 fn build(context: &Path, args: &[&str]) -> Command {
@@ -290,22 +294,24 @@ fn build_pushes_to_a_real_registry_and_skopeo_and_umoci_read_the_files_back() {
         1_700_000_000,
         "mtimes are SOURCE_DATE_EPOCH"
     );
-    if is_root() {
-        for (path, owner) in [
-            ("srv/app/main.py", 1000),
-            ("srv/app/static/app.js", 1000),
-            ("srv/app", 1000),
-            ("srv", 0),
-            ("etc/shop/a.toml", 0),
-            ("usr/local/bin/run", 0),
-            ("usr", 0),
-        ] {
-            assert_eq!(
-                (meta(path).uid(), meta(path).gid()),
-                (owner, owner),
-                "owner of {path}"
-            );
-        }
+    // As root, umoci kept the owners; otherwise the layers' tar headers say what they are.
+    let headers = (!is_root()).then(|| layer_owners(&work.path().join("layout"), "image"));
+    for (path, owner) in [
+        ("srv/app/main.py", 1000),
+        ("srv/app/static/app.js", 1000),
+        ("srv/app", 1000),
+        ("srv", 0),
+        ("etc/shop/a.toml", 0),
+        ("usr/local/bin/run", 0),
+        ("usr", 0),
+    ] {
+        let found = match &headers {
+            Some(headers) => *headers
+                .get(path)
+                .unwrap_or_else(|| panic!("no {path} in the layers: {headers:?}")),
+            None => (u64::from(meta(path).uid()), u64::from(meta(path).gid())),
+        };
+        assert_eq!(found, (owner, owner), "owner of {path}");
     }
 }
 
@@ -608,6 +614,240 @@ fn app_context(dir: &Path, base: &str) {
     );
 }
 
+#[test]
+fn a_tag_and_an_oci_layout_together_get_the_same_image() {
+    let registry = TestRegistry::start();
+    let work = tempfile::tempdir().unwrap();
+    let context = work.path().join("app");
+    app_context(&context, "scratch");
+    let layout = work.path().join("layout");
+    let tag = format!("{}/acme/both:1.0", registry.host());
+    let out = run(&mut build(
+        &context,
+        &[
+            "--tag",
+            &tag,
+            "--oci-layout",
+            layout.to_str().unwrap(),
+            "--output",
+            "json",
+        ],
+    ));
+    let built: Value = serde_json::from_str(&ok(&out)).unwrap();
+    let digest = built["digest"].as_str().unwrap();
+    assert_eq!(inspect(&tag, &[])["Digest"], digest, "pushed");
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["manifests"][0]["digest"], digest, "written");
+    assert_eq!(
+        index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"], "1.0",
+        "the layout names the image by the tag's tag"
+    );
+    let root = umoci_unpack(&layout, "1.0", &work.path().join("bundle"));
+    assert_eq!(std::fs::read_to_string(root.join("hello")).unwrap(), "hi\n");
+}
+
+/// Generic CI systems set CI=true, some on a terminal: `script` gives the build one, and the
+/// log must still get one plain line per blob when it is in the registry, and no bars.
+#[test]
+fn with_ci_true_on_a_terminal_progress_is_one_plain_line_per_blob() {
+    let registry = TestRegistry::start();
+    let work = tempfile::tempdir().unwrap();
+    let context = work.path().join("app");
+    app_context(&context, "scratch");
+    let repository = format!("{}/acme/progress", registry.host());
+    let scoreline = build(&context, &["--tag", &format!("{repository}:1")]);
+    let mut cmd = Command::new("script");
+    let line = std::iter::once(scoreline.get_program())
+        .chain(scoreline.get_args())
+        .map(|a| format!("'{}'", a.to_str().unwrap()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    cmd.args(["-qec", &line, "/dev/null"])
+        .current_dir(scoreline.get_current_dir().unwrap())
+        .env("CI", "true");
+    for (name, value) in scoreline.get_envs() {
+        match value {
+            Some(value) => cmd.env(name, value),
+            None => cmd.env_remove(name),
+        };
+    }
+    let log = ok(&run(&mut cmd));
+    assert!(!log.contains('\x1b'), "no terminal redraws: {log:?}");
+    let manifest = inspect(&format!("{repository}:1"), &["--raw"]);
+    let blobs = [&manifest["config"], &manifest["layers"][0]];
+    for blob in blobs {
+        let digest = blob["digest"].as_str().unwrap();
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|l| l.starts_with(&format!("pushed  {}", &digest[..19])))
+            .collect();
+        assert_eq!(lines.len(), 1, "one line for {digest}: {log}");
+        assert!(
+            lines[0].trim_end().ends_with(&format!("in {repository}")),
+            "{}",
+            lines[0]
+        );
+    }
+}
+
+/// CMD and ENTRYPOINT in shell form run through the shell, SHELL's when one is set.
+#[test]
+fn shell_form_cmd_and_entrypoint_run_through_the_shell() {
+    let registry = TestRegistry::start();
+    let work = tempfile::tempdir().unwrap();
+    let context = work.path().join("app");
+    write_files(
+        &context,
+        &[
+            (
+                "Dockerfile",
+                "FROM scratch\nCMD echo \"hi $USER\" && exec sleep 1\n",
+            ),
+            (
+                "Entrypoint.Dockerfile",
+                "FROM scratch\nSHELL [\"/bin/bash\", \"-eu\", \"-c\"]\nENTRYPOINT exec /app --port 8080\n",
+            ),
+        ],
+    );
+    let cmd_tag = format!("{}/acme/shell:cmd", registry.host());
+    ok(&run(&mut build(&context, &["--tag", &cmd_tag])));
+    assert_eq!(
+        inspect(&cmd_tag, &["--config"])["config"]["Cmd"],
+        serde_json::json!(["/bin/sh", "-c", "echo \"hi $USER\" && exec sleep 1"])
+    );
+    let entrypoint_tag = format!("{}/acme/shell:entrypoint", registry.host());
+    ok(&run(build(&context, &["--tag", &entrypoint_tag])
+        .arg("--file")
+        .arg(context.join("Entrypoint.Dockerfile"))));
+    let config = inspect(&entrypoint_tag, &["--config"]);
+    assert_eq!(
+        config["config"]["Entrypoint"],
+        serde_json::json!(["/bin/bash", "-eu", "-c", "exec /app --port 8080"])
+    );
+}
+
+/// GHCR, GitLab and Harbor hand out tokens: a mount needs pull on the base's repository in the
+/// same token as push on the target. The token server is a fake following Docker's token auth
+/// spec (it logs the scopes asked for); the registry behind it is real.
+#[test]
+fn base_layers_are_mounted_under_token_auth_fake_token_server() {
+    let (user, password) = ("ci-bot", "token-auth-pw");
+    let tokens = TokenServer::start(user, password);
+    let registry = TestRegistry::start_with_tokens(&tokens);
+    let proxy = registry.proxy(&[]);
+    let work = tempfile::tempdir().unwrap();
+    let with_login = |cmd: &mut Command| {
+        cmd.env("REGISTRY_USERNAME", user)
+            .env("REGISTRY_PASSWORD", password);
+    };
+    let base = work.path().join("base");
+    base_context(&base);
+    let base_tag = format!("{}/platform/base:1", proxy.host());
+    let mut push_base = build(&base, &["--tag", &base_tag]);
+    with_login(&mut push_base);
+    ok(&run(&mut push_base));
+    let base_layer = inspect_with(&base_tag, user, password)["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let app = work.path().join("app");
+    app_context(&app, &base_tag);
+    proxy.clear();
+    let tag = format!("{}/team/app:1", proxy.host());
+    let mut push_app = build(&app, &["--tag", &tag, "--output", "json"]);
+    with_login(&mut push_app);
+    let built: Value = serde_json::from_str(&ok(&run(&mut push_app))).unwrap();
+    let transfer = |digest: &str| {
+        built["transfers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["digest"] == digest)
+            .map(|t| t["transfer"].clone())
+    };
+    assert_eq!(transfer(&base_layer), Some("mounted".into()), "{built:#}");
+    let requests = proxy.requests();
+    assert!(
+        requests.iter().any(|r| r.method == "POST"
+            && r.path
+                .contains(&format!("mount={}", base_layer.replace(':', "%3A")))
+            && r.path.contains("from=platform%2Fbase")
+            && r.status == "201"),
+        "{requests:#?}"
+    );
+    let uploads = proxy.blob_uploads();
+    assert!(
+        uploads
+            .iter()
+            .all(|r| !r.path.contains(&base_layer.replace(':', "%3A"))),
+        "the base layer is not uploaded: {uploads:#?}"
+    );
+    assert_eq!(
+        uploads.len(),
+        2 * 3,
+        "the app's layer and config only: {uploads:#?}"
+    );
+    let both = [
+        "repository:team/app:pull,push".to_owned(),
+        "repository:platform/base:pull".to_owned(),
+    ];
+    assert!(
+        tokens
+            .requests()
+            .iter()
+            .any(|r| r[0] == user && r[1..] == both),
+        "one token for both repositories: {:#?}",
+        tokens.requests()
+    );
+    let layers = inspect_with(&tag, user, password)["layers"].clone();
+    assert_eq!(layers.as_array().unwrap().len(), 2);
+    assert_eq!(layers[0]["digest"], base_layer.as_str());
+}
+
+/// `skopeo inspect --raw` of `reference`, logged in.
+fn inspect_with(reference: &str, user: &str, password: &str) -> Value {
+    inspect(
+        reference,
+        &["--raw", "--creds", &format!("{user}:{password}")],
+    )
+}
+
+/// A registry may answer a mount with 202 and an upload session instead (here: the source
+/// repository lacks the blob); that session is cancelled, not left open.
+#[test]
+fn a_mount_the_registry_answers_with_an_upload_session_cancels_the_session() {
+    let registry = TestRegistry::start();
+    let proxy = registry.proxy(&[]);
+    let host = proxy.host();
+    let reference = |r: &str| oci_client::Reference::from_str(&format!("{host}/{r}")).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mounted = runtime.block_on(async {
+        let registry = Registry::new(&host, &Access::default());
+        registry
+            .mount(
+                &reference("team/app:1"),
+                &reference("platform/empty:1"),
+                "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            )
+            .await
+    });
+    assert!(!mounted, "nothing to mount");
+    let requests = proxy.requests();
+    let opened = requests
+        .iter()
+        .find(|r| r.method == "POST" && r.path.contains("mount="))
+        .unwrap_or_else(|| panic!("{requests:#?}"));
+    assert_eq!(opened.status, "202", "{requests:#?}");
+    assert!(
+        requests.iter().any(|r| r.method == "DELETE"
+            && r.path.starts_with("/v2/team/app/blobs/uploads/")
+            && r.status == "204"),
+        "the upload session is cancelled: {requests:#?}"
+    );
+}
+
 /// Docker's manifest formats have no annotations: an image on a Docker v2 schema 2 base is written
 /// with OCI media types (the layers are the same bytes), so its annotations are kept.
 #[test]
@@ -904,6 +1144,100 @@ fn credentials_come_from_the_environment_and_docker_config_and_are_never_printed
         &format!("docker://{host}/a/d:1"),
     ]);
     assert!(check.status.success(), "{}", text(&check.stderr));
+}
+
+/// A fake `docker-credential-NAME` in `bin` following the docker-credential-helpers protocol:
+/// `get` reads the server on stdin and prints its credentials as JSON (for `host` only; any
+/// other server is "not found", exit 1); every server asked for is appended to `log`.
+fn fake_credential_helper(
+    bin: &Path,
+    name: &str,
+    host: &str,
+    user: &str,
+    secret: &str,
+    log: &Path,
+) {
+    write_files(
+        bin,
+        &[(
+            &format!("docker-credential-{name}"),
+            &format!(
+                "#!/bin/sh
+[ \"$1\" = get ] || exit 1
+read -r server
+echo \"$server\" >> '{log}'
+if [ \"$server\" = '{host}' ]; then
+  printf '{{\"ServerURL\":\"%s\",\"Username\":\"{user}\",\"Secret\":\"{secret}\"}}\\n' \"$server\"
+else
+  echo 'credentials not found in native keychain'
+  exit 1
+fi
+",
+                log = log.display()
+            ),
+        )],
+    );
+    chmod(&bin.join(format!("docker-credential-{name}")), 0o755);
+}
+
+#[test]
+fn credentials_come_from_credhelpers_before_auths_and_from_credsstore_fake_credential_helpers() {
+    let (user, password) = ("helper-bot", "helper-pw-never-shown");
+    let registry = TestRegistry::start_with_login(user, password);
+    let host = registry.host();
+    let work = tempfile::tempdir().unwrap();
+    let context = work.path().join("ctx");
+    write_files(
+        &context,
+        &[
+            ("Dockerfile", "FROM scratch\nCOPY hello /hello\n"),
+            ("hello", "hi\n"),
+        ],
+    );
+    let bin = work.path().join("bin");
+    let log = work.path().join("helpers.log");
+    fake_credential_helper(&bin, "per-host", &host, user, password, &log);
+    fake_credential_helper(&bin, "store", &host, user, password, &log);
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let push = |config: &str, repository: &str| {
+        let dir = work.path().join(repository);
+        write_files(&dir, &[("config.json", config)]);
+        run(
+            build(&context, &["--tag", &format!("{host}/{repository}:1")])
+                .env("DOCKER_CONFIG", &dir)
+                .env("PATH", &path),
+        )
+    };
+    let wrong = base64_encode(format!("{user}:wrong").as_bytes());
+    // Docker asks a host's credHelpers entry before its auths entry.
+    let helped = push(
+        &format!(
+            "{{\"auths\":{{\"{host}\":{{\"auth\":\"{wrong}\"}}}},\"credHelpers\":{{\"{host}\":\"per-host\"}}}}"
+        ),
+        "helped",
+    );
+    ok(&helped);
+    let stored = push("{\"credsStore\":\"store\"}", "stored");
+    ok(&stored);
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        format!("{host}\n{host}\n"),
+        "each helper was asked for the registry's host"
+    );
+    for out in [&helped, &stored] {
+        assert!(!text(&out.stdout).contains(password) && !text(&out.stderr).contains(password));
+    }
+    for repository in ["helped", "stored"] {
+        inspect_with(&format!("{host}/{repository}:1"), user, password);
+    }
+    // A store that knows nothing of the host: anonymous, refused with what to do.
+    let unknown = push("{\"credsStore\":\"missing\"}", "unknown");
+    assert_eq!(unknown.status.code(), Some(1), "{}", text(&unknown.stderr));
+    assert!(
+        text(&unknown.stderr).contains("help: check the credentials"),
+        "{}",
+        text(&unknown.stderr)
+    );
 }
 
 /// REGISTRY_USERNAME/REGISTRY_PASSWORD are for the registry pushed to: the base image's registry

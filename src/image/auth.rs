@@ -49,6 +49,16 @@ impl Credentials {
 /// `pushed_to`: the hosts of the tags being pushed.
 pub fn for_registry(host: &str, pushed_to: &[String]) -> Credentials {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    choose(host, pushed_to, &var, docker_config)
+}
+
+/// The choice itself, given the environment (`var`) and Docker's config, read only if needed.
+fn choose(
+    host: &str,
+    pushed_to: &[String],
+    var: &dyn Fn(&str) -> Option<String>,
+    docker_config: impl FnOnce() -> Option<Value>,
+) -> Credentials {
     let basic = |username: String, password: String| Credentials::Basic { username, password };
     if generic_applies(host, var("REGISTRY").as_deref(), pushed_to)
         && let (Some(user), Some(password)) = (var("REGISTRY_USERNAME"), var("REGISTRY_PASSWORD"))
@@ -237,6 +247,90 @@ mod tests {
                 }
             ),
             "Basic(u, <redacted>)"
+        );
+    }
+
+    fn basic(username: &str, password: &str) -> Credentials {
+        Credentials::Basic {
+            username: username.into(),
+            password: password.into(),
+        }
+    }
+
+    /// What `choose` picks for `host` in an environment of `vars` (no Docker config).
+    fn chosen(host: &str, pushed_to: &[&str], vars: &[(&str, &str)]) -> Credentials {
+        let pushed: Vec<String> = pushed_to.iter().map(|p| (*p).to_owned()).collect();
+        let var = |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        choose(host, &pushed, &var, || None)
+    }
+
+    #[test]
+    fn github_token_goes_to_ghcr_io_only_as_github_actor_or_token() {
+        let github = [("GITHUB_TOKEN", "ghs_secret"), ("GITHUB_ACTOR", "octocat")];
+        assert_eq!(
+            chosen("ghcr.io", &["ghcr.io"], &github),
+            basic("octocat", "ghs_secret")
+        );
+        assert_eq!(
+            chosen("ghcr.io", &["ghcr.io"], &github[..1]),
+            basic("token", "ghs_secret"),
+            "any user name does for a GITHUB_TOKEN"
+        );
+        for other in ["docker.io", "registry.example.com", "ghcr.io.example.com"] {
+            assert_eq!(
+                chosen(other, &[other], &github),
+                Credentials::Anonymous,
+                "{other} never gets the GitHub token"
+            );
+        }
+    }
+
+    #[test]
+    fn explicit_and_gitlab_credentials_come_before_the_github_token() {
+        let all = [
+            ("GITHUB_TOKEN", "ghs_secret"),
+            ("REGISTRY_USERNAME", "robot"),
+            ("REGISTRY_PASSWORD", "robot-pw"),
+            ("CI_REGISTRY", "registry.gitlab.com"),
+            ("CI_REGISTRY_USER", "gitlab-ci-token"),
+            ("CI_REGISTRY_PASSWORD", "job-token"),
+        ];
+        assert_eq!(
+            chosen("ghcr.io", &["ghcr.io"], &all),
+            basic("robot", "robot-pw"),
+            "pushed to ghcr.io: REGISTRY_USERNAME/REGISTRY_PASSWORD"
+        );
+        assert_eq!(
+            chosen("ghcr.io", &["registry.example.com"], &all),
+            basic("token", "ghs_secret"),
+            "a base image on ghcr.io, pushed elsewhere: the GitHub token"
+        );
+        assert_eq!(
+            chosen("registry.gitlab.com", &["registry.example.com"], &all),
+            basic("gitlab-ci-token", "job-token")
+        );
+    }
+
+    #[test]
+    fn docker_config_is_read_only_when_the_environment_has_nothing() {
+        let config = || {
+            Some(
+                serde_json::json!({"auths": {"ghcr.io": {"username": "from-config", "password": "p"}}}),
+            )
+        };
+        let none = |_: &str| None;
+        assert_eq!(
+            choose("ghcr.io", &[], &none, config),
+            basic("from-config", "p")
+        );
+        let token = |name: &str| (name == "GITHUB_TOKEN").then(|| "ghs_secret".to_owned());
+        assert_eq!(
+            choose("ghcr.io", &[], &token, || panic!("not read")),
+            basic("token", "ghs_secret")
         );
     }
 }

@@ -17,6 +17,7 @@ pub mod push;
 pub mod registry;
 pub mod retry;
 pub mod stage;
+mod token;
 
 pub use build::{BuildError, Built, Request};
 pub use progress::{Event, Sink};

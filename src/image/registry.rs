@@ -1,15 +1,18 @@
 //! A registry, as the build talks to it: every call retried (bounded, jittered), blobs checked
-//! before upload, base layers mounted across repositories when the registry allows it (any
-//! failure falls back to upload), uploads streamed from disk in 4 MiB chunks (GHCR refuses
-//! bigger request bodies), manifests pushed as the exact bytes their digest was computed from.
-//! TLS is always verified, except for registries named insecure and loopback ones.
+//! before upload, base layers mounted across repositories when the registry allows it (with one
+//! token for both repositories; any failure falls back to upload, and an upload session the
+//! registry opened instead of mounting is cancelled), uploads streamed from disk in 4 MiB chunks
+//! (GHCR refuses bigger request bodies), manifests pushed as the exact bytes their digest was
+//! computed from. TLS is always verified, except for registries named insecure and loopback ones.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::StreamExt;
 use http::HeaderValue;
+use http::header::{AUTHORIZATION, CONTENT_LENGTH, LOCATION};
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth;
@@ -21,6 +24,7 @@ use super::auth::{self, Credentials};
 use super::layer::{Blob, hex_digest};
 use super::oci::Descriptor;
 use super::retry::retry;
+use super::token::{self, Grant};
 
 const CREDENTIALS_HELP: &str = "check the credentials and their rights on the repository: REGISTRY_USERNAME/REGISTRY_PASSWORD (used only for the registries pushed to, or the one REGISTRY names), CI_REGISTRY_USER/CI_REGISTRY_PASSWORD, GITHUB_TOKEN (ghcr.io) or `docker login` (DOCKER_CONFIG)";
 
@@ -29,8 +33,15 @@ const CHUNK: usize = 4 << 20;
 
 pub struct Registry {
     client: Client,
+    /// For the requests oci-client cannot make: a token for two repositories, and a mount that
+    /// may answer with an upload session to cancel.
+    http: reqwest::Client,
+    /// `http://HOST` or `https://HOST`.
+    base_url: String,
     auth: RegistryAuth,
     credentials: Credentials,
+    /// Mount grants by (target, source) repository: one token request per pair, not per layer.
+    mount_grants: tokio::sync::Mutex<HashMap<(String, String), Option<Grant>>>,
     pub host: String,
 }
 
@@ -66,18 +77,36 @@ impl Registry {
         if is_loopback(host) {
             plain.push(host.to_owned());
         }
+        let scheme = if plain.iter().any(|p| p == host) {
+            "http"
+        } else {
+            "https"
+        };
+        let (connect_timeout, read_timeout) = (
+            std::time::Duration::from_secs(15),
+            std::time::Duration::from_secs(120),
+        );
         let config = ClientConfig {
             protocol: ClientProtocol::HttpsExcept(plain),
-            connect_timeout: Some(std::time::Duration::from_secs(15)),
-            read_timeout: Some(std::time::Duration::from_secs(120)),
+            connect_timeout: Some(connect_timeout),
+            read_timeout: Some(read_timeout),
             platform_resolver: None,
             ..ClientConfig::default()
         };
+        // The same TLS verification as oci-client's own (rustls, the system's trust store).
+        let http = reqwest::Client::builder()
+            .connect_timeout(connect_timeout)
+            .read_timeout(read_timeout)
+            .build()
+            .unwrap_or_default();
         let credentials = auth::for_registry(host, &access.pushed_to);
         Registry {
             client: Client::new(config),
+            http,
+            base_url: format!("{scheme}://{host}"),
             auth: credentials.to_registry_auth(),
             credentials,
+            mount_grants: Default::default(),
             host: host.to_owned(),
         }
     }
@@ -157,17 +186,70 @@ impl Registry {
 
     /// Mounts a blob from another repository of this registry; false when the registry does not.
     pub async fn mount(&self, repository: &Reference, from: &Reference, digest: &str) -> bool {
-        // oci-client treats the legal 202 answer (mount refused, upload started) as an error, and
-        // its token may lack pull rights on the source: any failure means "upload instead".
-        self.client
-            .mount_blob(repository, from, digest)
-            .await
-            .is_ok()
-            && self
-                .client
-                .blob_exists(repository, digest)
-                .await
-                .unwrap_or(false)
+        let Some(grant) = self.mount_grant(repository, from).await else {
+            return false;
+        };
+        let url = format!(
+            "{}/v2/{}/blobs/uploads/",
+            self.base_url,
+            repository.repository()
+        );
+        let request = self
+            .http
+            .post(url)
+            .query(&[("mount", digest), ("from", from.repository())])
+            .header(CONTENT_LENGTH, "0");
+        let Ok(answer) = authorized(request, &grant).send().await else {
+            return false;
+        };
+        match answer.status() {
+            reqwest::StatusCode::CREATED => true,
+            // A legal refusal (GHCR without pull rights on the source, a source without the
+            // blob): the registry opened an upload session instead. The upload opens its own,
+            // so this one is cancelled rather than left open until the registry expires it.
+            reqwest::StatusCode::ACCEPTED => {
+                self.cancel_upload(&answer, &grant).await;
+                false
+            }
+            _ => false,
+        }
+    }
+
+    /// Push on the target and pull on the source, in one grant (fetched once per pair).
+    async fn mount_grant(&self, target: &Reference, source: &Reference) -> Option<Grant> {
+        let pair = (
+            target.repository().to_owned(),
+            source.repository().to_owned(),
+        );
+        // Held while the token is fetched: layers mounted in parallel wait for one request.
+        let mut grants = self.mount_grants.lock().await;
+        if let Some(known) = grants.get(&pair)
+            && known.as_ref().is_none_or(Grant::valid)
+        {
+            return known.clone();
+        }
+        let scopes = [
+            format!("repository:{}:pull,push", pair.0),
+            format!("repository:{}:pull", pair.1),
+        ];
+        let grant = token::grant(&self.http, &self.base_url, &self.credentials, &scopes).await;
+        grants.insert(pair, grant.clone());
+        grant
+    }
+
+    /// Cancels the upload session a 202 answer opened (DELETE on its Location), on this
+    /// registry only: the grant is never sent elsewhere.
+    async fn cancel_upload(&self, answer: &reqwest::Response, grant: &Grant) {
+        let Some(location) = answer
+            .headers()
+            .get(LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .and_then(|l| answer.url().join(l).ok())
+            .filter(|l| l.origin() == answer.url().origin())
+        else {
+            return;
+        };
+        let _ = authorized(self.http.delete(location), grant).send().await;
     }
 
     /// Uploads a blob from disk, streamed in chunks; `sent` hears the bytes as they go.
@@ -286,6 +368,13 @@ impl Registry {
         })
         .await
         .map_err(|e| self.error(e))
+    }
+}
+
+fn authorized(request: reqwest::RequestBuilder, grant: &Grant) -> reqwest::RequestBuilder {
+    match &grant.header {
+        Some(header) => request.header(AUTHORIZATION, header),
+        None => request,
     }
 }
 

@@ -1,6 +1,7 @@
 //! A real OCI registry (Debian's `docker-registry`) on a free loopback port, started for one
 //! test and stopped when dropped; optionally behind `tests/support/registry_proxy.py`, which logs
-//! every request and can inject failures.
+//! every request and can inject failures, or asking for tokens from
+//! `tests/support/token_server.py` (a fake token server following Docker's token auth spec).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -33,6 +34,17 @@ impl TestRegistry {
             format!(
                 "auth:\n  htpasswd:\n    realm: test\n    path: {}\n",
                 dir.join("htpasswd").display()
+            )
+        })
+    }
+
+    /// A registry that wants bearer tokens from `tokens` (`auth: token`, trusting its certificate).
+    pub fn start_with_tokens(tokens: &TokenServer) -> TestRegistry {
+        Self::start_with(|_| {
+            format!(
+                "auth:\n  token:\n    realm: http://127.0.0.1:{}/token\n    service: scoreline-test-registry\n    issuer: scoreline-test-issuer\n    rootcertbundle: {}\n",
+                tokens.port,
+                tokens.certificate.display()
             )
         })
     }
@@ -115,6 +127,69 @@ impl TestRegistry {
 }
 
 impl Drop for TestRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `tests/support/token_server.py` with a fresh signing key and certificate (openssl CLI).
+pub struct TokenServer {
+    child: Child,
+    pub port: u16,
+    certificate: PathBuf,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl TokenServer {
+    /// Grants `user`/`password` every scope asked for.
+    pub fn start(user: &str, password: &str) -> TokenServer {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new("openssl")
+            .current_dir(dir.path())
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes"])
+            .args(["-keyout", "key.pem", "-out", "cert.pem", "-days", "2"])
+            .args(["-subj", "/CN=scoreline test token issuer"])
+            .output()
+            .expect("openssl is installed");
+        assert!(
+            out.status.success(),
+            "openssl: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (log, port_file) = (dir.path().join("tokens.log"), dir.path().join("port"));
+        let mut child = Command::new("python3")
+            .arg(repo_root().join("tests/support/token_server.py"))
+            .arg(dir.path().join("key.pem"))
+            .arg(dir.path().join("cert.pem"))
+            .arg(&log)
+            .arg(&port_file)
+            .arg(format!("{user}:{password}"))
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("python3 runs the token server");
+        let port = super::port_from(&mut child, &port_file, "the token server");
+        TokenServer {
+            child,
+            port,
+            certificate: dir.path().join("cert.pem"),
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// Every token request: the user (`-` for none) and the scopes asked for.
+    pub fn requests(&self) -> Vec<Vec<String>> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|line| line.split(' ').map(str::to_owned).collect())
+            .collect()
+    }
+}
+
+impl Drop for TokenServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -253,6 +328,48 @@ pub fn umoci_unpack(layout: &Path, tag: &str, bundle: &Path) -> PathBuf {
         String::from_utf8_lossy(&out.stderr)
     );
     bundle.join("rootfs")
+}
+
+/// The owner (uid, gid) of every path in the layers of `oci:LAYOUT:TAG`, read from the tar
+/// headers (a later layer's entry wins), so owners can be checked without root, which umoci
+/// needs to keep them.
+pub fn layer_owners(layout: &Path, tag: &str) -> std::collections::BTreeMap<String, (u64, u64)> {
+    let blob = |digest: &str| {
+        layout
+            .join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:"))
+    };
+    let json = |path: PathBuf| -> serde_json::Value {
+        serde_json::from_slice(
+            &std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+        )
+        .unwrap()
+    };
+    let index = json(layout.join("index.json"));
+    let entry = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == tag)
+        .unwrap_or_else(|| panic!("no {tag} in {index}"));
+    let manifest = json(blob(entry["digest"].as_str().unwrap()));
+    let mut owners = std::collections::BTreeMap::new();
+    for layer in manifest["layers"].as_array().unwrap() {
+        let file = std::fs::File::open(blob(layer["digest"].as_str().unwrap())).unwrap();
+        // Layers are written as several gzip members: read them all.
+        let mut archive = tar::Archive::new(flate2::read::MultiGzDecoder::new(file));
+        for entry in archive.entries().unwrap() {
+            let entry = entry.unwrap();
+            let header = entry.header();
+            let path = entry.path().unwrap().display().to_string();
+            let path = path
+                .trim_start_matches("./")
+                .trim_end_matches('/')
+                .to_owned();
+            owners.insert(path, (header.uid().unwrap(), header.gid().unwrap()));
+        }
+    }
+    owners
 }
 
 /// umoci keeps files' owners only when unpacking as root.

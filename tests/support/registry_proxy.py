@@ -17,13 +17,13 @@ The proxy listens on a free loopback port and writes it to PORT_FILE when ready.
 import base64
 import binascii
 import http.client
-import os
 import re
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from request_body import read_body
+from serve import serve
 
 UPSTREAM_PORT = int(sys.argv[1])
 LOG = open(sys.argv[2], "a", buffering=1)
@@ -129,7 +129,4 @@ class Proxy(BaseHTTPRequestHandler):
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
 server.daemon_threads = True
-with open(PORT_FILE + ".tmp", "w") as f:
-    f.write(str(server.server_address[1]))
-os.replace(PORT_FILE + ".tmp", PORT_FILE)
-server.serve_forever()
+serve(server, PORT_FILE)
