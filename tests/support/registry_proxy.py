@@ -67,6 +67,9 @@ class Proxy(BaseHTTPRequestHandler):
         LOG.write(f"{self.command} {self.path} {status} {self.user()}\n")
 
     def answer(self, status, headers=(), body=b""):
+        # Logged before the client can see the answer, so a test reading the log right after
+        # a request returns finds it there.
+        self.record(status)
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
@@ -74,7 +77,6 @@ class Proxy(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-        self.record(status)
 
     def fault(self):
         global faults_injected
@@ -112,6 +114,7 @@ class Proxy(BaseHTTPRequestHandler):
         upstream.endheaders(body)
         response = upstream.getresponse()
         data = response.read()
+        self.record(response.status)
         self.send_response(response.status)
         for name, value in response.getheaders():
             if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
@@ -121,7 +124,6 @@ class Proxy(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
-        self.record(response.status)
         upstream.close()
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
