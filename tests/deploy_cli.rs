@@ -663,6 +663,59 @@ fn tokens_reach_a_local_git_smart_http_server_over_https_as_basic_auth_and_are_n
 }
 
 #[test]
+fn a_token_is_not_carried_along_a_redirect_to_another_host_and_the_error_says_which_url_to_set() {
+    let world = World::new();
+    let (cert, key) = self_signed(world.dir.path());
+    let token = "ghp_RedirectedTokenThatMustNotTravel";
+    let credentials = format!("x-access-token:{token}");
+    // The host redirected to serves anyone (as a stranger's would) and logs what it was sent.
+    let elsewhere = common::git_server::GitServer::start(
+        world.dir.path(),
+        &credentials,
+        &[Path::new("--tls"), &cert, &key, Path::new("--open")],
+    );
+    let moved_to = format!("https://127.0.0.1:{}", elsewhere.port);
+    let moved = common::git_server::GitServer::start(
+        world.dir.path(),
+        &credentials,
+        &[
+            Path::new("--tls"),
+            &cert,
+            &key,
+            Path::new("--redirect"),
+            Path::new(&moved_to),
+        ],
+    );
+    let url = format!("https://127.0.0.1:{}/env.git", moved.port);
+    throwaway_at(&world, &url);
+    let mut command = world.deploy_command("throwaway", "x:1");
+    for variable in TOKEN_VARIABLES {
+        command.env_remove(variable);
+    }
+    let out = run(command.env("GIT_TOKEN", token).env("GIT_SSL_CAINFO", &cert));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("environment repository {url} (main): `git clone"))
+            && stderr.contains("the repository answered with a redirect (HTTP 302), which is not followed while a token is sent")
+            && stderr.contains("put the repository's final URL (where it redirects to) in `delivery.repo` of environment `throwaway` (platform/environments.yaml:12:11)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(token), "{stderr}");
+    assert!(
+        moved.log().contains("GET /env.git/info/refs auth=ok"),
+        "{}",
+        moved.log()
+    );
+    assert!(
+        !elsewhere.log().contains("auth=ok"),
+        "the token reached the host redirected to:\n{}",
+        elsewhere.log()
+    );
+    assert_eq!(text(&git(&world.repo(), &["for-each-ref"]).stdout), "");
+}
+
+#[test]
 fn a_token_is_not_sent_to_a_plain_http_repository_and_a_warning_says_why() {
     let world = World::new();
     let token = "ghp_PlainHttpTokenThatMustNotTravel";

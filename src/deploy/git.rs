@@ -12,6 +12,16 @@ use base64::Engine;
 pub enum GitError {
     #[error("`git {command}` failed: {stderr}")]
     Failed { command: String, stderr: String },
+    /// The server answered with a redirect, which git is told not to follow while it sends a
+    /// token; `configured` says where the URL to change is.
+    #[error(
+        "`git {command}`: the repository answered with a redirect (HTTP {status}), which is not followed while a token is sent, since the host redirected to would receive it: put the repository's final URL (where it redirects to) in {configured}"
+    )]
+    Redirected {
+        command: String,
+        status: String,
+        configured: String,
+    },
     #[error("cannot run git: {0} (install git; scoreline drives the git command)")]
     Spawn(std::io::Error),
 }
@@ -25,6 +35,26 @@ impl GitError {
                 || stderr.contains("fetch first")
                 || stderr.contains("non-fast-forward")
                 || stderr.contains("cannot lock ref"))
+    }
+
+    /// This failure as a redirect git did not follow (`The requested URL returned error: 302`),
+    /// naming where the repository's URL is `configured`; any other failure as it is.
+    pub fn redirected(self, configured: &str) -> GitError {
+        let GitError::Failed { command, stderr } = self else {
+            return self;
+        };
+        let status: Option<String> = stderr
+            .split_once("The requested URL returned error: ")
+            .map(|(_, rest)| rest.chars().take_while(char::is_ascii_digit).collect())
+            .filter(|s: &String| s.starts_with('3'));
+        match status {
+            Some(status) => GitError::Redirected {
+                command,
+                status,
+                configured: configured.to_owned(),
+            },
+            None => GitError::Failed { command, stderr },
+        }
     }
 }
 
@@ -59,6 +89,9 @@ impl Git {
                 format!("Authorization: Basic {basic}"),
             ));
             secrets.extend([token, basic]);
+            // git sends extra headers on every request, also to the host a redirect names: with
+            // `initial` (its default) the follow-up requests go there, token included.
+            config.push(("http.followRedirects".into(), "false".into()));
         }
         let mut env: Vec<(String, String)> = vec![
             ("GIT_TERMINAL_PROMPT".into(), "0".into()),
@@ -119,13 +152,12 @@ impl Git {
         }
         let out = child.wait_with_output().map_err(GitError::Spawn)?;
         if out.status.success() {
-            Ok(out.stdout)
-        } else {
-            Err(GitError::Failed {
-                command: self.redact(&args.join(" ")),
-                stderr: self.redact(String::from_utf8_lossy(&out.stderr).trim()),
-            })
+            return Ok(out.stdout);
         }
+        Err(GitError::Failed {
+            command: self.redact(&args.join(" ")),
+            stderr: self.redact(String::from_utf8_lossy(&out.stderr).trim()),
+        })
     }
 
     fn redact(&self, text: &str) -> String {

@@ -89,10 +89,25 @@ pub fn open(
                     environment.name
                 )));
             }
+            // The environment's entry (its name) in environments.yaml.
+            let at = environment
+                .location
+                .as_ref()
+                .map(|at| {
+                    let pos = at.node.span.start;
+                    format!(
+                        " ({}:{}:{})",
+                        at.source.path.display(),
+                        pos.line,
+                        pos.column
+                    )
+                })
+                .unwrap_or_default();
             Box::new(store::GitStore::new(
                 &url,
                 delivery.branch.as_deref().unwrap_or("main"),
                 author,
+                format!("`delivery.repo` of environment `{}`{at}", environment.name),
             )?)
         }
     };

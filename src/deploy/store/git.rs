@@ -23,10 +23,17 @@ pub struct GitStore {
     git: Option<Git>,
     /// Whether the clone has full history (history, rollback) or only the tip.
     full: bool,
+    /// Where the repository's URL is set, for the message when it redirects.
+    configured: String,
 }
 
 impl GitStore {
-    pub fn new(url: &str, branch: &str, author: (String, String)) -> Result<GitStore, Error> {
+    pub fn new(
+        url: &str,
+        branch: &str,
+        author: (String, String),
+        configured: String,
+    ) -> Result<GitStore, Error> {
         let work = tempfile::Builder::new()
             .prefix("scoreline-env-")
             .tempdir()
@@ -38,6 +45,7 @@ impl GitStore {
             work,
             git: None,
             full: false,
+            configured,
         })
     }
 
@@ -93,7 +101,7 @@ impl GitStore {
     fn failed(&self, e: GitError) -> Error {
         Error::Git {
             repository: self.describe(),
-            error: e,
+            error: e.redirected(&self.configured),
         }
     }
 
