@@ -1326,3 +1326,118 @@ fn history_of_one_app_diff_between_two_deployments_and_rollback_to_a_given_one()
     let nowhere = rollback("ffffffffff");
     assert_eq!(nowhere.status.code(), Some(2), "{}", text(&nowhere.stderr));
 }
+
+#[test]
+fn an_app_or_environment_name_that_is_a_path_is_refused_and_no_other_folder_is_touched() {
+    let world = World::new();
+    ok(&world.deploy("staging", "x:1"));
+    ok(&world.deploy("pr-7", "x:1"));
+    let before = world.commits();
+    let refused = [
+        // Past the preview's folder into staging's: `destroy` of a preview needs no --force.
+        world.command(&["destroy", "--env", "pr-7", "--app", "../staging/shop"]),
+        world.command(&["rollback", "--env", "pr-7", "--app", "../staging/shop"]),
+        world.command(&["history", "--env", "pr-7", "--app", "../../.."]),
+        world.command(&["diff", "--env", "pr-7", "--app", "../x", "--from", "00"]),
+        world.deploy_command("pr-../../x", "x:1"),
+    ];
+    for mut command in refused {
+        let out = run(&mut command);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{command:?}: {}",
+            text(&out.stderr)
+        );
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("must be lowercase letters, digits and '-'")
+                || stderr.contains("environment `pr-../../x` is not defined"),
+            "{stderr}"
+        );
+    }
+    assert_eq!(world.commits(), before);
+    let checkout = world.checkout();
+    assert!(
+        checkout
+            .path()
+            .join("staging/shop/.scoreline/record.json")
+            .exists()
+    );
+}
+
+/// Commits to the environment repository what `edit` makes of a fresh checkout.
+fn commit_to(world: &World, message: &str, edit: impl FnOnce(&Path)) {
+    let checkout = world.checkout();
+    edit(checkout.path());
+    git(checkout.path(), &["commit", "--quiet", "-am", message]);
+    git(checkout.path(), &["push", "--quiet", "origin", "HEAD:main"]);
+}
+
+/// Sets the time of the record in `folder` of a checkout.
+fn set_time(checkout: &Path, folder: &str, time: &str) {
+    let path = checkout.join(folder).join(".scoreline/record.json");
+    let mut record: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    record["time"] = time.into();
+    std::fs::write(&path, serde_json::to_vec_pretty(&record).unwrap()).unwrap();
+}
+
+#[test]
+fn gc_does_not_remove_a_preview_deployed_again_while_it_pushes() {
+    let world = World::new();
+    ok(&world.deploy("pr-8", "x:1"));
+    ok(&world.deploy("pr-9", "x:1"));
+    // Both last deployed four days ago: past the pattern's ttl (72h).
+    let old = scoreline::deploy::timestamp(
+        std::time::SystemTime::now() - std::time::Duration::from_secs(4 * 24 * 3600),
+    );
+    commit_to(&world, "age the previews", |checkout| {
+        set_time(checkout, "pr-8/shop", &old);
+        set_time(checkout, "pr-9/shop", &old);
+    });
+    // While gc's first push waits in the hook, pr-8 is deployed again and lands first.
+    let now = scoreline::deploy::timestamp(std::time::SystemTime::now());
+    let redeploy = world.dir.path().join("redeploy");
+    let hook = world.repo().join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\nread old new ref\ngit log -1 --format=%s \"$new\" | grep -q '^gc:' || exit 0\n\
+             [ -e {marker} ] && exit 0\n: > {marker}\n\
+             unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_DIR\n\
+             git clone --quiet {repo} {redeploy} && cd {redeploy} &&\n\
+             sed -i 's/\"time\": \"[^\"]*\"/\"time\": \"{now}\"/' pr-8/shop/.scoreline/record.json &&\n\
+             git -c user.name=t -c user.email=t@t commit --quiet -am 'deploy shop to pr-8' &&\n\
+             git push --quiet origin HEAD:main\n",
+            marker = world.dir.path().join("hook-ran").display(),
+            repo = world.repo().display(),
+            redeploy = redeploy.display(),
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+
+    let said = ok(&world.scoreline(&["gc"]));
+    assert!(
+        world.dir.path().join("hook-ran").exists(),
+        "the race was not staged"
+    );
+    assert!(
+        said.contains("removed pr-9/shop") && !said.contains("pr-8"),
+        "{said}"
+    );
+    let checkout = world.checkout();
+    assert!(
+        checkout
+            .path()
+            .join("pr-8/shop/.scoreline/record.json")
+            .exists(),
+        "the new deployment of pr-8 was removed"
+    );
+    assert!(!checkout.path().join("pr-9").exists());
+    let subjects = text(&git(&world.repo(), &["log", "--format=%s", "main"]).stdout);
+    assert!(
+        subjects.starts_with("gc: remove expired previews"),
+        "{subjects}"
+    );
+}

@@ -142,13 +142,20 @@ impl Target {
     /// The app folders of this environment (for `history` without `--app`, and teardown).
     pub fn apps(&mut self) -> Result<Vec<(String, Record)>, Error> {
         let env = self.environment.name.clone();
+        let mut found = self.deployments()?;
+        found.retain(|(_, record)| record.environment == env);
+        Ok(found)
+    }
+
+    /// Every folder of the delivery holding a record of the environment and app its path
+    /// names: a record's names are used to find its folder again (to remove it), so one that
+    /// claims another folder's, or a path (`../x`), is not taken for a deployment.
+    pub fn deployments(&mut self) -> Result<Vec<(String, Record)>, Error> {
         let mut found = self.store.folders(&self.layout)?;
         found.retain(|(folder, record)| {
-            record.environment == env
-                && self
-                    .layout
-                    .parse(folder)
-                    .is_some_and(|(e, _)| e.is_none_or(|e| e == env))
+            self.layout.parse(folder).is_some_and(|(env, app)| {
+                env.is_none_or(|e| e == record.environment) && app.is_none_or(|a| a == record.app)
+            }) && self.layout.folder(&record.environment, &record.app) == *folder
         });
         Ok(found)
     }
@@ -218,10 +225,15 @@ impl Target {
         Ok((entry, files))
     }
 
-    /// Removes app folders of this environment in one change.
-    pub fn remove(&mut self, apps: &[String], message: &str) -> Result<Delivered, Error> {
+    /// Removes app folders of this environment in one change; the apps removed.
+    pub fn remove(&mut self, apps: &[String], message: &str) -> Result<Vec<String>, Error> {
         let folders: Vec<String> = apps.iter().map(|a| self.folder(a)).collect();
-        self.store.remove(&folders, message)
+        let removed = self.store.remove(&folders, &|_, _| true, message)?;
+        Ok(apps
+            .iter()
+            .filter(|a| removed.contains(&self.folder(a)))
+            .cloned()
+            .collect())
     }
 }
 
@@ -394,15 +406,15 @@ pub fn reconstruct(record: &Record, dir: &Path) -> Result<Vec<PathBuf>, Error> {
 }
 
 /// Preview instances (of any pattern of the baseline) whose last deployment is older than
-/// `older_than` (or, without it, than their pattern's ttl): (environment, app) pairs.
+/// `older_than` (or, without it, than their pattern's ttl): their folders and records.
 pub fn expired(
     baseline: &Baseline,
     target: &mut Target,
     older_than: Option<Duration>,
     now: SystemTime,
-) -> Result<Vec<(String, String)>, Error> {
+) -> Result<Vec<(String, Record)>, Error> {
     let mut out = Vec::new();
-    for (_, record) in target.store.folders(&target.layout)? {
+    for (folder, record) in target.deployments()? {
         let Some(instance) = baseline
             .environment(&record.environment)
             .filter(|e| e.pattern.is_some())
@@ -420,11 +432,9 @@ pub fn expired(
             ))
         })?;
         if now.duration_since(deployed).unwrap_or_default() >= limit {
-            out.push((record.environment, record.app));
+            out.push((folder, record));
         }
     }
-    out.sort();
-    out.dedup();
     Ok(out)
 }
 

@@ -143,23 +143,22 @@ impl Store for DirStore {
         Ok(Delivered::Written { revision })
     }
 
-    fn remove(&mut self, folders: &[String], _message: &str) -> Result<Delivered, Error> {
+    fn remove(
+        &mut self,
+        folders: &[String],
+        still: &dyn Fn(&str, &Record) -> bool,
+        _message: &str,
+    ) -> Result<Vec<String>, Error> {
         let mut removed = Vec::new();
         for folder in folders {
             let dir = self.root.join(folder);
-            if dir.join(RECORD_FILE).is_file() {
+            if read_folder(&dir)?.is_some_and(|(record, _)| still(folder, &record)) {
                 std::fs::remove_dir_all(&dir)
                     .map_err(|e| Error::Io(format!("{}: {e}", dir.display())))?;
                 removed.push(folder.clone());
             }
         }
-        Ok(if removed.is_empty() {
-            Delivered::Unchanged
-        } else {
-            Delivered::Written {
-                revision: removed.join(", "),
-            }
-        })
+        Ok(removed)
     }
 
     fn folders(&mut self, layout: &Layout) -> Result<Vec<(String, Record)>, Error> {

@@ -281,18 +281,29 @@ impl Store for GitStore {
         })
     }
 
-    fn remove(&mut self, folders: &[String], message: &str) -> Result<Delivered, Error> {
-        self.commit_and_push(message, |repo| {
-            let mut removed = false;
+    fn remove(
+        &mut self,
+        folders: &[String],
+        still: &dyn Fn(&str, &Record) -> bool,
+        message: &str,
+    ) -> Result<Vec<String>, Error> {
+        let mut removed = Vec::new();
+        let delivered = self.commit_and_push(message, |repo| {
+            // Each attempt starts from a fresh tip.
+            removed.clear();
             for folder in folders {
                 let dir = repo.join(folder);
-                if dir.exists() {
+                if read_folder(&dir)?.is_some_and(|(record, _)| still(folder, &record)) {
                     std::fs::remove_dir_all(&dir)
                         .map_err(|e| Error::Io(format!("{}: {e}", dir.display())))?;
-                    removed = true;
+                    removed.push(folder.clone());
                 }
             }
-            Ok(removed)
+            Ok(!removed.is_empty())
+        })?;
+        Ok(match delivered {
+            Delivered::Written { .. } => removed,
+            Delivered::Unchanged => Vec::new(),
         })
     }
 

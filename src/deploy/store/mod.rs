@@ -60,8 +60,15 @@ pub trait Store {
         message: &str,
     ) -> Result<Delivered, Error>;
 
-    /// Removes folders (all in one change).
-    fn remove(&mut self, folders: &[String], message: &str) -> Result<Delivered, Error>;
+    /// Removes the folders, all in one change, each only if `still` holds for the record it
+    /// holds then (checked again on the new tip when a push loses a race, so a deploy that
+    /// landed meanwhile is not removed unseen); the folders removed.
+    fn remove(
+        &mut self,
+        folders: &[String],
+        still: &dyn Fn(&str, &Record) -> bool,
+        message: &str,
+    ) -> Result<Vec<String>, Error>;
 
     /// Every folder matching the layout, with its current record.
     fn folders(&mut self, layout: &Layout) -> Result<Vec<(String, Record)>, Error>;
