@@ -1441,3 +1441,37 @@ fn gc_does_not_remove_a_preview_deployed_again_while_it_pushes() {
         "{subjects}"
     );
 }
+
+#[test]
+fn a_push_refused_by_the_server_fails_at_once_with_its_reason() {
+    let world = World::new();
+    ok(&world.deploy("staging", "x:1"));
+    let before = world.commits();
+    // As GitHub refuses a push to a protected branch: a declining hook (counting its runs).
+    let runs = world.dir.path().join("hook-runs");
+    let hook = world.repo().join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\necho run >> {}\necho 'GH006: Protected branch update failed for refs/heads/main.' >&2\nexit 1\n",
+            runs.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = world.deploy("staging", "x:2");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("`git push")
+            && stderr.contains("GH006: Protected branch update failed")
+            && stderr.contains("pre-receive hook declined"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&runs).unwrap(),
+        "run\n",
+        "a refusal is not a lost race: no retry"
+    );
+    assert_eq!(world.commits(), before);
+}
