@@ -1475,3 +1475,56 @@ fn a_push_refused_by_the_server_fails_at_once_with_its_reason() {
     );
     assert_eq!(world.commits(), before);
 }
+
+#[test]
+fn concurrent_deploys_of_the_same_app_each_land_as_one_clean_commit() {
+    let world = World::new();
+    let images: Vec<String> = (0..8).map(|i| format!("x:{i}")).collect();
+    let children: Vec<_> = images
+        .iter()
+        .map(|image| {
+            world
+                .deploy_command("throwaway", image)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (image, child) in images.iter().zip(children) {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{image}: {}", text(&out.stderr));
+    }
+    assert_eq!(world.commits(), images.len());
+    let merges = text(&git(&world.repo(), &["rev-list", "--merges", "main"]).stdout);
+    assert_eq!(merges, "", "no merge commits");
+    // Every commit holds exactly one deployment's folder: its record, its image, its files.
+    let log = text(&git(&world.repo(), &["log", "--format=%H", "main"]).stdout);
+    let show = |spec: &str| text(&git(&world.repo(), &["show", spec]).stdout);
+    let mut deployed = Vec::new();
+    let mut listings = Vec::new();
+    for commit in log.lines() {
+        let record: Value = serde_json::from_str(&show(&format!(
+            "{commit}:throwaway/shop/.scoreline/record.json"
+        )))
+        .unwrap();
+        let image = record["images"][0]["image"].as_str().unwrap().to_owned();
+        assert!(
+            show(&format!("{commit}:throwaway/shop/deployment-shop.yaml"))
+                .contains(&format!("image: {image}\n")),
+            "{commit}: the manifests are not the record's deployment"
+        );
+        listings.push(text(
+            &git(
+                &world.repo(),
+                &["ls-tree", "-r", "--name-only", commit, "--", "throwaway/shop"],
+            )
+            .stdout,
+        ));
+        deployed.push(image);
+    }
+    deployed.sort();
+    assert_eq!(deployed, images, "each deploy is one commit");
+    listings.dedup();
+    assert_eq!(listings.len(), 1, "the same files each time: {listings:?}");
+}
