@@ -1293,7 +1293,10 @@ fn history_of_one_app_diff_between_two_deployments_and_rollback_to_a_given_one()
         "{patch}"
     );
     assert!(
-        patch.starts_with(&format!("--- {}/deployment-shop.yaml", &ids[0][..19])),
+        patch.starts_with(&format!(
+            "# Deployment/shop (changed)\n--- {}/deployment-shop.yaml",
+            &ids[0][..19]
+        )),
         "{patch}"
     );
     let unknown = diff("0000000000", &ids[1][7..19]);
@@ -1517,7 +1520,14 @@ fn concurrent_deploys_of_the_same_app_each_land_as_one_clean_commit() {
         listings.push(text(
             &git(
                 &world.repo(),
-                &["ls-tree", "-r", "--name-only", commit, "--", "throwaway/shop"],
+                &[
+                    "ls-tree",
+                    "-r",
+                    "--name-only",
+                    commit,
+                    "--",
+                    "throwaway/shop",
+                ],
             )
             .stdout,
         ));
@@ -1527,4 +1537,65 @@ fn concurrent_deploys_of_the_same_app_each_land_as_one_clean_commit() {
     assert_eq!(deployed, images, "each deploy is one commit");
     listings.dedup();
     assert_eq!(listings.len(), 1, "the same files each time: {listings:?}");
+}
+
+#[test]
+fn diff_shows_an_added_and_a_removed_object_whole_under_its_kind_and_name() {
+    let world = World::new();
+    let score = |ports: &str| {
+        format!(
+            "apiVersion: score.dev/v1b1\nmetadata:\n  name: other\ncontainers:\n  main:\n    image: nginx:1.27\n{ports}"
+        )
+    };
+    let with_port = score("service:\n  ports:\n    web: { port: 8080 }\n");
+    write_files(&world.work(), &[("other.yaml", &score(""))]);
+    ok(&world.scoreline(&["deploy", "-f", "other.yaml", "--env", "throwaway"]));
+    let diff = || {
+        world.scoreline(&[
+            "diff",
+            "-f",
+            "other.yaml",
+            "--env",
+            "throwaway",
+            "--exit-code",
+            "--output",
+            "json",
+        ])
+    };
+    // A Service once the Score file has a port: added, whole; then removed, whole.
+    write_files(&world.work(), &[("other.yaml", &with_port)]);
+    for (change, sign) in [("added", '+'), ("removed", '-')] {
+        let out = diff();
+        assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+        let changes: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let service = changes["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["object"] == "Service/other")
+            .unwrap_or_else(|| panic!("no Service in {changes}"));
+        assert_eq!(
+            (&service["file"], &service["change"]),
+            (&"service-other.yaml".into(), &change.into())
+        );
+        let patch = service["diff"].as_str().unwrap();
+        assert!(
+            patch.starts_with(&format!("# Service/other ({change})\n--- deployed/service-other.yaml\n+++ rendered/service-other.yaml\n"))
+                && patch.contains(&format!("\n{sign}kind: Service\n"))
+                && patch.contains(&format!("\n{sign}  name: other\n")),
+            "{patch}"
+        );
+        assert!(
+            patch
+                .lines()
+                .skip(3)
+                .filter(|l| !l.starts_with("@@"))
+                .all(|l| l.starts_with(sign)),
+            "the whole object: {patch}"
+        );
+        ok(&world.scoreline(&["deploy", "-f", "other.yaml", "--env", "throwaway"]));
+        write_files(&world.work(), &[("other.yaml", &score(""))]);
+    }
+    let out = diff();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
