@@ -1599,3 +1599,39 @@ fn diff_shows_an_added_and_a_removed_object_whole_under_its_kind_and_name() {
     let out = diff();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_folder_with_an_unreadable_record_is_named_in_the_repository_and_a_deploy_replaces_it() {
+    let world = World::new();
+    ok(&world.deploy("staging", "x:1"));
+    commit_to(&world, "break the record", |checkout| {
+        std::fs::write(
+            checkout.join("staging/shop/.scoreline/record.json"),
+            "{ not json",
+        )
+        .unwrap();
+    });
+    let listed = world.scoreline(&["history", "--env", "staging"]);
+    assert_eq!(listed.status.code(), Some(1), "{}", text(&listed.stderr));
+    let stderr = text(&listed.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{} (main) staging/shop/.scoreline/record.json: not a scoreline deployment record",
+            world.repo().display()
+        )) && !stderr.contains("scoreline-env-"),
+        "{stderr}"
+    );
+    ok(&world.deploy("staging", "x:2"));
+    assert_eq!(world.record("staging/shop")["images"][0]["image"], "x:2");
+    // The broken commit is no deployment: the history lists the two that are.
+    let history = world.scoreline(&["history", "--env", "staging", "--output", "json"]);
+    ok(&history);
+    let history: Value = serde_json::from_slice(&history.stdout).unwrap();
+    let images: Vec<&Value> = history[0]["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| &d["record"]["images"][0]["image"])
+        .collect();
+    assert_eq!(images, ["x:2", "x:1"]);
+}

@@ -44,7 +44,7 @@ impl Store for DirStore {
     }
 
     fn current(&mut self, folder: &str) -> Result<Option<(Record, Files)>, Error> {
-        let found = read_folder(&self.root.join(folder))?;
+        let found = read_folder(&self.root.join(folder), &self.location(folder))?;
         Ok(found.map(|(record, files)| {
             (
                 record,
@@ -102,7 +102,7 @@ impl Store for DirStore {
         _message: &str,
     ) -> Result<Delivered, Error> {
         let dir = self.root.join(folder);
-        let previous = read_folder(&dir)?;
+        let previous = read_folder(&dir, &self.location(folder))?;
         if previous.as_ref().is_some_and(|(record, _)| record.id == id) {
             return Ok(Delivered::Unchanged);
         }
@@ -152,7 +152,9 @@ impl Store for DirStore {
         let mut removed = Vec::new();
         for folder in folders {
             let dir = self.root.join(folder);
-            if read_folder(&dir)?.is_some_and(|(record, _)| still(folder, &record)) {
+            if read_folder(&dir, &self.location(folder))?
+                .is_some_and(|(record, _)| still(folder, &record))
+            {
                 std::fs::remove_dir_all(&dir)
                     .map_err(|e| Error::Io(format!("{}: {e}", dir.display())))?;
                 removed.push(folder.clone());
@@ -164,7 +166,9 @@ impl Store for DirStore {
     fn folders(&mut self, layout: &Layout) -> Result<Vec<(String, Record)>, Error> {
         let mut out = Vec::new();
         for folder in layout.find(&self.root) {
-            if let Some((record, _)) = read_folder(&self.root.join(&folder))? {
+            if let Some((record, _)) =
+                read_folder(&self.root.join(&folder), &self.location(&folder))?
+            {
                 out.push((folder, record));
             }
         }

@@ -202,7 +202,7 @@ impl Store for GitStore {
 
     fn current(&mut self, folder: &str) -> Result<Option<(Record, Files)>, Error> {
         let repo = self.checkout(false)?.dir().to_path_buf();
-        read_folder(&repo.join(folder))
+        read_folder(&repo.join(folder), &self.location(folder))
     }
 
     fn history(&mut self, folder: &str) -> Result<Vec<Entry>, Error> {
@@ -223,10 +223,11 @@ impl Store for GitStore {
         let blobs = self.blobs(&specs)?;
         let mut entries = Vec::new();
         for (commit, blob) in commits.into_iter().zip(blobs) {
-            // A commit that removed the folder (a teardown) holds no record.
-            if let Some(bytes) = blob {
+            // A commit that removed the folder (a teardown) holds no record, and one whose
+            // record cannot be read (an edit by hand) no deployment to list or return to.
+            if let Some(Ok(record)) = blob.map(|b| parse_record(&b, &commit)) {
                 entries.push(Entry {
-                    record: parse_record(&bytes, &format!("{commit}:{path}"))?,
+                    record,
                     revision: commit,
                 });
             }
@@ -273,7 +274,10 @@ impl Store for GitStore {
     ) -> Result<Delivered, Error> {
         self.commit_and_push(message, |repo| {
             let dir = repo.join(folder);
-            if read_folder(&dir)?.is_some_and(|(record, _)| record.id == id) {
+            // A record that cannot be read is no deployment of ours: its folder is replaced.
+            if let Ok(Some((record, _))) = read_folder(&dir, folder)
+                && record.id == id
+            {
                 return Ok(false);
             }
             write_files(&dir, files)?;
@@ -288,12 +292,15 @@ impl Store for GitStore {
         message: &str,
     ) -> Result<Vec<String>, Error> {
         let mut removed = Vec::new();
+        let shown = self.describe();
         let delivered = self.commit_and_push(message, |repo| {
             // Each attempt starts from a fresh tip.
             removed.clear();
             for folder in folders {
                 let dir = repo.join(folder);
-                if read_folder(&dir)?.is_some_and(|(record, _)| still(folder, &record)) {
+                if read_folder(&dir, &format!("{shown} {folder}"))?
+                    .is_some_and(|(record, _)| still(folder, &record))
+                {
                     std::fs::remove_dir_all(&dir)
                         .map_err(|e| Error::Io(format!("{}: {e}", dir.display())))?;
                     removed.push(folder.clone());
@@ -311,7 +318,7 @@ impl Store for GitStore {
         let repo = self.checkout(false)?.dir().to_path_buf();
         let mut out = Vec::new();
         for folder in layout.find(&repo) {
-            if let Some((record, _)) = read_folder(&repo.join(&folder))? {
+            if let Some((record, _)) = read_folder(&repo.join(&folder), &self.location(&folder))? {
                 out.push((folder, record));
             }
         }

@@ -75,15 +75,16 @@ pub trait Store {
 }
 
 /// Reads a folder from disk (a checkout or a delivery folder): the record and every file.
-fn read_folder(dir: &std::path::Path) -> Result<Option<(Record, Files)>, Error> {
+/// `shown` is the folder as messages name it (not a temporary checkout's path).
+fn read_folder(dir: &std::path::Path, shown: &str) -> Result<Option<(Record, Files)>, Error> {
     let record_path = dir.join(super::record::RECORD_FILE);
     if !record_path.is_file() {
         return Ok(None);
     }
+    let at = format!("{shown}/{}", super::record::RECORD_FILE);
     let record = parse_record(
-        &std::fs::read(&record_path)
-            .map_err(|e| Error::Io(format!("{}: {e}", record_path.display())))?,
-        &record_path.display().to_string(),
+        &std::fs::read(&record_path).map_err(|e| Error::Io(format!("{at}: {e}")))?,
+        &at,
     )?;
     let mut files = Files::new();
     let mut pending = vec![dir.to_path_buf()];
