@@ -1367,6 +1367,23 @@ fn an_app_or_environment_name_that_is_a_path_is_refused_and_no_other_folder_is_t
             .join("staging/shop/.scoreline/record.json")
             .exists()
     );
+
+    // Nor does a record that names a path as its app lead a teardown there.
+    commit_to(&world, "a record naming a path", |checkout| {
+        let path = checkout.join("pr-7/shop/.scoreline/record.json");
+        let mut record: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        record["app"] = "../staging/shop".into();
+        std::fs::write(&path, serde_json::to_vec_pretty(&record).unwrap()).unwrap();
+    });
+    let said = ok(&world.scoreline(&["destroy", "--env", "pr-7"]));
+    assert!(said.contains("nothing to remove"), "{said}");
+    assert!(
+        world
+            .checkout()
+            .path()
+            .join("staging/shop/.scoreline/record.json")
+            .exists()
+    );
 }
 
 /// Commits to the environment repository what `edit` makes of a fresh checkout.

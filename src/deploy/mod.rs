@@ -153,9 +153,7 @@ impl Target {
     pub fn deployments(&mut self) -> Result<Vec<(String, Record)>, Error> {
         let mut found = self.store.folders(&self.layout)?;
         found.retain(|(folder, record)| {
-            self.layout.parse(folder).is_some_and(|(env, app)| {
-                env.is_none_or(|e| e == record.environment) && app.is_none_or(|a| a == record.app)
-            }) && self.layout.folder(&record.environment, &record.app) == *folder
+            self.layout.folder(&record.environment, &record.app) == *folder
         });
         Ok(found)
     }
