@@ -1652,3 +1652,63 @@ fn a_folder_with_an_unreadable_record_is_named_in_the_repository_and_a_deploy_re
         .collect();
     assert_eq!(images, ["x:2", "x:1"]);
 }
+
+#[test]
+fn the_callers_git_variables_neither_redirect_the_clone_nor_turn_tls_off_and_a_url_password_is_never_shown()
+ {
+    let world = World::new();
+    // Run from a hook of the source repository, where git sets GIT_DIR: the environment
+    // repository still gets the commit, the source repository none.
+    let source = world.work().join(".git");
+    ok(&run(world
+        .deploy_command("staging", "x:1")
+        .env("GIT_DIR", &source)
+        .env("GIT_WORK_TREE", world.work())));
+    assert_eq!(world.commits(), 1);
+    let source_commits = text(&git(&world.work(), &["rev-list", "--all", "--count"]).stdout);
+    assert_eq!(source_commits.trim(), "0");
+
+    let (cert, key) = self_signed(world.dir.path());
+    let token = "ghp_TokenForAServerNotVerified";
+    let server = common::git_server::GitServer::start(
+        world.dir.path(),
+        &format!("x-access-token:{token}"),
+        &[Path::new("--tls"), &cert, &key],
+    );
+    let url = format!("https://127.0.0.1:{}/env.git", server.port);
+    throwaway_at(&world, &url);
+    let deploy = || {
+        let mut command = world.deploy_command("throwaway", "x:1");
+        for variable in TOKEN_VARIABLES {
+            command.env_remove(variable);
+        }
+        command
+    };
+    // A CI setting GIT_SSL_NO_VERIFY does not make scoreline trust an unknown certificate.
+    let out = run(deploy()
+        .env("GIT_TOKEN", token)
+        .env("GIT_SSL_NO_VERIFY", "1"));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("certificate"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        server.log(),
+        "",
+        "no request passed an unverified connection"
+    );
+
+    // A password in the repository URL is masked in every message.
+    let password = "ghp_PasswordInTheUrl";
+    let with_password = url.replace("https://", &format!("https://x-access-token:{password}@"));
+    throwaway_at(&world, &with_password);
+    let out = run(deploy().env("GIT_SSL_CAINFO", &cert));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        all.contains("`git clone") && !all.contains(password),
+        "{all}"
+    );
+}

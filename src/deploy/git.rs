@@ -58,6 +58,25 @@ impl GitError {
     }
 }
 
+/// Variables of the calling process that would point git at another repository (scoreline run
+/// from a git hook has GIT_DIR set), add configuration, or turn TLS verification off.
+const INHERITED: [&str; 14] = [
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_COMMON_DIR",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_NAMESPACE",
+    "GIT_SHALLOW_FILE",
+    "GIT_GRAFT_FILE",
+    "GIT_REPLACE_REF_BASE",
+    "GIT_CONFIG",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_SSL_NO_VERIFY",
+    "GIT_PREFIX",
+];
+
 #[derive(Clone)]
 pub struct Git {
     dir: PathBuf,
@@ -82,6 +101,14 @@ impl Git {
             ("core.hooksPath".into(), "/dev/null".into()),
         ];
         let mut secrets = Vec::new();
+        // A password written into the URL itself is shown nowhere either.
+        if let Some((userinfo, _)) = url
+            .split_once("://")
+            .and_then(|(_, rest)| rest.split('/').next()?.rsplit_once('@'))
+            && let Some((_, password)) = userinfo.split_once(':')
+        {
+            secrets.push(password.to_owned());
+        }
         if let Some(Credentials { user, token, .. }) = credentials_for(url) {
             let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"));
             config.push((
@@ -133,6 +160,9 @@ impl Git {
             .arg(&self.dir)
             .args(args)
             .envs(self.env.iter().map(|(k, v)| (k, v)));
+        for variable in INHERITED {
+            command.env_remove(variable);
+        }
         command
             .stdin(if input.is_some() {
                 Stdio::piped()
