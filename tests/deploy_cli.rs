@@ -1712,3 +1712,34 @@ fn the_callers_git_variables_neither_redirect_the_clone_nor_turn_tls_off_and_a_u
         "{all}"
     );
 }
+
+#[test]
+fn a_symbolic_link_in_the_environment_repository_never_leads_a_deploy_outside_its_clone() {
+    let world = World::new();
+    let victim = world.dir.path().join("victim");
+    write_files(&victim, &[("shop/keep.txt", "not scoreline's")]);
+    ok(&world.deploy("staging", "x:1"));
+    commit_to(&world, "a link out of the repository", |checkout| {
+        std::os::unix::fs::symlink(&victim, checkout.join("pr-9")).unwrap();
+        git(checkout, &["add", "pr-9"]);
+    });
+    let out = world.deploy("pr-9", "x:1");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "cannot write {} (main) pr-9/shop/",
+            world.repo().display()
+        )) && text(&out.stderr).contains("a file or a symbolic link in the repository"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(victim.join("shop/keep.txt")).unwrap(),
+        "not scoreline's"
+    );
+    assert_eq!(common::files_below(&victim, &|_| true).len(), 1);
+    // The link itself is kept as it was by the deploys that succeed.
+    ok(&world.deploy("staging", "x:2"));
+    let checkout = world.checkout();
+    assert!(checkout.path().join("pr-9").is_symlink());
+}

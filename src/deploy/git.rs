@@ -99,6 +99,9 @@ impl Git {
         let mut config: Vec<(String, String)> = vec![
             ("commit.gpgsign".into(), "false".into()),
             ("core.hooksPath".into(), "/dev/null".into()),
+            // A symbolic link in the environment repository is checked out as a file holding
+            // its target: replacing an app folder below one would write (and remove) outside.
+            ("core.symlinks".into(), "false".into()),
         ];
         let mut secrets = Vec::new();
         // A password written into the URL itself is shown nowhere either.

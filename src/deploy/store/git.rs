@@ -272,6 +272,7 @@ impl Store for GitStore {
         id: &str,
         message: &str,
     ) -> Result<Delivered, Error> {
+        let shown = self.location(folder);
         self.commit_and_push(message, |repo| {
             let dir = repo.join(folder);
             // A record that cannot be read is no deployment of ours: its folder is replaced.
@@ -280,7 +281,7 @@ impl Store for GitStore {
             {
                 return Ok(false);
             }
-            write_files(&dir, files)?;
+            write_files(&dir, files, &shown)?;
             Ok(true)
         })
     }
@@ -326,17 +327,23 @@ impl Store for GitStore {
     }
 }
 
-/// Replaces a folder of the checkout with exactly these files.
-fn write_files(dir: &Path, files: &Files) -> Result<(), Error> {
-    let io = |p: &Path, e: std::io::Error| Error::Io(format!("{}: {e}", p.display()));
+/// Replaces a folder of the checkout with exactly these files; `shown` names the folder in
+/// the repository, for messages.
+fn write_files(dir: &Path, files: &Files, shown: &str) -> Result<(), Error> {
+    let io = |name: &str, e: std::io::Error| {
+        Error::Io(format!(
+            "cannot write {shown}{name}: {e} (is a file or a symbolic link in the repository where the folder should be?)"
+        ))
+    };
     if dir.exists() {
-        std::fs::remove_dir_all(dir).map_err(|e| io(dir, e))?;
+        std::fs::remove_dir_all(dir).map_err(|e| io("", e))?;
     }
     for (name, content) in files {
         let path = dir.join(name);
+        let name = format!("/{name}");
         std::fs::create_dir_all(path.parent().expect("inside the folder"))
-            .map_err(|e| io(&path, e))?;
-        std::fs::write(&path, content).map_err(|e| io(&path, e))?;
+            .map_err(|e| io(&name, e))?;
+        std::fs::write(&path, content).map_err(|e| io(&name, e))?;
     }
     Ok(())
 }
