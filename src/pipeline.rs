@@ -558,7 +558,7 @@ pub fn destroy(
         Some(app) => vec![app_name(app)?],
         None => target.apps()?.into_iter().map(|(_, r)| r.app).collect(),
     };
-    let removed = target.remove(&apps, &format!("destroy {env}: remove {}", apps.join(", ")))?;
+    let removed = target.remove(&apps)?;
     Ok((removed, target.store.describe()))
 }
 
@@ -585,19 +585,19 @@ pub fn gc(
         }
         if !dry_run {
             let folders: Vec<String> = expired.iter().map(|(f, _)| f.clone()).collect();
-            let names: Vec<String> = expired
-                .iter()
-                .map(|(_, r)| format!("{}/{}", r.environment, r.app))
-                .collect();
             // Only what was judged: a deploy that lands while gc pushes makes a new record.
             let judged = |folder: &str, record: &Record| {
                 expired.iter().any(|(f, r)| f == folder && r == record)
             };
-            let gone = target.store.remove(
-                &folders,
-                &judged,
-                &format!("gc: remove expired previews {}", names.join(", ")),
-            )?;
+            let message = |gone: &[String]| {
+                let names: Vec<String> = expired
+                    .iter()
+                    .filter(|(f, _)| gone.contains(f))
+                    .map(|(_, r)| format!("{}/{}", r.environment, r.app))
+                    .collect();
+                format!("gc: remove expired previews {}", names.join(", "))
+            };
+            let gone = target.store.remove(&folders, &judged, &message)?;
             expired.retain(|(f, _)| gone.contains(f));
         }
         removed.extend(expired.into_iter().map(|(_, r)| (r.environment, r.app)));

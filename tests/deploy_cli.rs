@@ -1457,8 +1457,8 @@ fn gc_does_not_remove_a_preview_deployed_again_while_it_pushes() {
     assert!(!checkout.path().join("pr-9").exists());
     let subjects = text(&git(&world.repo(), &["log", "--format=%s", "main"]).stdout);
     assert!(
-        subjects.starts_with("gc: remove expired previews"),
-        "{subjects}"
+        subjects.starts_with("gc: remove expired previews pr-9/shop\n"),
+        "the commit names what it removed: {subjects}"
     );
 }
 

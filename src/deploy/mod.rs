@@ -223,15 +223,22 @@ impl Target {
         Ok((entry, files))
     }
 
-    /// Removes app folders of this environment in one change; the apps removed.
-    pub fn remove(&mut self, apps: &[String], message: &str) -> Result<Vec<String>, Error> {
+    /// Removes app folders of this environment in one change (`destroy ENV: remove APPS`);
+    /// the apps removed.
+    pub fn remove(&mut self, apps: &[String]) -> Result<Vec<String>, Error> {
         let folders: Vec<String> = apps.iter().map(|a| self.folder(a)).collect();
-        let removed = self.store.remove(&folders, &|_, _| true, message)?;
-        Ok(apps
-            .iter()
-            .filter(|a| removed.contains(&self.folder(a)))
-            .cloned()
-            .collect())
+        let apps_in = |removed: &[String]| -> Vec<String> {
+            apps.iter()
+                .zip(&folders)
+                .filter(|(_, f)| removed.contains(f))
+                .map(|(a, _)| a.clone())
+                .collect()
+        };
+        let env = self.environment.name.clone();
+        let message =
+            |removed: &[String]| format!("destroy {env}: remove {}", apps_in(removed).join(", "));
+        let removed = self.store.remove(&folders, &|_, _| true, &message)?;
+        Ok(apps_in(&removed))
     }
 }
 

@@ -147,7 +147,7 @@ impl Store for DirStore {
         &mut self,
         folders: &[String],
         still: &dyn Fn(&str, &Record) -> bool,
-        _message: &str,
+        _message: &dyn Fn(&[String]) -> String,
     ) -> Result<Vec<String>, Error> {
         let mut removed = Vec::new();
         for folder in folders {

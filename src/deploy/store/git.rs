@@ -118,17 +118,17 @@ impl GitStore {
     }
 
     /// Applies `change` to the checkout, commits, pushes; on a lost race, refreshes and repeats.
-    /// `change` returns false when there is nothing to do on the current tip.
+    /// `change` returns the commit message for what it did on the current tip, or none when
+    /// there is nothing to do.
     fn commit_and_push(
         &mut self,
-        message: &str,
-        mut change: impl FnMut(&Path) -> Result<bool, Error>,
+        mut change: impl FnMut(&Path) -> Result<Option<String>, Error>,
     ) -> Result<Delivered, Error> {
         let git = self.checkout(false)?.clone();
         for attempt in 0..ATTEMPTS {
-            if !change(git.dir())? {
+            let Some(message) = change(git.dir())? else {
                 return Ok(Delivered::Unchanged);
-            }
+            };
             git.run(&["add", "--all", "."])
                 .map_err(|e| self.failed(e))?;
             if git
@@ -139,7 +139,7 @@ impl GitStore {
             {
                 return Ok(Delivered::Unchanged);
             }
-            git.run(&["commit", "--quiet", "--no-verify", "-m", message])
+            git.run(&["commit", "--quiet", "--no-verify", "-m", &message])
                 .map_err(|e| self.failed(e))?;
             let target = format!("HEAD:refs/heads/{}", self.branch);
             match git.run(&["push", "--quiet", "origin", &target]) {
@@ -273,16 +273,16 @@ impl Store for GitStore {
         message: &str,
     ) -> Result<Delivered, Error> {
         let shown = self.location(folder);
-        self.commit_and_push(message, |repo| {
+        self.commit_and_push(|repo| {
             let dir = repo.join(folder);
             // A record that cannot be read is no deployment of ours: its folder is replaced.
             if let Ok(Some((record, _))) = read_folder(&dir, folder)
                 && record.id == id
             {
-                return Ok(false);
+                return Ok(None);
             }
             write_files(&dir, files, &shown)?;
-            Ok(true)
+            Ok(Some(message.to_owned()))
         })
     }
 
@@ -290,11 +290,11 @@ impl Store for GitStore {
         &mut self,
         folders: &[String],
         still: &dyn Fn(&str, &Record) -> bool,
-        message: &str,
+        message: &dyn Fn(&[String]) -> String,
     ) -> Result<Vec<String>, Error> {
         let mut removed = Vec::new();
         let shown = self.describe();
-        let delivered = self.commit_and_push(message, |repo| {
+        let delivered = self.commit_and_push(|repo| {
             // Each attempt starts from a fresh tip.
             removed.clear();
             for folder in folders {
@@ -307,7 +307,7 @@ impl Store for GitStore {
                     removed.push(folder.clone());
                 }
             }
-            Ok(!removed.is_empty())
+            Ok((!removed.is_empty()).then(|| message(&removed)))
         })?;
         Ok(match delivered {
             Delivered::Written { .. } => removed,

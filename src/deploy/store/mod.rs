@@ -62,12 +62,13 @@ pub trait Store {
 
     /// Removes the folders, all in one change, each only if `still` holds for the record it
     /// holds then (checked again on the new tip when a push loses a race, so a deploy that
-    /// landed meanwhile is not removed unseen); the folders removed.
+    /// landed meanwhile is not removed unseen); the folders removed. `message` is the change's
+    /// description, given the folders it removes.
     fn remove(
         &mut self,
         folders: &[String],
         still: &dyn Fn(&str, &Record) -> bool,
-        message: &str,
+        message: &dyn Fn(&[String]) -> String,
     ) -> Result<Vec<String>, Error>;
 
     /// Every folder matching the layout, with its current record.
