@@ -133,6 +133,23 @@ impl World {
         ])
     }
 
+    /// `deploy` as by `deploy_command`, with none of the CI's token variables.
+    fn tokenless_deploy(&self, env: &str, image: &str) -> Command {
+        let mut command = self.deploy_command(env, image);
+        for variable in TOKEN_VARIABLES {
+            command.env_remove(variable);
+        }
+        command
+    }
+
+    /// Installs `script` as the environment repository's pre-receive hook.
+    fn hook(&self, script: &str) {
+        let hook = self.repo().join("hooks/pre-receive");
+        std::fs::write(&hook, script).unwrap();
+        std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+    }
+
     fn deploy(&self, env: &str, image: &str) -> Output {
         run(&mut self.deploy_command(env, image))
     }
@@ -498,13 +515,7 @@ fn a_remote_that_disappears_mid_push_leaves_the_repository_unchanged_and_a_rerun
     ok(&world.deploy("staging", "ghcr.io/acme/shop:1"));
     let before = text(&git(&world.repo(), &["rev-parse", "main"]).stdout);
     // The hook runs once the objects arrive, then the repository is gone.
-    let hook = world.repo().join("hooks/pre-receive");
-    std::fs::write(&hook, "#!/bin/sh\nmv \"$PWD\" \"$PWD.gone\"\nexit 1\n").unwrap();
-    std::os::unix::fs::PermissionsExt::set_mode(
-        &mut std::fs::metadata(&hook).unwrap().permissions(),
-        0o755,
-    );
-    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    world.hook("#!/bin/sh\nmv \"$PWD\" \"$PWD.gone\"\nexit 1\n");
     let failed = world.deploy("staging", "ghcr.io/acme/shop:2");
     assert_eq!(failed.status.code(), Some(1));
     let stderr = text(&failed.stderr);
@@ -516,7 +527,7 @@ fn a_remote_that_disappears_mid_push_leaves_the_repository_unchanged_and_a_rerun
     let gone = world.dir.path().join("env.git.gone");
     assert!(gone.exists() && !world.repo().exists());
     std::fs::rename(&gone, world.repo()).unwrap();
-    std::fs::remove_file(&hook).unwrap();
+    std::fs::remove_file(world.repo().join("hooks/pre-receive")).unwrap();
     assert_eq!(
         text(&git(&world.repo(), &["rev-parse", "main"]).stdout),
         before
@@ -587,10 +598,7 @@ fn tokens_reach_a_local_git_smart_http_server_over_https_as_basic_auth_and_are_n
     let url = format!("https://127.0.0.1:{}/env.git", server.port);
     throwaway_at(&world, &url);
     let deploy = |image: &str| {
-        let mut command = world.deploy_command("throwaway", image);
-        for variable in TOKEN_VARIABLES {
-            command.env_remove(variable);
-        }
+        let mut command = world.tokenless_deploy("throwaway", image);
         command.env("TMPDIR", &tmp).env("GIT_SSL_CAINFO", &cert);
         command
     };
@@ -688,11 +696,10 @@ fn a_token_is_not_carried_along_a_redirect_to_another_host_and_the_error_says_wh
     );
     let url = format!("https://127.0.0.1:{}/env.git", moved.port);
     throwaway_at(&world, &url);
-    let mut command = world.deploy_command("throwaway", "x:1");
-    for variable in TOKEN_VARIABLES {
-        command.env_remove(variable);
-    }
-    let out = run(command.env("GIT_TOKEN", token).env("GIT_SSL_CAINFO", &cert));
+    let out = run(world
+        .tokenless_deploy("throwaway", "x:1")
+        .env("GIT_TOKEN", token)
+        .env("GIT_SSL_CAINFO", &cert));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
     assert!(
@@ -1418,10 +1425,7 @@ fn gc_does_not_remove_a_preview_deployed_again_while_it_pushes() {
     // While gc's first push waits in the hook, pr-8 is deployed again and lands first.
     let now = scoreline::deploy::timestamp(std::time::SystemTime::now());
     let redeploy = world.dir.path().join("redeploy");
-    let hook = world.repo().join("hooks/pre-receive");
-    std::fs::write(
-        &hook,
-        format!(
+    world.hook(&format!(
             "#!/bin/sh\nread old new ref\ngit log -1 --format=%s \"$new\" | grep -q '^gc:' || exit 0\n\
              [ -e {marker} ] && exit 0\n: > {marker}\n\
              unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_DIR\n\
@@ -1432,10 +1436,7 @@ fn gc_does_not_remove_a_preview_deployed_again_while_it_pushes() {
             marker = world.dir.path().join("hook-ran").display(),
             repo = world.repo().display(),
             redeploy = redeploy.display(),
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        ));
 
     let said = ok(&world.scoreline(&["gc"]));
     assert!(
@@ -1469,16 +1470,10 @@ fn a_push_refused_by_the_server_fails_at_once_with_its_reason() {
     let before = world.commits();
     // As GitHub refuses a push to a protected branch: a declining hook (counting its runs).
     let runs = world.dir.path().join("hook-runs");
-    let hook = world.repo().join("hooks/pre-receive");
-    std::fs::write(
-        &hook,
-        format!(
-            "#!/bin/sh\necho run >> {}\necho 'GH006: Protected branch update failed for refs/heads/main.' >&2\nexit 1\n",
-            runs.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    world.hook(&format!(
+        "#!/bin/sh\necho run >> {}\necho 'GH006: Protected branch update failed for refs/heads/main.' >&2\nexit 1\n",
+        runs.display()
+    ));
     let out = world.deploy("staging", "x:2");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
@@ -1677,13 +1672,7 @@ fn the_callers_git_variables_neither_redirect_the_clone_nor_turn_tls_off_and_a_u
     );
     let url = format!("https://127.0.0.1:{}/env.git", server.port);
     throwaway_at(&world, &url);
-    let deploy = || {
-        let mut command = world.deploy_command("throwaway", "x:1");
-        for variable in TOKEN_VARIABLES {
-            command.env_remove(variable);
-        }
-        command
-    };
+    let deploy = || world.tokenless_deploy("throwaway", "x:1");
     // A CI setting GIT_SSL_NO_VERIFY does not make scoreline trust an unknown certificate.
     let out = run(deploy()
         .env("GIT_TOKEN", token)
