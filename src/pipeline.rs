@@ -67,14 +67,7 @@ pub fn load(inputs: &Inputs) -> Result<Loaded, Error> {
     };
     let environment = choose_environment(&baseline, inputs.env.as_deref())?;
     let app = match &inputs.app {
-        Some(app) => {
-            if resolve::dns_label(app, app, 63) != *app {
-                return Err(Error::Usage(format!(
-                    "--app `{app}` must be lowercase letters, digits and '-' (at most 63 characters)"
-                )));
-            }
-            app.clone()
-        }
+        Some(app) => app_name(app)?,
         None => scores.workloads[0].workload.metadata.name.clone(),
     };
     Ok(Loaded {
@@ -84,6 +77,17 @@ pub fn load(inputs: &Inputs) -> Result<Loaded, Error> {
         app,
         warnings: diagnostics,
     })
+}
+
+/// An app named on the command line: a DNS label, as app names are, and so never a path that
+/// would lead outside the app's folder (`../staging/shop`).
+fn app_name(app: &str) -> Result<String, Error> {
+    if resolve::dns_label(app, app, 63) != app {
+        return Err(Error::Usage(format!(
+            "--app `{app}` must be lowercase letters, digits and '-' (at most 63 characters)"
+        )));
+    }
+    Ok(app.to_owned())
 }
 
 pub fn choose_environment(baseline: &Baseline, wanted: Option<&str>) -> Result<Environment, Error> {
@@ -382,7 +386,7 @@ fn open_target(environment: &Environment, warnings: &mut Vec<Diagnostic>) -> Res
 /// The named app, or the only app the environment holds.
 pub fn app_in(target: &mut Target, app: Option<&str>) -> Result<String, Error> {
     if let Some(app) = app {
-        return Ok(app.to_owned());
+        return app_name(app);
     }
     let env = target.environment.name.clone();
     match target.apps()?.as_slice() {
@@ -409,7 +413,7 @@ pub fn history(
 ) -> Result<Vec<(String, Vec<deploy::Entry>)>, Error> {
     let (_, mut target) = open_environment(platform, env, warnings)?;
     let apps: Vec<String> = match app {
-        Some(app) => vec![app.to_owned()],
+        Some(app) => vec![app_name(app)?],
         None => target.apps()?.into_iter().map(|(_, r)| r.app).collect(),
     };
     apps.into_iter()
@@ -535,14 +539,15 @@ pub fn diff_environments(
     Ok(deploy::compare(&before, &after, true))
 }
 
-/// Removes every app folder an environment owns (or one app's), in one change.
+/// Removes every app folder an environment owns (or one app's), in one change: the apps
+/// removed, and where from.
 pub fn destroy(
     platform: Option<&Path>,
     env: &str,
     app: Option<&str>,
     force: bool,
     warnings: &mut Vec<Diagnostic>,
-) -> Result<(Vec<String>, Delivered, String), Error> {
+) -> Result<(Vec<String>, String), Error> {
     let (_, mut target) = open_environment(platform, env, warnings)?;
     if target.environment.pattern.is_none() && !force {
         return Err(Error::Usage(format!(
@@ -550,11 +555,11 @@ pub fn destroy(
         )));
     }
     let apps: Vec<String> = match app {
-        Some(app) => vec![app.to_owned()],
+        Some(app) => vec![app_name(app)?],
         None => target.apps()?.into_iter().map(|(_, r)| r.app).collect(),
     };
-    let delivered = target.remove(&apps, &format!("destroy {env}: remove {}", apps.join(", ")))?;
-    Ok((apps, delivered, target.store.describe()))
+    let removed = target.remove(&apps)?;
+    Ok((removed, target.store.describe()))
 }
 
 /// Removes expired preview instances in every delivery of the baseline's preview patterns.
@@ -574,25 +579,28 @@ pub fn gc(
         }
         seen.push(pattern.delivery.clone());
         let mut target = open_target(pattern, warnings)?;
-        let expired = deploy::expired(&baseline, &mut target, older_than, SystemTime::now())?;
+        let mut expired = deploy::expired(&baseline, &mut target, older_than, SystemTime::now())?;
         if expired.is_empty() {
             continue;
         }
         if !dry_run {
-            let folders: Vec<String> = expired
-                .iter()
-                .map(|(env, app)| target.layout.folder(env, app))
-                .collect();
-            let names: Vec<String> = expired
-                .iter()
-                .map(|(env, app)| format!("{env}/{app}"))
-                .collect();
-            target.store.remove(
-                &folders,
-                &format!("gc: remove expired previews {}", names.join(", ")),
-            )?;
+            let folders: Vec<String> = expired.iter().map(|(f, _)| f.clone()).collect();
+            // Only what was judged: a deploy that lands while gc pushes makes a new record.
+            let judged = |folder: &str, record: &Record| {
+                expired.iter().any(|(f, r)| f == folder && r == record)
+            };
+            let message = |gone: &[String]| {
+                let names: Vec<String> = expired
+                    .iter()
+                    .filter(|(f, _)| gone.contains(f))
+                    .map(|(_, r)| format!("{}/{}", r.environment, r.app))
+                    .collect();
+                format!("gc: remove expired previews {}", names.join(", "))
+            };
+            let gone = target.store.remove(&folders, &judged, &message)?;
+            expired.retain(|(f, _)| gone.contains(f));
         }
-        removed.extend(expired);
+        removed.extend(expired.into_iter().map(|(_, r)| (r.environment, r.app)));
     }
     Ok(removed)
 }

@@ -133,6 +133,23 @@ impl World {
         ])
     }
 
+    /// `deploy` as by `deploy_command`, with none of the CI's token variables.
+    fn tokenless_deploy(&self, env: &str, image: &str) -> Command {
+        let mut command = self.deploy_command(env, image);
+        for variable in TOKEN_VARIABLES {
+            command.env_remove(variable);
+        }
+        command
+    }
+
+    /// Installs `script` as the environment repository's pre-receive hook.
+    fn hook(&self, script: &str) {
+        let hook = self.repo().join("hooks/pre-receive");
+        std::fs::write(&hook, script).unwrap();
+        std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+    }
+
     fn deploy(&self, env: &str, image: &str) -> Output {
         run(&mut self.deploy_command(env, image))
     }
@@ -498,13 +515,7 @@ fn a_remote_that_disappears_mid_push_leaves_the_repository_unchanged_and_a_rerun
     ok(&world.deploy("staging", "ghcr.io/acme/shop:1"));
     let before = text(&git(&world.repo(), &["rev-parse", "main"]).stdout);
     // The hook runs once the objects arrive, then the repository is gone.
-    let hook = world.repo().join("hooks/pre-receive");
-    std::fs::write(&hook, "#!/bin/sh\nmv \"$PWD\" \"$PWD.gone\"\nexit 1\n").unwrap();
-    std::os::unix::fs::PermissionsExt::set_mode(
-        &mut std::fs::metadata(&hook).unwrap().permissions(),
-        0o755,
-    );
-    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    world.hook("#!/bin/sh\nmv \"$PWD\" \"$PWD.gone\"\nexit 1\n");
     let failed = world.deploy("staging", "ghcr.io/acme/shop:2");
     assert_eq!(failed.status.code(), Some(1));
     let stderr = text(&failed.stderr);
@@ -516,7 +527,7 @@ fn a_remote_that_disappears_mid_push_leaves_the_repository_unchanged_and_a_rerun
     let gone = world.dir.path().join("env.git.gone");
     assert!(gone.exists() && !world.repo().exists());
     std::fs::rename(&gone, world.repo()).unwrap();
-    std::fs::remove_file(&hook).unwrap();
+    std::fs::remove_file(world.repo().join("hooks/pre-receive")).unwrap();
     assert_eq!(
         text(&git(&world.repo(), &["rev-parse", "main"]).stdout),
         before
@@ -587,10 +598,7 @@ fn tokens_reach_a_local_git_smart_http_server_over_https_as_basic_auth_and_are_n
     let url = format!("https://127.0.0.1:{}/env.git", server.port);
     throwaway_at(&world, &url);
     let deploy = |image: &str| {
-        let mut command = world.deploy_command("throwaway", image);
-        for variable in TOKEN_VARIABLES {
-            command.env_remove(variable);
-        }
+        let mut command = world.tokenless_deploy("throwaway", image);
         command.env("TMPDIR", &tmp).env("GIT_SSL_CAINFO", &cert);
         command
     };
@@ -660,6 +668,58 @@ fn tokens_reach_a_local_git_smart_http_server_over_https_as_basic_auth_and_are_n
             );
         }
     }
+}
+
+#[test]
+fn a_token_is_not_carried_along_a_redirect_to_another_host_and_the_error_says_which_url_to_set() {
+    let world = World::new();
+    let (cert, key) = self_signed(world.dir.path());
+    let token = "ghp_RedirectedTokenThatMustNotTravel";
+    let credentials = format!("x-access-token:{token}");
+    // The host redirected to serves anyone (as a stranger's would) and logs what it was sent.
+    let elsewhere = common::git_server::GitServer::start(
+        world.dir.path(),
+        &credentials,
+        &[Path::new("--tls"), &cert, &key, Path::new("--open")],
+    );
+    let moved_to = format!("https://127.0.0.1:{}", elsewhere.port);
+    let moved = common::git_server::GitServer::start(
+        world.dir.path(),
+        &credentials,
+        &[
+            Path::new("--tls"),
+            &cert,
+            &key,
+            Path::new("--redirect"),
+            Path::new(&moved_to),
+        ],
+    );
+    let url = format!("https://127.0.0.1:{}/env.git", moved.port);
+    throwaway_at(&world, &url);
+    let out = run(world
+        .tokenless_deploy("throwaway", "x:1")
+        .env("GIT_TOKEN", token)
+        .env("GIT_SSL_CAINFO", &cert));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("environment repository {url} (main): `git clone"))
+            && stderr.contains("the repository answered with a redirect (HTTP 302), which is not followed while a token is sent")
+            && stderr.contains("put the repository's final URL (where it redirects to) in `delivery.repo` of environment `throwaway` (platform/environments.yaml:12:11)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(token), "{stderr}");
+    assert!(
+        moved.log().contains("GET /env.git/info/refs auth=ok"),
+        "{}",
+        moved.log()
+    );
+    assert!(
+        !elsewhere.log().contains("auth=ok"),
+        "the token reached the host redirected to:\n{}",
+        elsewhere.log()
+    );
+    assert_eq!(text(&git(&world.repo(), &["for-each-ref"]).stdout), "");
 }
 
 #[test]
@@ -1240,7 +1300,10 @@ fn history_of_one_app_diff_between_two_deployments_and_rollback_to_a_given_one()
         "{patch}"
     );
     assert!(
-        patch.starts_with(&format!("--- {}/deployment-shop.yaml", &ids[0][..19])),
+        patch.starts_with(&format!(
+            "# Deployment/shop (changed)\n--- {}/deployment-shop.yaml",
+            &ids[0][..19]
+        )),
         "{patch}"
     );
     let unknown = diff("0000000000", &ids[1][7..19]);
@@ -1272,4 +1335,400 @@ fn history_of_one_app_diff_between_two_deployments_and_rollback_to_a_given_one()
     );
     let nowhere = rollback("ffffffffff");
     assert_eq!(nowhere.status.code(), Some(2), "{}", text(&nowhere.stderr));
+}
+
+#[test]
+fn an_app_or_environment_name_that_is_a_path_is_refused_and_no_other_folder_is_touched() {
+    let world = World::new();
+    ok(&world.deploy("staging", "x:1"));
+    ok(&world.deploy("pr-7", "x:1"));
+    let before = world.commits();
+    let refused = [
+        // Past the preview's folder into staging's: `destroy` of a preview needs no --force.
+        world.command(&["destroy", "--env", "pr-7", "--app", "../staging/shop"]),
+        world.command(&["rollback", "--env", "pr-7", "--app", "../staging/shop"]),
+        world.command(&["history", "--env", "pr-7", "--app", "../../.."]),
+        world.command(&["diff", "--env", "pr-7", "--app", "../x", "--from", "00"]),
+        world.deploy_command("pr-../../x", "x:1"),
+    ];
+    for mut command in refused {
+        let out = run(&mut command);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{command:?}: {}",
+            text(&out.stderr)
+        );
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("must be lowercase letters, digits and '-'")
+                || stderr.contains("environment `pr-../../x` is not defined"),
+            "{stderr}"
+        );
+    }
+    assert_eq!(world.commits(), before);
+    let checkout = world.checkout();
+    assert!(
+        checkout
+            .path()
+            .join("staging/shop/.scoreline/record.json")
+            .exists()
+    );
+
+    // Nor does a record that names a path as its app lead a teardown there.
+    commit_to(&world, "a record naming a path", |checkout| {
+        let path = checkout.join("pr-7/shop/.scoreline/record.json");
+        let mut record: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        record["app"] = "../staging/shop".into();
+        std::fs::write(&path, serde_json::to_vec_pretty(&record).unwrap()).unwrap();
+    });
+    let said = ok(&world.scoreline(&["destroy", "--env", "pr-7"]));
+    assert!(said.contains("nothing to remove"), "{said}");
+    assert!(
+        world
+            .checkout()
+            .path()
+            .join("staging/shop/.scoreline/record.json")
+            .exists()
+    );
+}
+
+/// Commits to the environment repository what `edit` makes of a fresh checkout.
+fn commit_to(world: &World, message: &str, edit: impl FnOnce(&Path)) {
+    let checkout = world.checkout();
+    edit(checkout.path());
+    git(checkout.path(), &["commit", "--quiet", "-am", message]);
+    git(checkout.path(), &["push", "--quiet", "origin", "HEAD:main"]);
+}
+
+/// Sets the time of the record in `folder` of a checkout.
+fn set_time(checkout: &Path, folder: &str, time: &str) {
+    let path = checkout.join(folder).join(".scoreline/record.json");
+    let mut record: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    record["time"] = time.into();
+    std::fs::write(&path, serde_json::to_vec_pretty(&record).unwrap()).unwrap();
+}
+
+#[test]
+fn gc_does_not_remove_a_preview_deployed_again_while_it_pushes() {
+    let world = World::new();
+    ok(&world.deploy("pr-8", "x:1"));
+    ok(&world.deploy("pr-9", "x:1"));
+    // Both last deployed four days ago: past the pattern's ttl (72h).
+    let old = scoreline::deploy::timestamp(
+        std::time::SystemTime::now() - std::time::Duration::from_secs(4 * 24 * 3600),
+    );
+    commit_to(&world, "age the previews", |checkout| {
+        set_time(checkout, "pr-8/shop", &old);
+        set_time(checkout, "pr-9/shop", &old);
+    });
+    // While gc's first push waits in the hook, pr-8 is deployed again and lands first.
+    let now = scoreline::deploy::timestamp(std::time::SystemTime::now());
+    let redeploy = world.dir.path().join("redeploy");
+    world.hook(&format!(
+            "#!/bin/sh\nread old new ref\ngit log -1 --format=%s \"$new\" | grep -q '^gc:' || exit 0\n\
+             [ -e {marker} ] && exit 0\n: > {marker}\n\
+             unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_DIR\n\
+             git clone --quiet {repo} {redeploy} && cd {redeploy} &&\n\
+             sed -i 's/\"time\": \"[^\"]*\"/\"time\": \"{now}\"/' pr-8/shop/.scoreline/record.json &&\n\
+             git -c user.name=t -c user.email=t@t commit --quiet -am 'deploy shop to pr-8' &&\n\
+             git push --quiet origin HEAD:main\n",
+            marker = world.dir.path().join("hook-ran").display(),
+            repo = world.repo().display(),
+            redeploy = redeploy.display(),
+        ));
+
+    let said = ok(&world.scoreline(&["gc"]));
+    assert!(
+        world.dir.path().join("hook-ran").exists(),
+        "the race was not staged"
+    );
+    assert!(
+        said.contains("removed pr-9/shop") && !said.contains("pr-8"),
+        "{said}"
+    );
+    let checkout = world.checkout();
+    assert!(
+        checkout
+            .path()
+            .join("pr-8/shop/.scoreline/record.json")
+            .exists(),
+        "the new deployment of pr-8 was removed"
+    );
+    assert!(!checkout.path().join("pr-9").exists());
+    let subjects = text(&git(&world.repo(), &["log", "--format=%s", "main"]).stdout);
+    assert!(
+        subjects.starts_with("gc: remove expired previews pr-9/shop\n"),
+        "the commit names what it removed: {subjects}"
+    );
+}
+
+#[test]
+fn a_push_refused_by_the_server_fails_at_once_with_its_reason() {
+    let world = World::new();
+    ok(&world.deploy("staging", "x:1"));
+    let before = world.commits();
+    // As GitHub refuses a push to a protected branch: a declining hook (counting its runs).
+    let runs = world.dir.path().join("hook-runs");
+    world.hook(&format!(
+        "#!/bin/sh\necho run >> {}\necho 'GH006: Protected branch update failed for refs/heads/main.' >&2\nexit 1\n",
+        runs.display()
+    ));
+    let out = world.deploy("staging", "x:2");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("`git push")
+            && stderr.contains("GH006: Protected branch update failed")
+            && stderr.contains("pre-receive hook declined"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&runs).unwrap(),
+        "run\n",
+        "a refusal is not a lost race: no retry"
+    );
+    assert_eq!(world.commits(), before);
+}
+
+#[test]
+fn concurrent_deploys_of_the_same_app_each_land_as_one_clean_commit() {
+    let world = World::new();
+    let images: Vec<String> = (0..8).map(|i| format!("x:{i}")).collect();
+    let children: Vec<_> = images
+        .iter()
+        .map(|image| {
+            world
+                .deploy_command("throwaway", image)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (image, child) in images.iter().zip(children) {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{image}: {}", text(&out.stderr));
+    }
+    assert_eq!(world.commits(), images.len());
+    let merges = text(&git(&world.repo(), &["rev-list", "--merges", "main"]).stdout);
+    assert_eq!(merges, "", "no merge commits");
+    // Every commit holds exactly one deployment's folder: its record, its image, its files.
+    let log = text(&git(&world.repo(), &["log", "--format=%H", "main"]).stdout);
+    let show = |spec: &str| text(&git(&world.repo(), &["show", spec]).stdout);
+    let mut deployed = Vec::new();
+    let mut listings = Vec::new();
+    for commit in log.lines() {
+        let record: Value = serde_json::from_str(&show(&format!(
+            "{commit}:throwaway/shop/.scoreline/record.json"
+        )))
+        .unwrap();
+        let image = record["images"][0]["image"].as_str().unwrap().to_owned();
+        assert!(
+            show(&format!("{commit}:throwaway/shop/deployment-shop.yaml"))
+                .contains(&format!("image: {image}\n")),
+            "{commit}: the manifests are not the record's deployment"
+        );
+        listings.push(text(
+            &git(
+                &world.repo(),
+                &[
+                    "ls-tree",
+                    "-r",
+                    "--name-only",
+                    commit,
+                    "--",
+                    "throwaway/shop",
+                ],
+            )
+            .stdout,
+        ));
+        deployed.push(image);
+    }
+    deployed.sort();
+    assert_eq!(deployed, images, "each deploy is one commit");
+    listings.dedup();
+    assert_eq!(listings.len(), 1, "the same files each time: {listings:?}");
+}
+
+#[test]
+fn diff_shows_an_added_and_a_removed_object_whole_under_its_kind_and_name() {
+    let world = World::new();
+    let score = |ports: &str| {
+        format!(
+            "apiVersion: score.dev/v1b1\nmetadata:\n  name: other\ncontainers:\n  main:\n    image: nginx:1.27\n{ports}"
+        )
+    };
+    let with_port = score("service:\n  ports:\n    web: { port: 8080 }\n");
+    write_files(&world.work(), &[("other.yaml", &score(""))]);
+    ok(&world.scoreline(&["deploy", "-f", "other.yaml", "--env", "throwaway"]));
+    let diff = || {
+        world.scoreline(&[
+            "diff",
+            "-f",
+            "other.yaml",
+            "--env",
+            "throwaway",
+            "--exit-code",
+            "--output",
+            "json",
+        ])
+    };
+    // A Service once the Score file has a port: added, whole; then removed, whole.
+    write_files(&world.work(), &[("other.yaml", &with_port)]);
+    for (change, sign) in [("added", '+'), ("removed", '-')] {
+        let out = diff();
+        assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+        let changes: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let service = changes["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["object"] == "Service/other")
+            .unwrap_or_else(|| panic!("no Service in {changes}"));
+        assert_eq!(
+            (&service["file"], &service["change"]),
+            (&"service-other.yaml".into(), &change.into())
+        );
+        let patch = service["diff"].as_str().unwrap();
+        assert!(
+            patch.starts_with(&format!("# Service/other ({change})\n--- deployed/service-other.yaml\n+++ rendered/service-other.yaml\n"))
+                && patch.contains(&format!("\n{sign}kind: Service\n"))
+                && patch.contains(&format!("\n{sign}  name: other\n")),
+            "{patch}"
+        );
+        assert!(
+            patch
+                .lines()
+                .skip(3)
+                .filter(|l| !l.starts_with("@@"))
+                .all(|l| l.starts_with(sign)),
+            "the whole object: {patch}"
+        );
+        ok(&world.scoreline(&["deploy", "-f", "other.yaml", "--env", "throwaway"]));
+        write_files(&world.work(), &[("other.yaml", &score(""))]);
+    }
+    let out = diff();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_folder_with_an_unreadable_record_is_named_in_the_repository_and_a_deploy_replaces_it() {
+    let world = World::new();
+    ok(&world.deploy("staging", "x:1"));
+    commit_to(&world, "break the record", |checkout| {
+        std::fs::write(
+            checkout.join("staging/shop/.scoreline/record.json"),
+            "{ not json",
+        )
+        .unwrap();
+    });
+    let listed = world.scoreline(&["history", "--env", "staging"]);
+    assert_eq!(listed.status.code(), Some(1), "{}", text(&listed.stderr));
+    let stderr = text(&listed.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{} (main) staging/shop/.scoreline/record.json: not a scoreline deployment record",
+            world.repo().display()
+        )) && !stderr.contains("scoreline-env-"),
+        "{stderr}"
+    );
+    ok(&world.deploy("staging", "x:2"));
+    assert_eq!(world.record("staging/shop")["images"][0]["image"], "x:2");
+    // The broken commit is no deployment: the history lists the two that are.
+    let history = world.scoreline(&["history", "--env", "staging", "--output", "json"]);
+    ok(&history);
+    let history: Value = serde_json::from_slice(&history.stdout).unwrap();
+    let images: Vec<&Value> = history[0]["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| &d["record"]["images"][0]["image"])
+        .collect();
+    assert_eq!(images, ["x:2", "x:1"]);
+}
+
+#[test]
+fn the_callers_git_variables_neither_redirect_the_clone_nor_turn_tls_off_and_a_url_password_is_never_shown()
+ {
+    let world = World::new();
+    // Run from a hook of the source repository, where git sets GIT_DIR: the environment
+    // repository still gets the commit, the source repository none.
+    let source = world.work().join(".git");
+    ok(&run(world
+        .deploy_command("staging", "x:1")
+        .env("GIT_DIR", &source)
+        .env("GIT_WORK_TREE", world.work())));
+    assert_eq!(world.commits(), 1);
+    let source_commits = text(&git(&world.work(), &["rev-list", "--all", "--count"]).stdout);
+    assert_eq!(source_commits.trim(), "0");
+
+    let (cert, key) = self_signed(world.dir.path());
+    let token = "ghp_TokenForAServerNotVerified";
+    let server = common::git_server::GitServer::start(
+        world.dir.path(),
+        &format!("x-access-token:{token}"),
+        &[Path::new("--tls"), &cert, &key],
+    );
+    let url = format!("https://127.0.0.1:{}/env.git", server.port);
+    throwaway_at(&world, &url);
+    let deploy = || world.tokenless_deploy("throwaway", "x:1");
+    // A CI setting GIT_SSL_NO_VERIFY does not make scoreline trust an unknown certificate.
+    let out = run(deploy()
+        .env("GIT_TOKEN", token)
+        .env("GIT_SSL_NO_VERIFY", "1"));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("certificate"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        server.log(),
+        "",
+        "no request passed an unverified connection"
+    );
+
+    // A password in the repository URL is masked in every message.
+    let password = "ghp_PasswordInTheUrl";
+    let with_password = url.replace("https://", &format!("https://x-access-token:{password}@"));
+    throwaway_at(&world, &with_password);
+    let out = run(deploy().env("GIT_SSL_CAINFO", &cert));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        all.contains("`git clone") && !all.contains(password),
+        "{all}"
+    );
+}
+
+#[test]
+fn a_symbolic_link_in_the_environment_repository_never_leads_a_deploy_outside_its_clone() {
+    let world = World::new();
+    let victim = world.dir.path().join("victim");
+    write_files(&victim, &[("shop/keep.txt", "not scoreline's")]);
+    ok(&world.deploy("staging", "x:1"));
+    commit_to(&world, "a link out of the repository", |checkout| {
+        std::os::unix::fs::symlink(&victim, checkout.join("pr-9")).unwrap();
+        git(checkout, &["add", "pr-9"]);
+    });
+    let out = world.deploy("pr-9", "x:1");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "cannot write {} (main) pr-9/shop/",
+            world.repo().display()
+        )) && text(&out.stderr).contains("a file or a symbolic link in the repository"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(victim.join("shop/keep.txt")).unwrap(),
+        "not scoreline's"
+    );
+    assert_eq!(common::files_below(&victim, &|_| true).len(), 1);
+    // The link itself is kept as it was by the deploys that succeed.
+    ok(&world.deploy("staging", "x:2"));
+    let checkout = world.checkout();
+    assert!(checkout.path().join("pr-9").is_symlink());
 }

@@ -3,7 +3,6 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use crate::ci::report::{OutputFormat, Reporter};
-use crate::deploy::Delivered;
 use crate::error::Error;
 use crate::pipeline;
 
@@ -41,11 +40,10 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
         &mut warnings,
     );
     reporter.warnings(&warnings);
-    let (apps, delivered, store) = destroyed?;
-    let removed = matches!(delivered, Delivered::Written { .. });
+    let (apps, store) = destroyed?;
     if reporter.format == OutputFormat::Json {
-        reporter.json(&json!({"environment": args.env, "removed": if removed { apps.clone() } else { Vec::new() }}));
-    } else if removed {
+        reporter.json(&json!({"environment": args.env, "removed": apps}));
+    } else if !apps.is_empty() {
         reporter.say(format!(
             "destroyed {}: removed {} from {store}",
             args.env,

@@ -17,8 +17,11 @@ use crate::source::SourceFile;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Change {
     pub file: String,
+    /// The object's kind and name (`Deployment/shop`; the file name for a file that is no
+    /// Kubernetes object).
+    pub object: String,
     pub change: &'static str,
-    /// The unified diff.
+    /// The unified diff, after a `# OBJECT (CHANGE)` line.
     pub diff: String,
 }
 
@@ -51,13 +54,19 @@ pub fn compare(before: &Side<'_>, after: &Side<'_>, ignore_namespace: bool) -> V
             let unknown = [&a, &b]
                 .iter()
                 .any(|side| side.get(name).is_some_and(|v| v.undigested));
+            let object = b
+                .get(name)
+                .or_else(|| a.get(name))
+                .and_then(|v| v.object.clone())
+                .unwrap_or_else(|| name.clone());
             if old == new && unknown && !same {
                 return Some(Change {
                     file: name.clone(),
-                    change: "may have changed",
                     diff: format!(
-                        "# {name}: Secret values without digests (no SCORELINE_KEY) cannot be compared; they may have changed\n"
+                        "# {object} (may have changed): the Secret values of {name} have no digests (no SCORELINE_KEY) and cannot be compared\n"
                     ),
+                    object,
+                    change: "may have changed",
                 });
             }
             if old == new {
@@ -78,8 +87,10 @@ pub fn compare(before: &Side<'_>, after: &Side<'_>, ignore_namespace: bool) -> V
                 .to_string();
             Some(Change {
                 file: name.clone(),
+                // Text before `---` is commentary to patch and git apply.
+                diff: format!("# {object} ({change})\n{diff}"),
+                object,
                 change,
-                diff,
             })
         })
         .collect()
@@ -88,6 +99,8 @@ pub fn compare(before: &Side<'_>, after: &Side<'_>, ignore_namespace: bool) -> V
 /// One object as compared.
 struct View {
     text: String,
+    /// `Kind/name`, when the file is a Kubernetes object.
+    object: Option<String>,
     /// A Secret with values that have no digest to compare.
     undigested: bool,
 }
@@ -104,8 +117,19 @@ fn view(side: &Side<'_>, ignore_namespace: bool) -> BTreeMap<String, View> {
             let parsed =
                 crate::yaml::parse(&SourceFile::new(name, text.clone()), Default::default()).ok();
             let Some(mut value) = parsed.and_then(|docs| docs.first().map(|d| d.to_json())) else {
-                let undigested = false;
-                return (name.clone(), View { text, undigested });
+                let (object, undigested) = (None, false);
+                return (
+                    name.clone(),
+                    View {
+                        text,
+                        object,
+                        undigested,
+                    },
+                );
+            };
+            let object = match (value["kind"].as_str(), value["metadata"]["name"].as_str()) {
+                (Some(kind), Some(object)) => Some(format!("{kind}/{object}")),
+                _ => None,
             };
             if ignore_namespace
                 && let Some(metadata) = value.get_mut("metadata").and_then(Value::as_object_mut)
@@ -114,7 +138,14 @@ fn view(side: &Side<'_>, ignore_namespace: bool) -> BTreeMap<String, View> {
             }
             let undigested = value["kind"] == "Secret" && mask(&mut value, side.record);
             let text = crate::yaml::to_string(&value);
-            (name.clone(), View { text, undigested })
+            (
+                name.clone(),
+                View {
+                    text,
+                    object,
+                    undigested,
+                },
+            )
         })
         .collect()
 }

@@ -12,6 +12,16 @@ use base64::Engine;
 pub enum GitError {
     #[error("`git {command}` failed: {stderr}")]
     Failed { command: String, stderr: String },
+    /// The server answered with a redirect, which git is told not to follow while it sends a
+    /// token; `configured` says where the URL to change is.
+    #[error(
+        "`git {command}`: the repository answered with a redirect (HTTP {status}), which is not followed while a token is sent, since the host redirected to would receive it: put the repository's final URL (where it redirects to) in {configured}"
+    )]
+    Redirected {
+        command: String,
+        status: String,
+        configured: String,
+    },
     #[error("cannot run git: {0} (install git; scoreline drives the git command)")]
     Spawn(std::io::Error),
 }
@@ -26,7 +36,46 @@ impl GitError {
                 || stderr.contains("non-fast-forward")
                 || stderr.contains("cannot lock ref"))
     }
+
+    /// This failure as a redirect git did not follow (`The requested URL returned error: 302`),
+    /// naming where the repository's URL is `configured`; any other failure as it is.
+    pub fn redirected(self, configured: &str) -> GitError {
+        let GitError::Failed { command, stderr } = self else {
+            return self;
+        };
+        let status: Option<String> = stderr
+            .split_once("The requested URL returned error: ")
+            .map(|(_, rest)| rest.chars().take_while(char::is_ascii_digit).collect())
+            .filter(|s: &String| s.starts_with('3'));
+        match status {
+            Some(status) => GitError::Redirected {
+                command,
+                status,
+                configured: configured.to_owned(),
+            },
+            None => GitError::Failed { command, stderr },
+        }
+    }
 }
+
+/// Variables of the calling process that would point git at another repository (scoreline run
+/// from a git hook has GIT_DIR set), add configuration, or turn TLS verification off.
+const INHERITED: [&str; 14] = [
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_COMMON_DIR",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_NAMESPACE",
+    "GIT_SHALLOW_FILE",
+    "GIT_GRAFT_FILE",
+    "GIT_REPLACE_REF_BASE",
+    "GIT_CONFIG",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_SSL_NO_VERIFY",
+    "GIT_PREFIX",
+];
 
 #[derive(Clone)]
 pub struct Git {
@@ -50,8 +99,19 @@ impl Git {
         let mut config: Vec<(String, String)> = vec![
             ("commit.gpgsign".into(), "false".into()),
             ("core.hooksPath".into(), "/dev/null".into()),
+            // A symbolic link in the environment repository is checked out as a file holding
+            // its target: replacing an app folder below one would write (and remove) outside.
+            ("core.symlinks".into(), "false".into()),
         ];
         let mut secrets = Vec::new();
+        // A password written into the URL itself is shown nowhere either.
+        if let Some((userinfo, _)) = url
+            .split_once("://")
+            .and_then(|(_, rest)| rest.split('/').next()?.rsplit_once('@'))
+            && let Some((_, password)) = userinfo.split_once(':')
+        {
+            secrets.push(password.to_owned());
+        }
         if let Some(Credentials { user, token, .. }) = credentials_for(url) {
             let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"));
             config.push((
@@ -59,6 +119,9 @@ impl Git {
                 format!("Authorization: Basic {basic}"),
             ));
             secrets.extend([token, basic]);
+            // git sends extra headers on every request, also to the host a redirect names: with
+            // `initial` (its default) the follow-up requests go there, token included.
+            config.push(("http.followRedirects".into(), "false".into()));
         }
         let mut env: Vec<(String, String)> = vec![
             ("GIT_TERMINAL_PROMPT".into(), "0".into()),
@@ -100,6 +163,9 @@ impl Git {
             .arg(&self.dir)
             .args(args)
             .envs(self.env.iter().map(|(k, v)| (k, v)));
+        for variable in INHERITED {
+            command.env_remove(variable);
+        }
         command
             .stdin(if input.is_some() {
                 Stdio::piped()
@@ -119,13 +185,12 @@ impl Git {
         }
         let out = child.wait_with_output().map_err(GitError::Spawn)?;
         if out.status.success() {
-            Ok(out.stdout)
-        } else {
-            Err(GitError::Failed {
-                command: self.redact(&args.join(" ")),
-                stderr: self.redact(String::from_utf8_lossy(&out.stderr).trim()),
-            })
+            return Ok(out.stdout);
         }
+        Err(GitError::Failed {
+            command: self.redact(&args.join(" ")),
+            stderr: self.redact(String::from_utf8_lossy(&out.stderr).trim()),
+        })
     }
 
     fn redact(&self, text: &str) -> String {

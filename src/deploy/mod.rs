@@ -89,10 +89,25 @@ pub fn open(
                     environment.name
                 )));
             }
+            // The environment's entry (its name) in environments.yaml.
+            let at = environment
+                .location
+                .as_ref()
+                .map(|at| {
+                    let pos = at.node.span.start;
+                    format!(
+                        " ({}:{}:{})",
+                        at.source.path.display(),
+                        pos.line,
+                        pos.column
+                    )
+                })
+                .unwrap_or_default();
             Box::new(store::GitStore::new(
                 &url,
                 delivery.branch.as_deref().unwrap_or("main"),
                 author,
+                format!("`delivery.repo` of environment `{}`{at}", environment.name),
             )?)
         }
     };
@@ -127,13 +142,18 @@ impl Target {
     /// The app folders of this environment (for `history` without `--app`, and teardown).
     pub fn apps(&mut self) -> Result<Vec<(String, Record)>, Error> {
         let env = self.environment.name.clone();
+        let mut found = self.deployments()?;
+        found.retain(|(_, record)| record.environment == env);
+        Ok(found)
+    }
+
+    /// Every folder of the delivery holding a record of the environment and app its path
+    /// names: a record's names are used to find its folder again (to remove it), so one that
+    /// claims another folder's, or a path (`../x`), is not taken for a deployment.
+    pub fn deployments(&mut self) -> Result<Vec<(String, Record)>, Error> {
         let mut found = self.store.folders(&self.layout)?;
         found.retain(|(folder, record)| {
-            record.environment == env
-                && self
-                    .layout
-                    .parse(folder)
-                    .is_some_and(|(e, _)| e.is_none_or(|e| e == env))
+            self.layout.folder(&record.environment, &record.app) == *folder
         });
         Ok(found)
     }
@@ -203,10 +223,22 @@ impl Target {
         Ok((entry, files))
     }
 
-    /// Removes app folders of this environment in one change.
-    pub fn remove(&mut self, apps: &[String], message: &str) -> Result<Delivered, Error> {
+    /// Removes app folders of this environment in one change (`destroy ENV: remove APPS`);
+    /// the apps removed.
+    pub fn remove(&mut self, apps: &[String]) -> Result<Vec<String>, Error> {
         let folders: Vec<String> = apps.iter().map(|a| self.folder(a)).collect();
-        self.store.remove(&folders, message)
+        let apps_in = |removed: &[String]| -> Vec<String> {
+            apps.iter()
+                .zip(&folders)
+                .filter(|(_, f)| removed.contains(f))
+                .map(|(a, _)| a.clone())
+                .collect()
+        };
+        let env = self.environment.name.clone();
+        let message =
+            |removed: &[String]| format!("destroy {env}: remove {}", apps_in(removed).join(", "));
+        let removed = self.store.remove(&folders, &|_, _| true, &message)?;
+        Ok(apps_in(&removed))
     }
 }
 
@@ -379,15 +411,15 @@ pub fn reconstruct(record: &Record, dir: &Path) -> Result<Vec<PathBuf>, Error> {
 }
 
 /// Preview instances (of any pattern of the baseline) whose last deployment is older than
-/// `older_than` (or, without it, than their pattern's ttl): (environment, app) pairs.
+/// `older_than` (or, without it, than their pattern's ttl): their folders and records.
 pub fn expired(
     baseline: &Baseline,
     target: &mut Target,
     older_than: Option<Duration>,
     now: SystemTime,
-) -> Result<Vec<(String, String)>, Error> {
+) -> Result<Vec<(String, Record)>, Error> {
     let mut out = Vec::new();
-    for (_, record) in target.store.folders(&target.layout)? {
+    for (folder, record) in target.deployments()? {
         let Some(instance) = baseline
             .environment(&record.environment)
             .filter(|e| e.pattern.is_some())
@@ -405,11 +437,9 @@ pub fn expired(
             ))
         })?;
         if now.duration_since(deployed).unwrap_or_default() >= limit {
-            out.push((record.environment, record.app));
+            out.push((folder, record));
         }
     }
-    out.sort();
-    out.dedup();
     Ok(out)
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A local git smart-HTTP server: `git http-backend` (CGI) behind Basic auth, over HTTPS or http.
 
-Usage: git_http_server.py ROOT LOG_FILE PORT_FILE [--tls CERT KEY] [--scan DIR]
+Usage: git_http_server.py ROOT LOG_FILE PORT_FILE [--tls CERT KEY] [--scan DIR] [--open]
+                          [--redirect BASE_URL]
 
 - Serves the repositories under ROOT (push included) to requests whose Basic credentials are one
   of the `user:token` pairs in the environment variable GIT_SERVER_CREDENTIALS (separated by
@@ -11,6 +12,10 @@ Usage: git_http_server.py ROOT LOG_FILE PORT_FILE [--tls CERT KEY] [--scan DIR]
 - With --scan DIR, each request also reads every file below DIR (the client's temporary folder,
   where its clone lives while it pushes) and logs `scan files=N gitconfig=N leaks=PATH,…`: the
   files holding a token.
+- With --open, every request is served whatever its credentials (as a server someone else runs
+  would), still logging what was sent.
+- With --redirect BASE_URL, every request is logged and answered `302 Found` with the same path
+  and query under BASE_URL, as a moved repository's old host answers.
 The server listens on a free loopback port and writes it to PORT_FILE when ready.
 """
 
@@ -27,6 +32,8 @@ ROOT, LOG_PATH, PORT_FILE = sys.argv[1:4]
 LOG = open(LOG_PATH, "a", buffering=1)
 TLS = sys.argv[sys.argv.index("--tls") + 1 : sys.argv.index("--tls") + 3] if "--tls" in sys.argv else None
 SCAN = sys.argv[sys.argv.index("--scan") + 1] if "--scan" in sys.argv else None
+OPEN = "--open" in sys.argv
+REDIRECT = sys.argv[sys.argv.index("--redirect") + 1] if "--redirect" in sys.argv else None
 PAIRS = os.environ.get("GIT_SERVER_CREDENTIALS", "").split()
 ACCEPTED = {"Basic " + base64.b64encode(p.encode()).decode(): p.split(":", 1)[0] for p in PAIRS}
 TOKENS = [p.split(":", 1)[1].encode() for p in PAIRS]
@@ -68,7 +75,13 @@ class Handler(BaseHTTPRequestHandler):
             user = base64.b64decode(header[6:]).decode(errors="replace").split(":", 1)[0]
         LOG.write(f"{self.command} {path} auth={auth} user={user or '-'}\n")
         body = self.body()
-        if auth != "ok":
+        if REDIRECT:
+            self.send_response(302)
+            self.send_header("Location", REDIRECT + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if auth != "ok" and not OPEN:
             self.send_response(401)
             self.send_header("WWW-Authenticate", 'Basic realm="git"')
             self.send_header("Content-Length", "0")
@@ -86,7 +99,7 @@ class Handler(BaseHTTPRequestHandler):
             "CONTENT_TYPE": self.headers.get("Content-Type", ""),
             "CONTENT_LENGTH": str(len(body)),
             # Enables receive-pack (push) in http-backend.
-            "REMOTE_USER": user,
+            "REMOTE_USER": user or "anonymous",
             "REMOTE_ADDR": "127.0.0.1",
         }
         for name in ("Content-Encoding", "Git-Protocol"):

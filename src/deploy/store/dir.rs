@@ -44,7 +44,7 @@ impl Store for DirStore {
     }
 
     fn current(&mut self, folder: &str) -> Result<Option<(Record, Files)>, Error> {
-        let found = read_folder(&self.root.join(folder))?;
+        let found = read_folder(&self.root.join(folder), &self.location(folder))?;
         Ok(found.map(|(record, files)| {
             (
                 record,
@@ -102,7 +102,7 @@ impl Store for DirStore {
         _message: &str,
     ) -> Result<Delivered, Error> {
         let dir = self.root.join(folder);
-        let previous = read_folder(&dir)?;
+        let previous = read_folder(&dir, &self.location(folder))?;
         if previous.as_ref().is_some_and(|(record, _)| record.id == id) {
             return Ok(Delivered::Unchanged);
         }
@@ -143,29 +143,32 @@ impl Store for DirStore {
         Ok(Delivered::Written { revision })
     }
 
-    fn remove(&mut self, folders: &[String], _message: &str) -> Result<Delivered, Error> {
+    fn remove(
+        &mut self,
+        folders: &[String],
+        still: &dyn Fn(&str, &Record) -> bool,
+        _message: &dyn Fn(&[String]) -> String,
+    ) -> Result<Vec<String>, Error> {
         let mut removed = Vec::new();
         for folder in folders {
             let dir = self.root.join(folder);
-            if dir.join(RECORD_FILE).is_file() {
+            if read_folder(&dir, &self.location(folder))?
+                .is_some_and(|(record, _)| still(folder, &record))
+            {
                 std::fs::remove_dir_all(&dir)
                     .map_err(|e| Error::Io(format!("{}: {e}", dir.display())))?;
                 removed.push(folder.clone());
             }
         }
-        Ok(if removed.is_empty() {
-            Delivered::Unchanged
-        } else {
-            Delivered::Written {
-                revision: removed.join(", "),
-            }
-        })
+        Ok(removed)
     }
 
     fn folders(&mut self, layout: &Layout) -> Result<Vec<(String, Record)>, Error> {
         let mut out = Vec::new();
         for folder in layout.find(&self.root) {
-            if let Some((record, _)) = read_folder(&self.root.join(&folder))? {
+            if let Some((record, _)) =
+                read_folder(&self.root.join(&folder), &self.location(&folder))?
+            {
                 out.push((folder, record));
             }
         }

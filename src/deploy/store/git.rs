@@ -23,10 +23,17 @@ pub struct GitStore {
     git: Option<Git>,
     /// Whether the clone has full history (history, rollback) or only the tip.
     full: bool,
+    /// Where the repository's URL is set, for the message when it redirects.
+    configured: String,
 }
 
 impl GitStore {
-    pub fn new(url: &str, branch: &str, author: (String, String)) -> Result<GitStore, Error> {
+    pub fn new(
+        url: &str,
+        branch: &str,
+        author: (String, String),
+        configured: String,
+    ) -> Result<GitStore, Error> {
         let work = tempfile::Builder::new()
             .prefix("scoreline-env-")
             .tempdir()
@@ -38,6 +45,7 @@ impl GitStore {
             work,
             git: None,
             full: false,
+            configured,
         })
     }
 
@@ -93,7 +101,7 @@ impl GitStore {
     fn failed(&self, e: GitError) -> Error {
         Error::Git {
             repository: self.describe(),
-            error: e,
+            error: e.redirected(&self.configured),
         }
     }
 
@@ -110,17 +118,17 @@ impl GitStore {
     }
 
     /// Applies `change` to the checkout, commits, pushes; on a lost race, refreshes and repeats.
-    /// `change` returns false when there is nothing to do on the current tip.
+    /// `change` returns the commit message for what it did on the current tip, or none when
+    /// there is nothing to do.
     fn commit_and_push(
         &mut self,
-        message: &str,
-        mut change: impl FnMut(&Path) -> Result<bool, Error>,
+        mut change: impl FnMut(&Path) -> Result<Option<String>, Error>,
     ) -> Result<Delivered, Error> {
         let git = self.checkout(false)?.clone();
         for attempt in 0..ATTEMPTS {
-            if !change(git.dir())? {
+            let Some(message) = change(git.dir())? else {
                 return Ok(Delivered::Unchanged);
-            }
+            };
             git.run(&["add", "--all", "."])
                 .map_err(|e| self.failed(e))?;
             if git
@@ -131,7 +139,7 @@ impl GitStore {
             {
                 return Ok(Delivered::Unchanged);
             }
-            git.run(&["commit", "--quiet", "--no-verify", "-m", message])
+            git.run(&["commit", "--quiet", "--no-verify", "-m", &message])
                 .map_err(|e| self.failed(e))?;
             let target = format!("HEAD:refs/heads/{}", self.branch);
             match git.run(&["push", "--quiet", "origin", &target]) {
@@ -194,7 +202,7 @@ impl Store for GitStore {
 
     fn current(&mut self, folder: &str) -> Result<Option<(Record, Files)>, Error> {
         let repo = self.checkout(false)?.dir().to_path_buf();
-        read_folder(&repo.join(folder))
+        read_folder(&repo.join(folder), &self.location(folder))
     }
 
     fn history(&mut self, folder: &str) -> Result<Vec<Entry>, Error> {
@@ -215,10 +223,11 @@ impl Store for GitStore {
         let blobs = self.blobs(&specs)?;
         let mut entries = Vec::new();
         for (commit, blob) in commits.into_iter().zip(blobs) {
-            // A commit that removed the folder (a teardown) holds no record.
-            if let Some(bytes) = blob {
+            // A commit that removed the folder (a teardown) holds no record, and one whose
+            // record cannot be read (an edit by hand) no deployment to list or return to.
+            if let Some(Ok(record)) = blob.map(|b| parse_record(&b, &commit)) {
                 entries.push(Entry {
-                    record: parse_record(&bytes, &format!("{commit}:{path}"))?,
+                    record,
                     revision: commit,
                 });
             }
@@ -263,28 +272,46 @@ impl Store for GitStore {
         id: &str,
         message: &str,
     ) -> Result<Delivered, Error> {
-        self.commit_and_push(message, |repo| {
+        let shown = self.location(folder);
+        self.commit_and_push(|repo| {
             let dir = repo.join(folder);
-            if read_folder(&dir)?.is_some_and(|(record, _)| record.id == id) {
-                return Ok(false);
+            // A record that cannot be read is no deployment of ours: its folder is replaced.
+            if let Ok(Some((record, _))) = read_folder(&dir, folder)
+                && record.id == id
+            {
+                return Ok(None);
             }
-            write_files(&dir, files)?;
-            Ok(true)
+            write_files(&dir, files, &shown)?;
+            Ok(Some(message.to_owned()))
         })
     }
 
-    fn remove(&mut self, folders: &[String], message: &str) -> Result<Delivered, Error> {
-        self.commit_and_push(message, |repo| {
-            let mut removed = false;
+    fn remove(
+        &mut self,
+        folders: &[String],
+        still: &dyn Fn(&str, &Record) -> bool,
+        message: &dyn Fn(&[String]) -> String,
+    ) -> Result<Vec<String>, Error> {
+        let mut removed = Vec::new();
+        let shown = self.describe();
+        let delivered = self.commit_and_push(|repo| {
+            // Each attempt starts from a fresh tip.
+            removed.clear();
             for folder in folders {
                 let dir = repo.join(folder);
-                if dir.exists() {
+                if read_folder(&dir, &format!("{shown} {folder}"))?
+                    .is_some_and(|(record, _)| still(folder, &record))
+                {
                     std::fs::remove_dir_all(&dir)
                         .map_err(|e| Error::Io(format!("{}: {e}", dir.display())))?;
-                    removed = true;
+                    removed.push(folder.clone());
                 }
             }
-            Ok(removed)
+            Ok((!removed.is_empty()).then(|| message(&removed)))
+        })?;
+        Ok(match delivered {
+            Delivered::Written { .. } => removed,
+            Delivered::Unchanged => Vec::new(),
         })
     }
 
@@ -292,7 +319,7 @@ impl Store for GitStore {
         let repo = self.checkout(false)?.dir().to_path_buf();
         let mut out = Vec::new();
         for folder in layout.find(&repo) {
-            if let Some((record, _)) = read_folder(&repo.join(&folder))? {
+            if let Some((record, _)) = read_folder(&repo.join(&folder), &self.location(&folder))? {
                 out.push((folder, record));
             }
         }
@@ -300,17 +327,23 @@ impl Store for GitStore {
     }
 }
 
-/// Replaces a folder of the checkout with exactly these files.
-fn write_files(dir: &Path, files: &Files) -> Result<(), Error> {
-    let io = |p: &Path, e: std::io::Error| Error::Io(format!("{}: {e}", p.display()));
+/// Replaces a folder of the checkout with exactly these files; `shown` names the folder in
+/// the repository, for messages.
+fn write_files(dir: &Path, files: &Files, shown: &str) -> Result<(), Error> {
+    let io = |name: &str, e: std::io::Error| {
+        Error::Io(format!(
+            "cannot write {shown}{name}: {e} (is a file or a symbolic link in the repository where the folder should be?)"
+        ))
+    };
     if dir.exists() {
-        std::fs::remove_dir_all(dir).map_err(|e| io(dir, e))?;
+        std::fs::remove_dir_all(dir).map_err(|e| io("", e))?;
     }
     for (name, content) in files {
         let path = dir.join(name);
+        let name = format!("/{name}");
         std::fs::create_dir_all(path.parent().expect("inside the folder"))
-            .map_err(|e| io(&path, e))?;
-        std::fs::write(&path, content).map_err(|e| io(&path, e))?;
+            .map_err(|e| io(&name, e))?;
+        std::fs::write(&path, content).map_err(|e| io(&name, e))?;
     }
     Ok(())
 }

@@ -60,23 +60,32 @@ pub trait Store {
         message: &str,
     ) -> Result<Delivered, Error>;
 
-    /// Removes folders (all in one change).
-    fn remove(&mut self, folders: &[String], message: &str) -> Result<Delivered, Error>;
+    /// Removes the folders, all in one change, each only if `still` holds for the record it
+    /// holds then (checked again on the new tip when a push loses a race, so a deploy that
+    /// landed meanwhile is not removed unseen); the folders removed. `message` is the change's
+    /// description, given the folders it removes.
+    fn remove(
+        &mut self,
+        folders: &[String],
+        still: &dyn Fn(&str, &Record) -> bool,
+        message: &dyn Fn(&[String]) -> String,
+    ) -> Result<Vec<String>, Error>;
 
     /// Every folder matching the layout, with its current record.
     fn folders(&mut self, layout: &Layout) -> Result<Vec<(String, Record)>, Error>;
 }
 
 /// Reads a folder from disk (a checkout or a delivery folder): the record and every file.
-fn read_folder(dir: &std::path::Path) -> Result<Option<(Record, Files)>, Error> {
+/// `shown` is the folder as messages name it (not a temporary checkout's path).
+fn read_folder(dir: &std::path::Path, shown: &str) -> Result<Option<(Record, Files)>, Error> {
     let record_path = dir.join(super::record::RECORD_FILE);
     if !record_path.is_file() {
         return Ok(None);
     }
+    let at = format!("{shown}/{}", super::record::RECORD_FILE);
     let record = parse_record(
-        &std::fs::read(&record_path)
-            .map_err(|e| Error::Io(format!("{}: {e}", record_path.display())))?,
-        &record_path.display().to_string(),
+        &std::fs::read(&record_path).map_err(|e| Error::Io(format!("{at}: {e}")))?,
+        &at,
     )?;
     let mut files = Files::new();
     let mut pending = vec![dir.to_path_buf()];
