@@ -705,7 +705,7 @@ fn a_token_is_not_carried_along_a_redirect_to_another_host_and_the_error_says_wh
     assert!(
         stderr.contains(&format!("environment repository {url} (main): `git clone"))
             && stderr.contains("the repository answered with a redirect (HTTP 302), which is not followed while a token is sent")
-            && stderr.contains("put the repository's final URL (where it redirects to) in `delivery.repo` of environment `throwaway` (platform/environments.yaml:12:11)"),
+            && stderr.contains("put the repository's final URL (where it redirects to) in `delivery.repo` of environment `throwaway` (platform/environments.yaml:15:34)"),
         "{stderr}"
     );
     assert!(!stderr.contains(token), "{stderr}");
@@ -750,7 +750,7 @@ fn a_token_is_not_sent_to_a_plain_http_repository_and_a_warning_says_why() {
         assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
         let stderr = text(&out.stderr);
         assert!(
-            stderr.contains(&format!("platform/environments.yaml:12:11: warning: GIT_TOKEN is set but not sent to {url}: credentials go only over https")),
+            stderr.contains(&format!("platform/environments.yaml:15:34: warning: GIT_TOKEN is set but not sent to {url}: credentials go only over https")),
             "{stderr}"
         );
         assert!(stderr.contains("an https:// repository URL"), "{stderr}");

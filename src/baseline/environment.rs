@@ -25,6 +25,9 @@ pub struct Environment {
     /// Where the entry is in environments.yaml.
     #[serde(skip)]
     pub location: Option<Located>,
+    /// Where its `delivery.repo` is, for messages that ask to change it.
+    #[serde(skip)]
+    pub repo_location: Option<Located>,
     /// For an instance of a preview pattern (`pr-123`), the pattern's name (`pr-{n}`).
     #[serde(skip)]
     pub pattern: Option<String>,

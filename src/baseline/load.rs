@@ -219,6 +219,11 @@ fn read_environments(
                 source: source.clone(),
                 node: node.get("name").unwrap_or(node).clone(),
             });
+            environment.repo_location =
+                node.lookup(&["delivery", "repo"]).map(|(_, repo)| Located {
+                    source: source.clone(),
+                    node: repo.clone(),
+                });
             Some(environment)
         })
         .collect()

@@ -80,7 +80,11 @@ pub fn open(
                     "{variable} is set but not sent to {}: credentials go only over https, where nobody on the network can read them",
                     crate::ci::provenance::without_credentials(&url)
                 );
-                let warning = match &environment.location {
+                let warning = match environment
+                    .repo_location
+                    .as_ref()
+                    .or(environment.location.as_ref())
+                {
                     Some(at) => at.source.warning(at.node.span.start, message),
                     None => Diagnostic::general(Severity::Warning, message),
                 };
@@ -89,10 +93,11 @@ pub fn open(
                     environment.name
                 )));
             }
-            // The environment's entry (its name) in environments.yaml.
+            // Where the repository URL is written in environments.yaml.
             let at = environment
-                .location
+                .repo_location
                 .as_ref()
+                .or(environment.location.as_ref())
                 .map(|at| {
                     let pos = at.node.span.start;
                     format!(
