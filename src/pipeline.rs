@@ -169,12 +169,15 @@ pub struct Deployment<'a> {
 
 impl Loaded {
     /// Opens the chosen environment's delivery; a local folder delivery is under the current folder.
-    pub fn target(&self) -> Result<Target, Error> {
-        Ok(deploy::open(
+    /// The environment's delivery, opened; what opening it says joins `self.warnings`.
+    fn target(&mut self) -> Result<Target, Error> {
+        let mut target = deploy::open(
             &self.environment,
             Path::new("."),
             self.provenance().author(),
-        )?)
+        )?;
+        self.warnings.append(&mut target.warnings);
+        Ok(target)
     }
 
     fn provenance(&self) -> Provenance {
@@ -188,7 +191,6 @@ impl Loaded {
         deployment: Deployment<'_>,
     ) -> Result<Deployed, Error> {
         let mut target = self.target()?;
-        self.warnings.append(&mut target.warnings);
         let (graph, set, prepared) = self.prepare(images, &target)?;
         let mut record = self.record(images, &set, prepared.digests.clone(), deployment.kind)?;
         record.from = deployment.from;
@@ -213,7 +215,6 @@ impl Loaded {
     /// What deploying now would change, object by object.
     pub fn diff(&mut self, images: &Images) -> Result<(Vec<deploy::Change>, Vec<String>), Error> {
         let mut target = self.target()?;
-        self.warnings.append(&mut target.warnings);
         let (graph, set, prepared) = self.prepare(images, &target)?;
         let record = self.record(images, &set, prepared.digests, Kind::Deploy)?;
         let current = target.store.current(&target.folder(&self.app))?;

@@ -75,16 +75,17 @@ pub fn open(
                 .as_deref()
                 .expect("the schema requires repo for git delivery");
             let url = repository_url(repo, root);
+            // Where the repository URL is written in environments.yaml, for messages.
+            let repo_at = environment
+                .repo_location
+                .as_ref()
+                .or(environment.location.as_ref());
             if let Some(variable) = git::withheld_token(&url) {
                 let message = format!(
                     "{variable} is set but not sent to {}: credentials go only over https, where nobody on the network can read them",
                     crate::ci::provenance::without_credentials(&url)
                 );
-                let warning = match environment
-                    .repo_location
-                    .as_ref()
-                    .or(environment.location.as_ref())
-                {
+                let warning = match repo_at {
                     Some(at) => at.source.warning(at.node.span.start, message),
                     None => Diagnostic::general(Severity::Warning, message),
                 };
@@ -93,11 +94,7 @@ pub fn open(
                     environment.name
                 )));
             }
-            // Where the repository URL is written in environments.yaml.
-            let at = environment
-                .repo_location
-                .as_ref()
-                .or(environment.location.as_ref())
+            let at = repo_at
                 .map(|at| {
                     let pos = at.node.span.start;
                     format!(

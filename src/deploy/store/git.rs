@@ -276,7 +276,7 @@ impl Store for GitStore {
         self.commit_and_push(|repo| {
             let dir = repo.join(folder);
             // A record that cannot be read is no deployment of ours: its folder is replaced.
-            if let Ok(Some((record, _))) = read_folder(&dir, folder)
+            if let Ok(Some((record, _))) = read_folder(&dir, &shown)
                 && record.id == id
             {
                 return Ok(None);
@@ -293,15 +293,13 @@ impl Store for GitStore {
         message: &dyn Fn(&[String]) -> String,
     ) -> Result<Vec<String>, Error> {
         let mut removed = Vec::new();
-        let shown = self.describe();
+        let shown: Vec<String> = folders.iter().map(|f| self.location(f)).collect();
         let delivered = self.commit_and_push(|repo| {
             // Each attempt starts from a fresh tip.
             removed.clear();
-            for folder in folders {
+            for (folder, shown) in folders.iter().zip(&shown) {
                 let dir = repo.join(folder);
-                if read_folder(&dir, &format!("{shown} {folder}"))?
-                    .is_some_and(|(record, _)| still(folder, &record))
-                {
+                if read_folder(&dir, shown)?.is_some_and(|(record, _)| still(folder, &record)) {
                     std::fs::remove_dir_all(&dir)
                         .map_err(|e| Error::Io(format!("{}: {e}", dir.display())))?;
                     removed.push(folder.clone());
