@@ -319,74 +319,44 @@ impl Pod<'_> {
     /// refuse the pair.
     fn compute(&self, given: Option<&crate::score::ContainerResources>) -> Map<String, Value> {
         let defaults = &self.policy.resources;
-        let mut out = Map::new();
-        for (key, score, default) in [
-            (
-                "requests",
-                given.and_then(|r| r.requests.as_ref()),
-                &defaults.requests,
-            ),
-            (
-                "limits",
-                given.and_then(|r| r.limits.as_ref()),
-                &defaults.limits,
-            ),
-        ] {
-            let empty = ResourceLimits::default();
-            let score = score.unwrap_or(&empty);
-            let mut values = Map::new();
-            for (kind, value) in [
-                ("cpu", score.cpu.as_ref().or(default.cpu.as_ref())),
-                ("memory", score.memory.as_ref().or(default.memory.as_ref())),
-            ] {
-                if let Some(v) = value {
-                    values.insert(kind.into(), v.clone().into());
-                }
-            }
-            if !values.is_empty() {
-                out.insert(key.into(), values.into());
-            }
-        }
+        let empty = ResourceLimits::default();
+        let given_requests = given.and_then(|r| r.requests.as_ref()).unwrap_or(&empty);
+        let given_limits = given.and_then(|r| r.limits.as_ref()).unwrap_or(&empty);
+        let mut requests = Map::new();
+        let mut limits = Map::new();
         for kind in ["cpu", "memory"] {
-            let quantity = |key: &str| {
-                out.get(key)?
-                    .get(kind)?
-                    .as_str()?
+            let of = |l: &ResourceLimits| match kind {
+                "cpu" => l.cpu.clone(),
+                _ => l.memory.clone(),
+            };
+            let (own_request, own_limit) = (of(given_requests), of(given_limits));
+            let mut request = own_request.clone().or_else(|| of(&defaults.requests));
+            let mut limit = own_limit.clone().or_else(|| of(&defaults.limits));
+            let quantity = |v: &Option<String>| {
+                v.as_deref()?
                     .parse::<crate::score::quantity::Quantity>()
                     .ok()
             };
-            let (Some(request), Some(limit)) = (quantity("requests"), quantity("limits")) else {
-                continue;
-            };
-            if request.0 <= limit.0 {
-                continue;
-            }
-            let given_in =
-                |pick: fn(&crate::score::ContainerResources) -> Option<&ResourceLimits>| {
-                    given
-                        .and_then(pick)
-                        .and_then(|l| {
-                            if kind == "cpu" {
-                                l.cpu.as_ref()
-                            } else {
-                                l.memory.as_ref()
-                            }
-                        })
-                        .is_some()
-                };
-            let dropped = match (
-                given_in(|r| r.requests.as_ref()),
-                given_in(|r| r.limits.as_ref()),
-            ) {
-                (true, true) => continue, // the Score file's own pair, as written
-                (_, true) => "requests",
-                _ => "limits",
-            };
-            if let Some(Value::Object(values)) = out.get_mut(dropped) {
-                values.remove(kind);
-                if values.is_empty() {
-                    out.remove(dropped);
+            if let (Some(r), Some(l)) = (quantity(&request), quantity(&limit))
+                && r.0 > l.0
+            {
+                // The Score file's own pair stays as written; otherwise the default yields.
+                match (own_request.is_some(), own_limit.is_some()) {
+                    (true, true) => {}
+                    (_, true) => request = None,
+                    _ => limit = None,
                 }
+            }
+            for (values, value) in [(&mut requests, request), (&mut limits, limit)] {
+                if let Some(v) = value {
+                    values.insert(kind.into(), v.into());
+                }
+            }
+        }
+        let mut out = Map::new();
+        for (key, values) in [("requests", requests), ("limits", limits)] {
+            if !values.is_empty() {
+                out.insert(key.into(), values.into());
             }
         }
         out
