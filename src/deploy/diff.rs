@@ -117,15 +117,12 @@ fn view(side: &Side<'_>, ignore_namespace: bool) -> BTreeMap<String, View> {
             let parsed =
                 crate::yaml::parse(&SourceFile::new(name, text.clone()), Default::default()).ok();
             let Some(mut value) = parsed.and_then(|docs| docs.first().map(|d| d.to_json())) else {
-                let (object, undigested) = (None, false);
-                return (
-                    name.clone(),
-                    View {
-                        text,
-                        object,
-                        undigested,
-                    },
-                );
+                let opaque = View {
+                    text,
+                    object: None,
+                    undigested: false,
+                };
+                return (name.clone(), opaque);
             };
             let object = match (value["kind"].as_str(), value["metadata"]["name"].as_str()) {
                 (Some(kind), Some(object)) => Some(format!("{kind}/{object}")),

@@ -140,19 +140,7 @@ impl Builder<'_> {
         let start = pos(&span.start);
         match event {
             Event::Scalar(text, style, anchor, tag) => {
-                let node = if self.expecting_key() && tag.is_none() {
-                    // Keys stay as written: `TRUE:` is the key "TRUE", `010:` is "010".
-                    Node {
-                        value: Value::String(text.into_owned()),
-                        span: Span {
-                            start,
-                            end: pos(&span.end),
-                        },
-                        style: Some(scalar_style(style)),
-                    }
-                } else {
-                    self.scalar(text, style, tag.as_deref(), start, pos(&span.end))?
-                };
+                let node = self.scalar(text, style, tag.as_deref(), start, pos(&span.end))?;
                 let size = Size::of(&node);
                 self.count(size, start)?;
                 self.finish(node, anchor, size)
@@ -322,6 +310,8 @@ impl Builder<'_> {
     ) -> Result<Node, Diagnostic> {
         let style = scalar_style(style);
         let value = match tag {
+            // Keys stay as written: `TRUE:` is the key "TRUE", `010:` is "010".
+            None if self.expecting_key() => Value::String(text.into_owned()),
             None if style == ScalarStyle::Plain => resolve_plain(&text),
             None => Value::String(text.into_owned()),
             Some(tag) if tag.is_yaml_core_schema() => {
