@@ -1298,15 +1298,8 @@ fn push_credentials_from_the_environment_never_reach_the_base_image_registry() {
 }
 
 fn base64_encode(bytes: &[u8]) -> String {
-    let out = Command::new("base64")
-        .arg("-w0")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    out.stdin.as_ref().unwrap().write_all(bytes).unwrap();
-    text(&out.wait_with_output().unwrap().stdout)
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// `git -C DIR ARGS…` with author and commit time `time`; its stdout, trimmed.
