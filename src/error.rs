@@ -1,4 +1,5 @@
-//! The one place errors become exit codes (DESIGN.md, Conventions).
+//! The one place exit codes are made (DESIGN.md, Conventions): from errors, and from how a
+//! command that did not fail ended.
 
 use crate::diagnostic::Diagnostic;
 use crate::{render, resolve};
@@ -37,6 +38,31 @@ impl Error {
             Error::Invalid(d) | Error::Refused(d) | Error::Failed(d) => d,
             Error::Usage(_) | Error::Runtime(_) => &[],
         }
+    }
+}
+
+/// How a command that did not fail ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// Changes were found where the caller asked to be told by the exit code (`diff
+    /// --exit-code`, exit 4).
+    Changed,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Done => 0,
+            Outcome::Changed => 4,
+        }
+    }
+}
+
+/// Most commands just finish.
+impl From<()> for Outcome {
+    fn from((): ()) -> Outcome {
+        Outcome::Done
     }
 }
 

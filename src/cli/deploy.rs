@@ -2,11 +2,11 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::render::Target;
+use super::render::InputArgs;
 use crate::ci::report::{OutputFormat, Reporter};
 use crate::deploy::{Delivered, Kind};
 use crate::error::Error;
-use crate::pipeline::{self, Deployed, Deployment};
+use crate::flow::{self, Deployed};
 use crate::render::Images;
 
 /// Render for an environment and deliver: commit and push to its git environment repository
@@ -23,7 +23,7 @@ Examples:
   scoreline deploy -f score.yaml --env pr-123 --message \"preview of #123\"")]
 pub struct Args {
     #[command(flatten)]
-    target: Target,
+    inputs: InputArgs,
 
     /// The image for a container: `[WORKLOAD.]CONTAINER=REF`, or a bare `REF` for every
     /// container whose Score image is `.` (repeatable).
@@ -41,17 +41,10 @@ pub struct Args {
 
 pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
     let images = Images::parse(&args.images).map_err(|e| Error::Usage(e.to_string()))?;
-    let mut loaded = pipeline::load(&args.target.inputs())?;
-    let deployed = loaded.deploy(
-        &images,
-        Deployment {
-            kind: Kind::Deploy,
-            from: None,
-            message: args.message.as_deref(),
-            source: None,
-        },
-    );
-    reporter.warnings(&loaded.warnings);
+    let mut warnings = Vec::new();
+    let session = flow::load(&args.inputs.inputs(), &mut warnings)?;
+    let deployed = session.deploy(&images, args.message.as_deref(), &mut warnings);
+    reporter.warnings(&warnings);
     let deployed = deployed?;
     reporter.mask(&deployed.secrets);
     report(&deployed, reporter, args.dotenv.as_deref())

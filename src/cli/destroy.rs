@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::ci::report::{OutputFormat, Reporter};
 use crate::error::Error;
-use crate::pipeline;
+use crate::flow;
 
 /// Tear down a preview environment: remove every app folder it owns, in one commit.
 #[derive(Debug, clap::Args)]
@@ -32,7 +32,7 @@ pub struct Args {
 
 pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
     let mut warnings = Vec::new();
-    let destroyed = pipeline::destroy(
+    let destroyed = flow::destroy(
         args.platform.as_deref(),
         &args.env,
         args.app.as_deref(),

@@ -1,11 +1,9 @@
-use std::process::ExitCode;
-
 use serde_json::json;
 
-use super::render::Target;
+use super::render::InputArgs;
 use crate::ci::report::{OutputFormat, Reporter};
-use crate::error::Error;
-use crate::pipeline;
+use crate::error::{Error, Outcome};
+use crate::flow;
 use crate::render::Images;
 
 /// Show what differs, object by object, as unified YAML diffs with Secret values masked: what
@@ -22,7 +20,7 @@ Examples:
   scoreline diff --env staging --against-env production --app shop --exit-code")]
 pub struct Args {
     #[command(flatten)]
-    target: Target,
+    inputs: InputArgs,
 
     /// The image for a container (as for render and deploy).
     #[arg(long = "image", value_name = "[WORKLOAD.]CONTAINER=REF")]
@@ -45,38 +43,32 @@ pub struct Args {
     exit_code: bool,
 }
 
-pub fn run(args: Args, reporter: &Reporter) -> Result<ExitCode, Error> {
-    let platform = args.target.platform.as_deref();
+pub fn run(args: Args, reporter: &Reporter) -> Result<Outcome, Error> {
+    let platform = args.inputs.platform.as_deref();
     let env = args
-        .target
+        .inputs
         .env
         .clone()
         .ok_or_else(|| Error::Usage("name the environment with --env".into()))?;
-    let app = args.target.app.as_deref();
+    let app = args.inputs.app.as_deref();
     let mut warnings = Vec::new();
     let changes = match (&args.from, &args.against_env) {
         (Some(from), _) => {
-            let changes = pipeline::diff_records(
-                platform,
-                &env,
-                app,
-                from,
-                args.to.as_deref(),
-                &mut warnings,
-            );
+            let changes =
+                flow::diff_records(platform, &env, app, from, args.to.as_deref(), &mut warnings);
             reporter.warnings(&warnings);
             changes?
         }
         (None, Some(other)) => {
-            let changes = pipeline::diff_environments(platform, &env, other, app, &mut warnings);
+            let changes = flow::diff_environments(platform, &env, other, app, &mut warnings);
             reporter.warnings(&warnings);
             changes?
         }
         (None, None) => {
             let images = Images::parse(&args.images).map_err(|e| Error::Usage(e.to_string()))?;
-            let mut loaded = pipeline::load(&args.target.inputs())?;
-            let result = loaded.diff(&images);
-            reporter.warnings(&loaded.warnings);
+            let session = flow::load(&args.inputs.inputs(), &mut warnings)?;
+            let result = session.diff(&images, &mut warnings);
+            reporter.warnings(&warnings);
             let (changes, secrets) = result?;
             reporter.mask(&secrets);
             changes
@@ -102,8 +94,8 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<ExitCode, Error> {
         });
     }
     Ok(if args.exit_code && !changes.is_empty() {
-        ExitCode::from(4)
+        Outcome::Changed
     } else {
-        ExitCode::SUCCESS
+        Outcome::Done
     })
 }

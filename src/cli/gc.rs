@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::ci::report::{OutputFormat, Reporter};
 use crate::error::Error;
-use crate::pipeline;
+use crate::flow;
 
 /// Remove expired preview environments: instances of preview patterns (pr-{n}) whose last
 /// deployment is older than their pattern's ttl, or than --older-than.
@@ -32,7 +32,7 @@ pub struct Args {
 
 pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
     let mut warnings = Vec::new();
-    let removed = pipeline::gc(
+    let removed = flow::gc(
         args.platform.as_deref(),
         args.older_than,
         args.dry_run,

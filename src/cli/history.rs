@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::ci::report::{OutputFormat, Reporter};
 use crate::error::Error;
-use crate::pipeline;
+use crate::flow;
 
 /// List an environment's deployments, newest first (from the environment repository's history).
 #[derive(Debug, clap::Args)]
@@ -28,7 +28,7 @@ pub struct Args {
 
 pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
     let mut warnings = Vec::new();
-    let folders = pipeline::history(
+    let folders = flow::history(
         args.platform.as_deref(),
         &args.env,
         args.app.as_deref(),
@@ -54,13 +54,7 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
             let from = r
                 .from
                 .as_ref()
-                .map(|o| {
-                    format!(
-                        " from {} {}",
-                        o.environment,
-                        crate::deploy::record::short(&o.id)
-                    )
-                })
+                .map(|o| format!(" from {} {}", o.environment, crate::deploy::short(&o.id)))
                 .unwrap_or_default();
             let source = r
                 .provenance

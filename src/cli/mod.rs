@@ -19,6 +19,7 @@ use clap::{Parser, Subcommand};
 
 use crate::ci::System;
 use crate::ci::report::{OutputFormat, Reporter};
+use crate::error::{Error, Outcome};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -69,29 +70,33 @@ pub enum Command {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let reporter = Reporter::new(cli.output, System::detect());
-    let done = |r: Result<(), crate::error::Error>| r.map(|()| ExitCode::SUCCESS);
     let outcome = match cli.command {
-        Command::Validate(args) => done(validate::run(args, &reporter)),
-        Command::Render(args) => done(render::run(args, &reporter)),
-        Command::Resources(args) => done(resources::run(args, &reporter)),
-        Command::Build(args) => done(build::run(args, &reporter)),
-        Command::Deploy(args) => done(deploy::run(args, &reporter)),
-        Command::History(args) => done(history::run(args, &reporter)),
-        Command::Diff(args) => diff::run(args, &reporter),
-        Command::Rollback(args) => done(rollback::run(args, &reporter)),
-        Command::Promote(args) => done(promote::run(args, &reporter)),
-        Command::Destroy(args) => done(destroy::run(args, &reporter)),
-        Command::Gc(args) => done(gc::run(args, &reporter)),
-        Command::Baseline(args) => done(baseline::run(args, &reporter)),
+        Command::Validate(args) => ended(validate::run(args, &reporter)),
+        Command::Render(args) => ended(render::run(args, &reporter)),
+        Command::Resources(args) => ended(resources::run(args, &reporter)),
+        Command::Build(args) => ended(build::run(args, &reporter)),
+        Command::Deploy(args) => ended(deploy::run(args, &reporter)),
+        Command::History(args) => ended(history::run(args, &reporter)),
+        Command::Diff(args) => ended(diff::run(args, &reporter)),
+        Command::Rollback(args) => ended(rollback::run(args, &reporter)),
+        Command::Promote(args) => ended(promote::run(args, &reporter)),
+        Command::Destroy(args) => ended(destroy::run(args, &reporter)),
+        Command::Gc(args) => ended(gc::run(args, &reporter)),
+        Command::Baseline(args) => ended(baseline::run(args, &reporter)),
     };
     match outcome {
-        Ok(code) => code,
+        Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(error) => {
             reporter.diagnostics(error.diagnostics());
             reporter.say(format!("scoreline: error: {error}"));
             ExitCode::from(error.exit_code())
         }
     }
+}
+
+/// A command's result, however the command says it ended.
+fn ended(result: Result<impl Into<Outcome>, Error>) -> Result<Outcome, Error> {
+    result.map(Into::into)
 }
 
 /// "1 workload", "3 workloads".

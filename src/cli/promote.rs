@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use super::deploy::report;
 use crate::ci::report::Reporter;
 use crate::error::Error;
-use crate::pipeline;
+use crate::flow;
 
 /// Promote an app: take its current deployment in one environment — the exact Score inputs and
 /// image digests — resolve it against another environment's baseline, and deliver it there.
@@ -37,7 +37,7 @@ pub struct Args {
 
 pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
     let mut warnings = Vec::new();
-    let deployed = pipeline::promote(
+    let deployed = flow::promote(
         args.platform.as_deref(),
         &args.from,
         &args.to,

@@ -5,7 +5,7 @@ use serde_json::json;
 use super::plural;
 use crate::ci::report::{OutputFormat, Reporter};
 use crate::error::Error;
-use crate::pipeline::{self, Inputs};
+use crate::flow::{self, Inputs};
 use crate::render::Images;
 
 /// Render Kubernetes manifests for one environment: resolve every resource against the
@@ -21,7 +21,7 @@ Examples:
   scoreline render -f api.yaml -f worker.yaml --app shop --out rendered/ --output json")]
 pub struct Args {
     #[command(flatten)]
-    pub target: Target,
+    pub inputs: InputArgs,
 
     /// The image for a container: `[WORKLOAD.]CONTAINER=REF`, or a bare `REF` for every
     /// container whose Score image is `.` (repeatable).
@@ -35,7 +35,7 @@ pub struct Args {
 
 /// Which workloads, for which environment of which baseline (shared by render, explain, deploy).
 #[derive(Debug, Clone, clap::Args)]
-pub struct Target {
+pub struct InputArgs {
     /// A Score file (repeatable; default ./score.yaml).
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
@@ -53,7 +53,7 @@ pub struct Target {
     pub app: Option<String>,
 }
 
-impl Target {
+impl InputArgs {
     pub fn inputs(&self) -> Inputs {
         Inputs {
             files: self.files.clone(),
@@ -66,25 +66,27 @@ impl Target {
 
 pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
     let images = Images::parse(&args.images).map_err(|e| Error::Usage(e.to_string()))?;
-    let mut loaded = pipeline::load(&args.target.inputs())?;
-    let rendered = loaded.render(&images);
-    reporter.warnings(&loaded.warnings);
-    let (graph, set) = rendered?;
+    let mut warnings = Vec::new();
+    let session = flow::load(&args.inputs.inputs(), &mut warnings)?;
+    let rendered = session.render(&images, &mut warnings);
+    reporter.warnings(&warnings);
+    let (graph, rendered) = rendered?;
+    let set = &rendered.manifests;
     reporter.mask(&graph.secret_texts());
-    let workloads: Vec<&str> = loaded
+    let workloads: Vec<&str> = session
         .workloads
         .iter()
         .map(|w| w.workload.metadata.name.as_str())
         .collect();
     let marker = json!({
-        "app": loaded.app,
-        "environment": loaded.environment.name,
+        "app": session.app,
+        "environment": session.environment.name,
         "workloads": workloads,
-        "baseline": loaded.baseline.revision,
-        "digest": loaded.id(&set),
+        "baseline": session.baseline.revision,
+        "digest": session.id(set),
     });
     set.write(&args.out, &marker)?;
-    let namespace = &loaded.environment.namespace;
+    let namespace = &session.environment.namespace;
     if reporter.format == OutputFormat::Json {
         let objects: Vec<_> = set
             .objects()
@@ -106,7 +108,7 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
             "rendered {} objects for {} in environment `{}` (namespace {namespace}) into {}",
             set.objects().len(),
             plural(workloads.len(), "workload"),
-            loaded.environment.name,
+            session.environment.name,
             args.out.display()
         ));
     }

@@ -1,9 +1,9 @@
 use serde_json::json;
 
-use super::render::Target;
+use super::render::InputArgs;
 use crate::ci::report::{OutputFormat, Reporter};
 use crate::error::Error;
-use crate::pipeline;
+use crate::flow;
 use crate::resolve;
 
 /// Inspect how resources are provided.
@@ -33,15 +33,16 @@ Examples:
   scoreline resources explain -f score.yaml --env development --output json")]
 struct ExplainArgs {
     #[command(flatten)]
-    target: Target,
+    inputs: InputArgs,
 }
 
 pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
     let Command::Explain(args) = args.command;
-    let loaded = pipeline::load(&args.target.inputs())?;
-    reporter.warnings(&loaded.warnings);
-    let (explanations, unresolved) = resolve::explain(&loaded.request())?;
-    let env = &loaded.environment;
+    let mut warnings = Vec::new();
+    let session = flow::load(&args.inputs.inputs(), &mut warnings)?;
+    reporter.warnings(&warnings);
+    let (explanations, unresolved) = resolve::explain(&session.request())?;
+    let env = &session.environment;
     if reporter.format == OutputFormat::Json {
         let resources: Vec<_> = explanations
             .iter()
@@ -55,15 +56,15 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
                 json!({"workload": e.workload, "resource": e.resource, "subject": e.selection.subject, "candidates": candidates})
             })
             .collect();
-        reporter.json(&json!({"environment": env.name, "app": loaded.app, "baseline": loaded.baseline.revision, "resources": resources}));
+        reporter.json(&json!({"environment": env.name, "app": session.app, "baseline": session.baseline.revision, "resources": resources}));
     } else {
-        let revision = &loaded.baseline.revision;
+        let revision = &session.baseline.revision;
         reporter.say(format!(
             "environment `{}` (type {}), app `{}`, {} ({})",
             env.name,
             env.env_type,
-            loaded.app,
-            loaded.baseline.origin,
+            session.app,
+            session.baseline.origin,
             &revision[..revision.len().min(19)]
         ));
         for e in &explanations {

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use super::deploy::report;
 use crate::ci::report::Reporter;
 use crate::error::Error;
-use crate::pipeline;
+use crate::flow;
 
 /// Redeploy an earlier deployment as a new commit (history is never rewritten, so GitOps
 /// controllers simply follow).
@@ -36,7 +36,7 @@ pub struct Args {
 
 pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
     let mut warnings = Vec::new();
-    let deployed = pipeline::rollback(
+    let deployed = flow::rollback(
         args.platform.as_deref(),
         &args.env,
         args.app.as_deref(),

@@ -2,23 +2,20 @@
 
 use std::path::Path;
 
+use super::error::Error;
+use super::record::RECORD_FILE;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
     template: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "delivery path `{0}` must be a relative path inside the repository or folder, without `..`"
-)]
-pub struct LayoutError(pub String);
-
 impl Layout {
-    pub fn new(template: &str) -> Result<Layout, LayoutError> {
+    pub fn new(template: &str) -> Result<Layout, Error> {
         let escapes =
             template.starts_with('/') || template.split('/').any(|s| s == ".." || s.is_empty());
         if escapes {
-            return Err(LayoutError(template.to_owned()));
+            return Err(Error::Layout(template.to_owned()));
         }
         Ok(Layout {
             template: template.to_owned(),
@@ -61,7 +58,7 @@ impl Layout {
         let mut pending = vec![(root.to_path_buf(), String::new(), 0)];
         while let Some((dir, rel, level)) = pending.pop() {
             if level == depth {
-                if dir.join(super::record::RECORD_FILE).is_file() && self.parse(&rel).is_some() {
+                if dir.join(RECORD_FILE).is_file() && self.parse(&rel).is_some() {
                     found.push(rel);
                 }
                 continue;

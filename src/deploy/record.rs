@@ -3,10 +3,17 @@
 //! Secret values appear only as keyed digests, so diffs can tell a change without showing it.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
+use super::error::Error;
+use super::inputs::{self, SourceInput, WorkloadInput};
+use crate::baseline::Environment;
 use crate::ci::provenance::Provenance;
+use crate::render::{ContainerImage, Rendered};
+use crate::resolve::Request;
 
 /// Where the record sits inside a delivered folder.
 pub const RECORD_FILE: &str = ".scoreline/record.json";
@@ -42,7 +49,7 @@ pub struct Record {
     pub images: Vec<ImageUse>,
     /// Secret name → key → keyed digest of the value (empty when no key was available).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub secrets: BTreeMap<String, BTreeMap<String, String>>,
+    pub secrets: SecretDigests,
     /// For rollbacks and promotions: the record this one reproduces.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<Origin>,
@@ -56,24 +63,8 @@ pub enum Kind {
     Promote,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WorkloadInput {
-    pub name: String,
-    /// The Score file's path inside its workspace (the source repository).
-    pub file: String,
-    pub sha256: String,
-    pub score: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SourceInput {
-    /// Inside the workspace, like `WorkloadInput::file`.
-    pub path: String,
-    /// Text, or base64 when `base64` is set.
-    pub content: String,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub base64: bool,
-}
+/// Secret name → key → keyed digest of the value.
+pub type SecretDigests = BTreeMap<String, BTreeMap<String, String>>;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageUse {
@@ -98,7 +89,7 @@ pub struct Run {
 }
 
 impl Run {
-    pub fn of(current: &Provenance) -> Run {
+    fn of(current: &Provenance) -> Run {
         Run {
             actor: current.actor.clone(),
             run_url: current.run_url.clone(),
@@ -113,7 +104,95 @@ pub struct Origin {
     pub id: String,
 }
 
+/// A render as its record tells it: what was asked for, what came of it, and the digests of
+/// its Secret values.
+pub struct Rendering<'a> {
+    pub request: Request<'a>,
+    pub rendered: &'a Rendered,
+    pub secrets: SecretDigests,
+}
+
 impl Record {
+    /// A deployment of this run's inputs, from where `provenance` says they come from.
+    pub fn deployed(
+        rendering: Rendering<'_>,
+        provenance: Provenance,
+        now: SystemTime,
+    ) -> Result<Record, Error> {
+        let Rendering {
+            request,
+            rendered,
+            secrets,
+        } = rendering;
+        let (workloads, sources) = inputs::read(request.workloads)?;
+        let environment = request.environment;
+        Ok(Record {
+            id: rendered.manifests.digest(&request.key),
+            kind: Kind::Deploy,
+            app: request.app.to_owned(),
+            environment: environment.name.clone(),
+            environment_type: environment.env_type.clone(),
+            namespace: environment.namespace.clone(),
+            time: timestamp(now),
+            expires: expiry(environment, now),
+            baseline: request.baseline.revision.clone(),
+            provenance,
+            run: None,
+            workloads,
+            sources,
+            images: rendered.images.iter().map(ImageUse::of).collect(),
+            secrets,
+            from: None,
+        })
+    }
+
+    /// Another environment's deployment (`original`, found in `from`) rendered here by this
+    /// run: the deployed inputs are still the original's.
+    pub fn promoted(
+        rendering: Rendering<'_>,
+        from: &str,
+        original: &Record,
+        run: &Provenance,
+        now: SystemTime,
+    ) -> Result<Record, Error> {
+        Ok(Record {
+            kind: Kind::Promote,
+            run: Some(Run::of(run)),
+            from: Some(Origin {
+                environment: from.to_owned(),
+                id: original.id.clone(),
+            }),
+            ..Record::deployed(rendering, original.provenance.clone(), now)?
+        })
+    }
+
+    /// An earlier deployment of `environment` brought back by this run: its files and inputs,
+    /// with this run's time.
+    pub fn rolled_back(
+        earlier: &Record,
+        environment: &Environment,
+        run: &Provenance,
+        now: SystemTime,
+    ) -> Record {
+        Record {
+            kind: Kind::Rollback,
+            time: timestamp(now),
+            expires: expiry(environment, now),
+            run: Some(Run::of(run)),
+            from: Some(Origin {
+                environment: environment.name.clone(),
+                id: earlier.id.clone(),
+            }),
+            ..earlier.clone()
+        }
+    }
+
+    /// Writes the record's inputs (Score files and their source files) into `dir` as a
+    /// workspace of its own, so they can be rendered again elsewhere; returns the Score files.
+    pub fn reconstruct(&self, dir: &Path) -> Result<Vec<PathBuf>, Error> {
+        inputs::write(&self.workloads, &self.sources, dir, self.short_id())
+    }
+
     /// The id as people read it: `sha256:` and 12 hex digits.
     pub fn short_id(&self) -> &str {
         short(&self.id)
@@ -126,6 +205,27 @@ impl Record {
     }
 }
 
+impl ImageUse {
+    fn of(image: &ContainerImage) -> ImageUse {
+        ImageUse {
+            workload: image.workload.clone(),
+            container: image.container.clone(),
+            pinned: image.reference.contains("@sha256:"),
+            image: image.reference.clone(),
+        }
+    }
+}
+
 pub fn short(id: &str) -> &str {
     &id[..id.len().min(19)]
+}
+
+/// A record's time: RFC 3339, UTC, in seconds.
+pub fn timestamp(at: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(at).to_string()
+}
+
+/// When a deployment made `now` in a preview environment may be collected.
+fn expiry(environment: &Environment, now: SystemTime) -> Option<String> {
+    environment.ttl().map(|ttl| timestamp(now + ttl))
 }

@@ -3,12 +3,14 @@
 //! Operator references, or — `mode: plain` — written as they are. A local folder gets them plain.
 
 use std::collections::BTreeMap;
+use std::time::SystemTime;
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use super::Error;
+use super::error::Error;
+use super::record::{SecretDigests, timestamp};
 use super::sops;
 use super::store::Files;
 use crate::baseline::{DeliveryKind, Environment, SecretsPolicy};
@@ -19,18 +21,19 @@ use crate::resolve::Key;
 /// The files to deliver (the record excepted) and the record's view of the Secrets.
 pub struct Prepared {
     pub files: Files,
-    /// Secret name → key → keyed digest of the value.
-    pub digests: BTreeMap<String, BTreeMap<String, String>>,
-    pub warnings: Vec<Diagnostic>,
+    pub digests: SecretDigests,
 }
 
+/// The files of a render as they reach `delivery`; a warning for Secrets written plainly to
+/// git joins `warnings`.
 pub fn prepare(
     set: &ManifestSet,
     environment: &Environment,
     delivery: DeliveryKind,
     app: &str,
     key: &Key,
-    now: &str,
+    now: SystemTime,
+    warnings: &mut Vec<Diagnostic>,
 ) -> Result<Prepared, Error> {
     let secrets: Vec<&Object> = set
         .objects()
@@ -38,7 +41,6 @@ pub fn prepare(
         .filter(|o| o.kind() == "Secret")
         .collect();
     let digests = digests(&secrets, environment, key);
-    let mut warnings = Vec::new();
     let policy = match (delivery, &environment.secrets) {
         (DeliveryKind::Dir, _) => &SecretsPolicy::Plain,
         (DeliveryKind::Git, Some(policy)) => policy,
@@ -76,7 +78,7 @@ pub fn prepare(
     {
         let bytes = match (policy, object) {
             (SecretsPolicy::Sops { age_recipients }, Some(o)) if o.kind() == "Secret" => {
-                let encrypted = sops::encrypt(&o.body, age_recipients, now)
+                let encrypted = sops::encrypt(&o.body, age_recipients, &timestamp(now))
                     .map_err(|e| Error::Io(format!("{} `{}`: {e}", o.kind(), o.name())))?;
                 crate::yaml::to_string(&encrypted).into_bytes()
             }
@@ -84,11 +86,7 @@ pub fn prepare(
         };
         files.insert(name, bytes);
     }
-    Ok(Prepared {
-        files,
-        digests,
-        warnings,
-    })
+    Ok(Prepared { files, digests })
 }
 
 /// The ExternalSecret that makes External Secrets Operator create this Secret from the store,
@@ -147,11 +145,7 @@ fn refusal(environment: &Environment, app: &str, secrets: &[&Object]) -> Error {
 /// value. Without a usable key there are none (a plain hash of a weak secret could be reversed).
 /// The environment is not part of the digest: `diff --against-env` must see equal values as
 /// equal (a reader of both records learns that two environments share a value, never the value).
-fn digests(
-    secrets: &[&Object],
-    environment: &Environment,
-    key: &Key,
-) -> BTreeMap<String, BTreeMap<String, String>> {
+fn digests(secrets: &[&Object], environment: &Environment, key: &Key) -> SecretDigests {
     let key = match key {
         Key::Platform(k) => k.clone(),
         Key::Missing if environment.allows_development_key() => {

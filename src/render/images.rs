@@ -10,6 +10,14 @@ pub struct Images {
     built: Option<String>,
 }
 
+/// The image one container runs, as the render chose it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerImage {
+    pub workload: String,
+    pub container: String,
+    pub reference: String,
+}
+
 #[derive(Debug, Clone)]
 struct Override {
     workload: Option<String>,

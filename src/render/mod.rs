@@ -8,7 +8,7 @@ mod substitute;
 
 use serde_json::Value;
 
-pub use images::{ImageError, Images};
+pub use images::{ContainerImage, ImageError, Images};
 pub use manifest_set::{MARKER, ManifestSet, Object};
 
 use crate::baseline::{Environment, WorkloadPolicy};
@@ -35,22 +35,32 @@ pub enum Error {
     Conflict(String),
 }
 
+/// What a render made: the manifests, and the image it chose for each container (which a
+/// deployment record keeps).
+#[derive(Debug)]
+pub struct Rendered {
+    pub manifests: ManifestSet,
+    pub images: Vec<ContainerImage>,
+}
+
 pub fn render(
     workloads: &[LoadedWorkload],
     graph: &Graph,
     options: &Options<'_>,
-) -> Result<ManifestSet, Error> {
+) -> Result<Rendered, Error> {
     options.images.check(workloads)?;
     let mut objects = Vec::new();
+    let mut images = Vec::new();
     let mut errors = Vec::new();
     for loaded in workloads {
         match kubernetes::workload_objects(loaded, graph, options) {
-            Ok(bodies) => {
+            Ok((bodies, chosen)) => {
                 let origin = format!("workload `{}`", loaded.workload.metadata.name);
                 objects.extend(bodies.into_iter().map(|body| Object {
                     body,
                     origin: origin.clone(),
                 }));
+                images.extend(chosen);
             }
             Err(diagnostics) => errors.extend(diagnostics),
         }
@@ -84,7 +94,9 @@ pub fn render(
             origin,
         });
     }
-    ManifestSet::new(objects, &options.environment.namespace).map_err(Error::Conflict)
+    let manifests =
+        ManifestSet::new(objects, &options.environment.namespace).map_err(Error::Conflict)?;
+    Ok(Rendered { manifests, images })
 }
 
 /// A driver's manifest joins the environment: its namespace (unless it names one) and labels

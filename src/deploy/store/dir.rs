@@ -8,7 +8,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use super::{Delivered, Entry, Files, Store, parse_record, read_folder};
-use crate::deploy::Error;
+use crate::deploy::error::Error;
 use crate::deploy::layout::Layout;
 use crate::deploy::record::{RECORD_FILE, Record};
 use crate::folder;

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{Delivered, Entry, Files, Store, parse_record, read_folder};
-use crate::deploy::Error;
-use crate::deploy::git::{Git, GitError};
+use crate::deploy::error::Error;
+use crate::deploy::git_cli::{Git, GitError};
 use crate::deploy::layout::Layout;
 use crate::deploy::record::{RECORD_FILE, Record};
 

@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 pub use dir::DirStore;
 pub use git::GitStore;
 
-use super::Error;
+use super::error::Error;
 use super::layout::Layout;
-use super::record::Record;
+use super::record::{RECORD_FILE, Record};
 
 /// An app folder's files: path inside the folder → bytes.
 pub type Files = BTreeMap<String, Vec<u8>>;
@@ -78,11 +78,11 @@ pub trait Store {
 /// Reads a folder from disk (a checkout or a delivery folder): the record and every file.
 /// `shown` is the folder as messages name it (not a temporary checkout's path).
 fn read_folder(dir: &std::path::Path, shown: &str) -> Result<Option<(Record, Files)>, Error> {
-    let record_path = dir.join(super::record::RECORD_FILE);
+    let record_path = dir.join(RECORD_FILE);
     if !record_path.is_file() {
         return Ok(None);
     }
-    let at = format!("{shown}/{}", super::record::RECORD_FILE);
+    let at = format!("{shown}/{}", RECORD_FILE);
     let record = parse_record(
         &std::fs::read(&record_path).map_err(|e| Error::Io(format!("{at}: {e}")))?,
         &at,

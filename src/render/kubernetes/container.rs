@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use super::data::Data;
 use crate::baseline::WorkloadPolicy;
 use crate::diagnostic::Diagnostic;
-use crate::render::images::Images;
+use crate::render::images::{ContainerImage, Images};
 use crate::render::substitute::Substituter;
 use crate::score::placeholder::{Reference, Template};
 use crate::score::{Container, FileContent, Probe, ResourceLimits};
@@ -16,7 +16,10 @@ use crate::source::SourceFile;
 /// What the containers of one workload build up together.
 pub struct Pod<'a> {
     pub substituter: Substituter<'a>,
-    pub images: &'a Images,
+    /// The `--image` overrides.
+    pub overrides: &'a Images,
+    /// The image each container runs, as chosen.
+    pub images: Vec<ContainerImage>,
     pub policy: &'a WorkloadPolicy,
     pub config: Data,
     pub secret: Data,
@@ -48,9 +51,14 @@ impl Pod<'_> {
         let workload = self.workload_name().to_owned();
         let mut out = Map::new();
         out.insert("name".into(), name.into());
-        match self.images.for_container(&workload, name, &c.image) {
+        match self.overrides.for_container(&workload, name, &c.image) {
             Ok(image) => {
-                out.insert("image".into(), image.into());
+                out.insert("image".into(), image.clone().into());
+                self.images.push(ContainerImage {
+                    workload,
+                    container: name.to_owned(),
+                    reference: image,
+                });
             }
             Err(e) => {
                 let at = self.node_pos(&["containers", name, "image"]);

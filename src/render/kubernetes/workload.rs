@@ -9,20 +9,23 @@ use super::data::Data;
 use super::labels;
 use crate::diagnostic::Diagnostic;
 use crate::render::Options;
+use crate::render::images::ContainerImage;
 use crate::render::substitute::Substituter;
 use crate::resolve::Graph;
 use crate::score::{LoadedWorkload, Readiness};
 
+/// The workload's objects, and the image each of its containers runs.
 pub fn objects(
     loaded: &LoadedWorkload,
     graph: &Graph,
     options: &Options<'_>,
-) -> Result<Vec<Value>, Vec<Diagnostic>> {
+) -> Result<(Vec<Value>, Vec<ContainerImage>), Vec<Diagnostic>> {
     let workload = &loaded.workload;
     let name = workload.metadata.name.as_str();
     let mut pod = Pod {
         substituter: Substituter::new(loaded, graph),
-        images: options.images,
+        overrides: options.images,
+        images: Vec::new(),
         policy: options.policy,
         config: Data::default(),
         secret: Data::default(),
@@ -147,7 +150,7 @@ pub fn objects(
             "data": pod.secret.secret_data(),
         }));
     }
-    Ok(objects)
+    Ok((objects, pod.images))
 }
 
 /// Containers other containers wait for (`before`) start first, as init containers: to

@@ -1,0 +1,25 @@
+//! What can go wrong while delivering or reading deployments.
+
+use super::git_cli::GitError;
+use crate::diagnostic::Diagnostic;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Refused by policy (exit 3).
+    #[error("refused by policy")]
+    Refused(Diagnostic),
+    #[error("environment repository {repository}: {error}")]
+    Git { repository: String, error: GitError },
+    #[error("{0}")]
+    Io(String),
+    #[error("{0}")]
+    Corrupt(String),
+    /// Something named does not exist: an environment without delivery, an unknown record.
+    #[error("{0}")]
+    NotFound(String),
+    /// A delivery `path` that would lead outside its repository or folder.
+    #[error(
+        "delivery path `{0}` must be a relative path inside the repository or folder, without `..`"
+    )]
+    Layout(String),
+}

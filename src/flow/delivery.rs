@@ -1,0 +1,208 @@
+//! Delivering to an environment: a render of this run's inputs (deploy), another
+//! environment's deployment rendered here (promote), or an earlier deployment again (rollback).
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use super::environment::{self, app_in, open_environment};
+use super::session::{Inputs, Session, load_for};
+use crate::baseline::DeliveryKind;
+use crate::deploy::{self, Delivered, Files, Record, Rendering, Target};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::error::Error;
+use crate::render::Images;
+
+/// A delivered (or unchanged) deployment.
+pub struct Deployed {
+    pub record: Record,
+    pub delivered: Delivered,
+    pub folder: String,
+    /// Where it went (repository and folder), for messages.
+    pub store: String,
+    /// Secret values that were rendered, for CI log masking.
+    pub secrets: Vec<String>,
+}
+
+/// Where a promoted deployment comes from: its environment and its record.
+pub(super) struct Promotion<'a> {
+    from: &'a str,
+    original: &'a Record,
+}
+
+/// A render ready for its environment's delivery: the delivery opened, the files prepared for
+/// it, and their record.
+pub(super) struct Staged {
+    pub target: Target,
+    pub files: Files,
+    pub record: Record,
+    /// Secret values that were rendered, for CI log masking.
+    pub secrets: Vec<String>,
+}
+
+impl Session {
+    /// Renders, prepares the Secrets for the delivery, records and delivers; `message` is more
+    /// text for the change. What each step says joins `warnings`.
+    pub fn deploy(
+        &self,
+        images: &Images,
+        message: Option<&str>,
+        warnings: &mut Vec<Diagnostic>,
+    ) -> Result<Deployed, Error> {
+        self.deliver(images, None, message, warnings)
+    }
+
+    fn deliver(
+        &self,
+        images: &Images,
+        promotion: Option<Promotion<'_>>,
+        message: Option<&str>,
+        warnings: &mut Vec<Diagnostic>,
+    ) -> Result<Deployed, Error> {
+        let mut staged = self.stage(images, promotion, warnings)?;
+        if staged.target.kind == DeliveryKind::Git {
+            warnings.extend(unpinned(&staged.record));
+        }
+        deliver(
+            &mut staged.target,
+            &self.app,
+            staged.files,
+            staged.record,
+            message,
+            staged.secrets,
+        )
+    }
+
+    /// Opens the environment's delivery, renders, prepares the files for the delivery
+    /// (Secrets as its policy says) and records them: a deployment of this run's inputs, or
+    /// the `promotion`. What each step says joins `warnings`.
+    pub(super) fn stage(
+        &self,
+        images: &Images,
+        promotion: Option<Promotion<'_>>,
+        warnings: &mut Vec<Diagnostic>,
+    ) -> Result<Staged, Error> {
+        let target = environment::open(&self.environment, self.provenance(), warnings)?;
+        let now = SystemTime::now();
+        let (graph, rendered) = self.render(images, warnings)?;
+        let prepared = deploy::prepare(
+            &rendered.manifests,
+            &self.environment,
+            target.kind,
+            &self.app,
+            self.key(),
+            now,
+            warnings,
+        )?;
+        let rendering = Rendering {
+            request: self.request(),
+            rendered: &rendered,
+            secrets: prepared.digests,
+        };
+        let record = match promotion {
+            None => Record::deployed(rendering, self.provenance().clone(), now)?,
+            Some(p) => Record::promoted(rendering, p.from, p.original, self.provenance(), now)?,
+        };
+        Ok(Staged {
+            target,
+            files: prepared.files,
+            record,
+            secrets: graph.secret_texts(),
+        })
+    }
+}
+
+/// Delivers a recorded deployment of `app` to `target`.
+fn deliver(
+    target: &mut Target,
+    app: &str,
+    files: Files,
+    record: Record,
+    message: Option<&str>,
+    secrets: Vec<String>,
+) -> Result<Deployed, Error> {
+    let delivered = target.deliver(app, files, &record, message)?;
+    Ok(Deployed {
+        store: target.location(app),
+        folder: target.folder(app),
+        record,
+        delivered,
+        secrets,
+    })
+}
+
+/// A warning for each image of a git deployment that a tag, not a digest, names.
+fn unpinned(record: &Record) -> Vec<Diagnostic> {
+    record
+        .images
+        .iter()
+        .filter(|i| !i.pinned)
+        .map(|i| {
+            Diagnostic::general(
+                Severity::Warning,
+                format!(
+                    "container `{}.{}` runs `{}`, which is not pinned by digest: the cluster, and `promote` later, will re-resolve this tag",
+                    i.workload, i.container, i.image
+                ),
+            )
+            .with_help("pass the build step's `name@sha256:…` output with --image")
+        })
+        .collect()
+}
+
+/// Promotion: the app's current deployment in one environment — its exact Score inputs and
+/// image digests — rendered against another environment's baseline and delivered there.
+pub fn promote(
+    platform: Option<&Path>,
+    from: &str,
+    to: &str,
+    app: Option<&str>,
+    message: Option<&str>,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<Deployed, Error> {
+    let run = environment::provenance();
+    let (_, mut source) = open_environment(platform, from, &run, warnings)?;
+    let app = app_in(&mut source, app)?;
+    let (record, _) = source.store.current(&source.folder(&app))?.ok_or_else(|| {
+        Error::Usage(format!(
+            "app `{app}` has no deployment in environment `{from}`"
+        ))
+    })?;
+    let workspace =
+        tempfile::tempdir().map_err(|e| Error::Runtime(format!("temporary folder: {e}")))?;
+    let inputs = Inputs {
+        files: record.reconstruct(workspace.path())?,
+        platform: platform.map(Path::to_path_buf),
+        env: Some(to.to_owned()),
+        app: Some(record.app.clone()),
+    };
+    let session = load_for(&inputs, Some(run), warnings)?;
+    let pinned: Vec<String> = record
+        .images
+        .iter()
+        .map(|i| format!("{}.{}={}", i.workload, i.container, i.image))
+        .collect();
+    let images = Images::parse(&pinned).map_err(|e| Error::Usage(e.to_string()))?;
+    let promotion = Promotion {
+        from,
+        original: &record,
+    };
+    session.deliver(&images, Some(promotion), message, warnings)
+}
+
+/// Redeploys an earlier deployment's files as a new change (history is never rewritten).
+pub fn rollback(
+    platform: Option<&Path>,
+    env: &str,
+    app: Option<&str>,
+    to: Option<&str>,
+    message: Option<&str>,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<Deployed, Error> {
+    let run = environment::provenance();
+    let (_, mut target) = open_environment(platform, env, &run, warnings)?;
+    let app = app_in(&mut target, app)?;
+    let (entry, mut files) = target.find(&app, to)?;
+    files.retain(|name, _| !name.starts_with(".scoreline/"));
+    let record = Record::rolled_back(&entry.record, &target.environment, &run, SystemTime::now());
+    deliver(&mut target, &app, files, record, message, Vec::new())
+}

@@ -1,0 +1,15 @@
+//! The application layer: for each command, strings the modules below together — load the
+//! inputs, render, deliver, read history, promote, roll back, tear down. Parses no flag and
+//! prints nothing: it returns results, and the warnings it collects, to the command line.
+
+mod comparison;
+mod delivery;
+mod environment;
+mod session;
+mod teardown;
+
+pub use comparison::{diff_environments, diff_records};
+pub use delivery::{Deployed, promote, rollback};
+pub use environment::history;
+pub use session::{Inputs, Session, load};
+pub use teardown::{destroy, gc};
