@@ -22,7 +22,8 @@ use super::registry::{Access, Transfer};
 use super::stage::{self, Settings, Source, StageError, StageImage, State, Vars};
 use crate::ci::provenance::Provenance;
 use crate::diagnostic::Diagnostic;
-use crate::source::{Pos, SourceFile};
+use crate::position::Pos;
+use crate::source::SourceFile;
 
 /// What `scoreline build` was asked for.
 #[derive(Debug, Clone, Default)]

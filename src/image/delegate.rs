@@ -11,7 +11,8 @@ use serde_json::Value;
 use super::build::{BuildError, Built, PlatformBuilt, Request};
 use super::progress::{Event, Sink};
 use super::registry::{Access, Registry, RegistryError, is_loopback};
-use crate::source::{Pos, SourceFile};
+use crate::position::Pos;
+use crate::source::SourceFile;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Builder {
