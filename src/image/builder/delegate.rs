@@ -8,9 +8,11 @@ use std::str::FromStr;
 
 use serde_json::Value;
 
-use super::build::{BuildError, Built, PlatformBuilt, Request};
-use super::progress::{Event, Sink};
-use super::registry::{Access, Registry, RegistryError, is_loopback};
+use super::build_error::BuildError;
+use super::built::{Built, PlatformBuilt};
+use super::request::Request;
+use crate::image::event::{Event, Sink};
+use crate::image::registry::{Access, Registry, RegistryError, is_loopback};
 use crate::position::Pos;
 use crate::source::SourceFile;
 
