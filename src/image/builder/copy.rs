@@ -27,8 +27,8 @@ pub fn entries(
     let mut target = Target::new(copy, workdir)?;
     for text in &copy.sources {
         match &source {
-            Source::Context(context) => target.add_from_context(context, text, scratch)?,
-            Source::Files(files) => target.add_from_files(files, text)?,
+            Source::Context(context) => from_context(&mut target, context, text, scratch)?,
+            Source::Files(files) => from_files(&mut target, files, text)?,
         }
     }
     if target.matched_many && !target.into_dir {
@@ -125,116 +125,6 @@ impl Target<'_> {
         }
     }
 
-    /// A source in the build context: files, folders (their contents), and for ADD tar archives
-    /// (unpacked).
-    fn add_from_context(
-        &mut self,
-        context: &Context,
-        source: &str,
-        scratch: &Path,
-    ) -> Result<(), StageError> {
-        let found = context
-            .sources(source)
-            .map_err(|e| context_error(self.keyword, e))?;
-        self.matched_many |= found.len() > 1;
-        for f in found {
-            let meta = std::fs::metadata(&f.path)
-                .map_err(|e| StageError::Io(format!("{}: {e}", f.path.display())))?;
-            if meta.is_dir() {
-                self.add_context_folder(context, &f)?;
-            } else if self.copy.add && is_tar(&f.path) {
-                let mut unpacked = Filesystem::default();
-                unpacked
-                    .unpack(&f.path, scratch)
-                    .map_err(|e| StageError::Io(format!("unpacking {}: {e}", f.relative)))?;
-                for e in unpacked.subtree("") {
-                    self.add(self.at(&e.path), e.kind.clone(), e.mode);
-                }
-            } else {
-                let name = f.relative.rsplit('/').next().unwrap_or("");
-                self.add(
-                    self.file_at(name),
-                    EntryKind::File(f.path.canonicalize().unwrap_or(f.path.clone())),
-                    permissions(&meta),
-                );
-            }
-        }
-        Ok(())
-    }
-
-    /// What a folder of the context holds (not the folder itself), `.dockerignore` applied.
-    fn add_context_folder(&mut self, context: &Context, folder: &Found) -> Result<(), StageError> {
-        let keyword = self.keyword;
-        let mut error = None;
-        context
-            .walk(
-                &folder.path.canonicalize().unwrap_or(folder.path.clone()),
-                &folder.relative,
-                &mut |rel, path| {
-                    let inner = rel
-                        .strip_prefix(&folder.relative)
-                        .unwrap_or(rel)
-                        .trim_start_matches('/');
-                    match std::fs::symlink_metadata(path) {
-                        Ok(m) if m.file_type().is_symlink() => self.add(
-                            self.at(inner),
-                            EntryKind::Symlink(
-                                std::fs::read_link(path)
-                                    .map(|t| t.to_string_lossy().into_owned())
-                                    .unwrap_or_default(),
-                            ),
-                            0o777,
-                        ),
-                        Ok(m) if m.is_dir() => {
-                            self.add(self.at(inner), EntryKind::Dir, permissions(&m))
-                        }
-                        Ok(m) => self.add(
-                            self.at(inner),
-                            EntryKind::File(path.to_path_buf()),
-                            permissions(&m),
-                        ),
-                        Err(e) => error = Some(StageError::Io(format!("{}: {e}", path.display()))),
-                    }
-                },
-            )
-            .map_err(|e| context_error(keyword, e))?;
-        error.map_or(Ok(()), Err)
-    }
-
-    /// A source in another stage's (or image's) files: a path or a glob.
-    fn add_from_files(&mut self, files: &Filesystem, source: &str) -> Result<(), StageError> {
-        let roots = roots(files, source)?;
-        if roots.is_empty() {
-            return Err(wrong(
-                format!(
-                    "{} --from={}: `{source}` does not exist in that stage",
-                    self.keyword,
-                    self.copy.from.as_deref().unwrap_or("")
-                ),
-                "name a path the stage's files include",
-            ));
-        }
-        self.matched_many |= roots.len() > 1;
-        for root in roots {
-            let is_dir = root.is_empty()
-                || matches!(files.get(&root).map(|e| &e.kind), Some(EntryKind::Dir));
-            if is_dir {
-                for e in files.subtree(&root).into_iter().filter(|e| e.path != root) {
-                    let inner = if root.is_empty() {
-                        e.path.clone()
-                    } else {
-                        e.path[root.len() + 1..].to_owned()
-                    };
-                    self.add(self.at(&inner), e.kind.clone(), e.mode);
-                }
-            } else if let Some(e) = files.get(&root) {
-                let name = root.rsplit('/').next().unwrap_or("");
-                self.add(self.file_at(name), e.kind.clone(), e.mode);
-            }
-        }
-        Ok(())
-    }
-
     /// The entries, with the folders on the way to them, created as Docker creates them.
     fn with_parents(self) -> Vec<Entry> {
         let Target {
@@ -271,6 +161,120 @@ impl Target<'_> {
         }));
         entries
     }
+}
+
+/// A source in the build context: files, folders (their contents), and for ADD tar archives
+/// (unpacked).
+fn from_context(
+    target: &mut Target<'_>,
+    context: &Context,
+    source: &str,
+    scratch: &Path,
+) -> Result<(), StageError> {
+    let found = context
+        .sources(source)
+        .map_err(|e| context_error(target.keyword, e))?;
+    target.matched_many |= found.len() > 1;
+    for f in found {
+        let meta = std::fs::metadata(&f.path)
+            .map_err(|e| StageError::Io(format!("{}: {e}", f.path.display())))?;
+        if meta.is_dir() {
+            context_folder(target, context, &f)?;
+        } else if target.copy.add && is_tar(&f.path) {
+            let mut unpacked = Filesystem::default();
+            unpacked
+                .unpack(&f.path, scratch)
+                .map_err(|e| StageError::Io(format!("unpacking {}: {e}", f.relative)))?;
+            for e in unpacked.subtree("") {
+                target.add(target.at(&e.path), e.kind.clone(), e.mode);
+            }
+        } else {
+            let name = f.relative.rsplit('/').next().unwrap_or("");
+            target.add(
+                target.file_at(name),
+                EntryKind::File(f.path.canonicalize().unwrap_or(f.path.clone())),
+                permissions(&meta),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// What a folder of the context holds (not the folder itself), `.dockerignore` applied.
+fn context_folder(
+    target: &mut Target<'_>,
+    context: &Context,
+    folder: &Found,
+) -> Result<(), StageError> {
+    let keyword = target.keyword;
+    let mut error = None;
+    context
+        .walk(
+            &folder.path.canonicalize().unwrap_or(folder.path.clone()),
+            &folder.relative,
+            &mut |rel, path| {
+                let inner = rel
+                    .strip_prefix(&folder.relative)
+                    .unwrap_or(rel)
+                    .trim_start_matches('/');
+                match std::fs::symlink_metadata(path) {
+                    Ok(m) if m.file_type().is_symlink() => target.add(
+                        target.at(inner),
+                        EntryKind::Symlink(
+                            std::fs::read_link(path)
+                                .map(|t| t.to_string_lossy().into_owned())
+                                .unwrap_or_default(),
+                        ),
+                        0o777,
+                    ),
+                    Ok(m) if m.is_dir() => {
+                        target.add(target.at(inner), EntryKind::Dir, permissions(&m))
+                    }
+                    Ok(m) => target.add(
+                        target.at(inner),
+                        EntryKind::File(path.to_path_buf()),
+                        permissions(&m),
+                    ),
+                    Err(e) => error = Some(StageError::Io(format!("{}: {e}", path.display()))),
+                }
+            },
+        )
+        .map_err(|e| context_error(keyword, e))?;
+    error.map_or(Ok(()), Err)
+}
+
+/// A source in another stage's (or image's) files: a path or a glob.
+fn from_files(target: &mut Target<'_>, files: &Filesystem, source: &str) -> Result<(), StageError> {
+    let roots = roots(files, source)?;
+    if roots.is_empty() {
+        return Err(wrong(
+            format!(
+                "{} --from={}: `{source}` does not exist in that stage",
+                target.keyword,
+                target.copy.from.as_deref().unwrap_or("")
+            ),
+            "name a path the stage's files include",
+        ));
+    }
+    target.matched_many |= roots.len() > 1;
+    for root in roots {
+        let is_dir =
+            root.is_empty() || matches!(files.get(&root).map(|e| &e.kind), Some(EntryKind::Dir));
+        if is_dir {
+            for e in files.subtree(&root).into_iter().filter(|e| e.path != root) {
+                let inner = if root.is_empty() {
+                    e.path.clone()
+                } else {
+                    e.path[root.len() + 1..].to_owned()
+                };
+                target.add(target.at(&inner), e.kind.clone(), e.mode);
+            }
+        } else if let Some(e) = files.get(&root) {
+            let name = root.rsplit('/').next().unwrap_or("");
+            target.add(target.file_at(name), e.kind.clone(), e.mode);
+        }
+    }
+    Ok(())
 }
 
 /// The paths of `files` a `COPY --from` source names (none when it names nothing there).
