@@ -4,17 +4,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::Diagnostic;
-
-/// A 1-based line and column (columns count characters, as editors and CI annotations do).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub struct Pos {
-    pub line: usize,
-    pub column: usize,
-}
-
-impl Pos {
-    pub const START: Pos = Pos { line: 1, column: 1 };
-}
+use crate::position::Pos;
 
 /// Input files larger than this are refused: real Score and baseline files are kilobytes,
 /// and a cap keeps a hostile or mistaken input from exhausting memory.

@@ -13,10 +13,11 @@ use super::environment::Environment;
 use super::policy::WorkloadPolicy;
 use super::{Baseline, template_syntax};
 use crate::diagnostic::{self, Diagnostic};
-use crate::schema::Schema;
+use crate::json_schema::Schema;
+use crate::position::Pos;
 use crate::score::placeholder::Template;
 use crate::score::quantity::Quantity;
-use crate::source::{Pos, SourceFile};
+use crate::source::SourceFile;
 use crate::yaml::{self, Located, Node, Value};
 
 static ENVIRONMENTS: LazyLock<Schema> = LazyLock::new(|| {

@@ -153,7 +153,7 @@ mod tests {
     use crate::yaml::{Located, Node, ScalarStyle, Span, Value};
 
     fn definition(name: &str, resource_type: &str, criteria: Vec<Rule>) -> Definition {
-        let pos = crate::source::Pos::START;
+        let pos = crate::position::Pos::START;
         Definition {
             name: name.into(),
             description: None,

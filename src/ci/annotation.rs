@@ -55,7 +55,7 @@ fn escape_property(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::Pos;
+    use crate::position::Pos;
 
     #[test]
     fn escapes_like_the_actions_toolkit() {

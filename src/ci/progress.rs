@@ -1,5 +1,5 @@
-//! Build progress where people see it: a bar per blob on a terminal; in CI (or any log), one
-//! line per layer and per blob when it is done.
+//! Progress where people see it: a bar per transfer on a terminal; in CI (or any log), only the
+//! lines, since a log keeps every redraw. What the lines say is the command's business.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -8,8 +8,6 @@ use std::sync::Mutex;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::System;
-use crate::image::Event;
-use crate::image::registry::Transfer;
 
 pub struct Progress {
     bars: Option<(MultiProgress, Mutex<HashMap<String, ProgressBar>>)>,
@@ -23,64 +21,24 @@ impl Progress {
         }
     }
 
-    pub fn event(&self, event: Event) {
-        let line = match &event {
-            Event::Stage { platform, stage } => {
-                Some(format!("building stage {stage} for {platform}"))
+    /// A line on stderr (above the bars, on a terminal).
+    pub fn line(&self, line: String) {
+        match &self.bars {
+            Some((multi, _)) => {
+                let _ = multi.println(line);
             }
-            Event::Layer {
-                platform,
-                digest,
-                size,
-            } => Some(format!(
-                "layer {} ({}) for {platform}",
-                short(digest),
-                human(*size)
-            )),
-            Event::Blob {
-                repository,
-                digest,
-                size,
-                transfer,
-            } => {
-                let verb = match transfer {
-                    Transfer::Existed => "exists ",
-                    Transfer::Mounted => "mounted",
-                    Transfer::Uploaded => "pushed ",
-                };
-                self.finish_bar(digest);
-                Some(format!(
-                    "{verb} {} ({}) in {repository}",
-                    short(digest),
-                    human(*size)
-                ))
-            }
-            Event::Manifest { reference } => Some(format!("manifest {reference}")),
-            Event::Delegating { builder } => {
-                Some(format!("the Dockerfile has RUN: building with {builder}"))
-            }
-            Event::Sending { digest, sent, size } => {
-                self.update_bar(digest, *sent, *size);
-                None
-            }
-        };
-        if let Some(line) = line {
-            match &self.bars {
-                Some((multi, _)) => {
-                    let _ = multi.println(line);
-                }
-                None => eprintln!("{line}"),
-            }
+            None => eprintln!("{line}"),
         }
     }
 
-    fn update_bar(&self, digest: &str, sent: u64, size: u64) {
+    /// How far the transfer `key` has got, on its bar (labelled `label`); nothing in a log.
+    pub fn advance(&self, key: &str, label: &str, done: u64, total: u64) {
         let Some((multi, bars)) = &self.bars else {
             return;
         };
         let mut bars = bars.lock().expect("progress lock");
-        let bar = bars.entry(digest.to_owned()).or_insert_with(|| {
-            let bar = multi.add(ProgressBar::new(size));
+        let bar = bars.entry(key.to_owned()).or_insert_with(|| {
+            let bar = multi.add(ProgressBar::new(total));
             bar.set_style(
                 ProgressStyle::with_template(
                     "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
@@ -88,15 +46,16 @@ impl Progress {
                 .expect("static template")
                 .progress_chars("=> "),
             );
-            bar.set_message(short(digest).to_owned());
+            bar.set_message(label.to_owned());
             bar
         });
-        bar.set_position(sent);
+        bar.set_position(done);
     }
 
-    fn finish_bar(&self, digest: &str) {
+    /// The transfer `key` is over: its bar goes.
+    pub fn finish(&self, key: &str) {
         if let Some((multi, bars)) = &self.bars
-            && let Some(bar) = bars.lock().expect("progress lock").remove(digest)
+            && let Some(bar) = bars.lock().expect("progress lock").remove(key)
         {
             bar.finish_and_clear();
             multi.remove(&bar);
@@ -108,24 +67,4 @@ impl Progress {
 /// some with a terminal attached: their logs keep every redraw, so plain lines there too.
 fn generic_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
-fn short(digest: &str) -> &str {
-    &digest[..digest.len().min(19)]
-}
-
-/// 1234567 → "1.2 MiB".
-pub fn human(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }

@@ -1,10 +1,11 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::ci::progress::{Progress, human};
+use crate::ci::progress::Progress;
+use crate::ci::provenance::Provenance;
 use crate::ci::report::{OutputFormat, Reporter};
 use crate::error::Error;
-use crate::image::{self, oci::Platform};
+use crate::image::{self, Event, Transfer, oci::Platform};
 
 /// Build an image without a Docker daemon and push it: a Dockerfile of base images and copied
 /// files becomes a reproducible OCI image, pinned by digest.
@@ -76,6 +77,8 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
         .iter()
         .map(|p| Platform::parse(p).map_err(Error::Usage))
         .collect::<Result<Vec<_>, _>>()?;
+    // What the image records of its origin: the CI run's repository and commit, else git's.
+    let provenance = Provenance::detect(&args.context);
     let request = image::Request {
         context: args.context,
         dockerfile: args.file,
@@ -87,9 +90,11 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
         build_args: pairs(&args.build_args, "--build-arg")?
             .into_iter()
             .collect::<BTreeMap<_, _>>(),
+        source: provenance.repository,
+        revision: provenance.commit,
     };
     let progress = Progress::new(&reporter.system);
-    let built = image::run(&request, &|event| progress.event(event))?;
+    let built = image::run(&request, &|event| show(&progress, event))?;
     let pinned = built
         .reference
         .clone()
@@ -105,7 +110,7 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
         let uploaded = built
             .transfers
             .iter()
-            .filter(|t| t.transfer == image::registry::Transfer::Uploaded)
+            .filter(|t| t.transfer == Transfer::Uploaded)
             .count();
         reporter.say(format!(
             "built {} for {} ({}, {uploaded} blob{} uploaded)",
@@ -125,4 +130,68 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
         println!("{pinned}");
     }
     Ok(())
+}
+
+/// A build event as people read it: a line per stage, layer, blob and manifest; a bar per blob
+/// being sent.
+fn show(progress: &Progress, event: Event) {
+    match event {
+        Event::Stage { platform, stage } => {
+            progress.line(format!("building stage {stage} for {platform}"))
+        }
+        Event::Layer {
+            platform,
+            digest,
+            size,
+        } => progress.line(format!(
+            "layer {} ({}) for {platform}",
+            short(&digest),
+            human(size)
+        )),
+        Event::Blob {
+            repository,
+            digest,
+            size,
+            transfer,
+        } => {
+            let verb = match transfer {
+                Transfer::Existed => "exists ",
+                Transfer::Mounted => "mounted",
+                Transfer::Uploaded => "pushed ",
+            };
+            progress.finish(&digest);
+            progress.line(format!(
+                "{verb} {} ({}) in {repository}",
+                short(&digest),
+                human(size)
+            ))
+        }
+        Event::Manifest { reference } => progress.line(format!("manifest {reference}")),
+        Event::Delegating { builder } => {
+            progress.line(format!("the Dockerfile has RUN: building with {builder}"))
+        }
+        Event::Sending { digest, sent, size } => {
+            progress.advance(&digest, short(&digest), sent, size)
+        }
+    }
+}
+
+fn short(digest: &str) -> &str {
+    &digest[..digest.len().min(19)]
+}
+
+/// 1234567 → "1.2 MiB".
+fn human(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::layer::Blob;
+use super::blob::Blob;
 use crate::folder::{self, FolderError};
 
 /// The image's blobs and its top manifest (or index): digest, size, media type.

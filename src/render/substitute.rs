@@ -4,10 +4,11 @@
 use serde_json::Value;
 
 use crate::diagnostic::Diagnostic;
+use crate::position::Pos;
 use crate::resolve::Graph;
 use crate::score::LoadedWorkload;
 use crate::score::placeholder::{self, Reference, Template};
-use crate::source::{Pos, SourceFile};
+use crate::source::SourceFile;
 
 /// A substituted string and whether it holds a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,9 +6,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::identity::Identity;
 use crate::diagnostic::Diagnostic;
+use crate::position::Pos;
 use crate::score::placeholder::{Reference, Template};
 use crate::score::{FileContent, LoadedWorkload, Resource};
-use crate::source::Pos;
 
 /// One unique resource.
 #[derive(Debug, Clone)]

@@ -14,7 +14,8 @@ pub use model::*;
 pub use workspace::Workspace;
 
 use crate::diagnostic::{self, Diagnostic};
-use crate::source::{Pos, SourceFile};
+use crate::position::Pos;
+use crate::source::SourceFile;
 use crate::yaml::{self, Node};
 
 /// A workload that passed validation, with the located tree kept for later, located errors.

@@ -3,7 +3,7 @@
 use std::sync::LazyLock;
 
 use crate::diagnostic::Diagnostic;
-use crate::schema::Schema;
+use crate::json_schema::Schema;
 use crate::source::SourceFile;
 use crate::yaml::Node;
 

@@ -9,8 +9,9 @@ use super::placeholder::{self, Reference, Template};
 use super::quantity::Quantity;
 use super::workspace::{SourceError, Workspace};
 use crate::diagnostic::Diagnostic;
-use crate::schema;
-use crate::source::{Pos, SourceFile};
+use crate::json_schema::display_path;
+use crate::position::Pos;
+use crate::source::SourceFile;
 use crate::yaml::{Entry, Node, Value};
 
 pub fn check(source: &SourceFile, document: &Node, workspace: &Workspace) -> Vec<Diagnostic> {
@@ -158,7 +159,7 @@ impl Checker<'_> {
                             key.span.start,
                             format!(
                                 "`{}` uses the deprecated list form",
-                                schema::display_path(&path, "the workload")
+                                display_path(&path, "the workload")
                             ),
                         )
                         .with_help(format!(
@@ -178,7 +179,7 @@ impl Checker<'_> {
                                 item.span.start,
                                 format!(
                                     "an item of `{}` has no `target`",
-                                    schema::display_path(&path, "the workload")
+                                    display_path(&path, "the workload")
                                 ),
                                 "the list form needs `target`: the absolute path in the container",
                             );
@@ -189,7 +190,7 @@ impl Checker<'_> {
                         continue;
                     };
                     if let Some(line) = seen.insert(text.to_owned(), target.span.start.line) {
-                        self.error(target.span.start, format!("target `{text}` appears twice in `{}`", schema::display_path(&path, "the workload")), format!("it is already used at line {line}; each target path is mounted once"));
+                        self.error(target.span.start, format!("target `{text}` appears twice in `{}`", display_path(&path, "the workload")), format!("it is already used at line {line}; each target path is mounted once"));
                     }
                     found.push((text.to_owned(), target, item));
                 }
@@ -244,7 +245,7 @@ impl Checker<'_> {
                 encoded.0.span.start,
                 format!(
                     "`{}` is not valid standard base64",
-                    schema::display_path(&child("binaryContent"), "the workload")
+                    display_path(&child("binaryContent"), "the workload")
                 ),
                 "encode the bytes with `base64 -w0 FILE` (standard alphabet, with padding)",
             );
@@ -350,7 +351,7 @@ impl Checker<'_> {
                     sub.span.start,
                     format!(
                         "`{}` must stay inside the volume",
-                        schema::display_path(&p, "the workload")
+                        display_path(&p, "the workload")
                     ),
                     "remove the `..` segments: Kubernetes refuses sub paths that leave the volume",
                 );
@@ -380,7 +381,7 @@ impl Checker<'_> {
                         at.extend([bound.to_owned(), kind.to_owned()]);
                         self.error(
                             node.span.start,
-                            format!("`{}`: {e}", schema::display_path(&at, "the workload")),
+                            format!("`{}`: {e}", display_path(&at, "the workload")),
                             e.help(),
                         );
                     }
@@ -446,7 +447,7 @@ impl Checker<'_> {
                                     at,
                                     format!(
                                         "{message} (in `{}`)",
-                                        schema::display_path(&field.path, "the workload")
+                                        display_path(&field.path, "the workload")
                                     ),
                                 )
                                 .with_help(help),

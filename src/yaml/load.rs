@@ -10,7 +10,8 @@ use saphyr_parser::{Event, Marker, Parser, ScanError, Tag};
 
 use super::node::{Entry, Node, ScalarStyle, Span, Value};
 use crate::diagnostic::Diagnostic;
-use crate::source::{Pos, SourceFile};
+use crate::position::Pos;
+use crate::source::SourceFile;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {

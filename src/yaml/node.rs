@@ -2,7 +2,8 @@
 
 use serde_json::Map;
 
-use crate::source::{Pos, SourceFile};
+use crate::position::Pos;
+use crate::source::SourceFile;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {

@@ -122,12 +122,12 @@ impl Pod<'_> {
         &self.substituter.workload.source
     }
 
-    fn node_pos(&self, path: &[&str]) -> crate::source::Pos {
+    fn node_pos(&self, path: &[&str]) -> crate::position::Pos {
         self.substituter
             .workload
             .document
             .lookup(path)
-            .map_or(crate::source::Pos::START, |(_, n)| n.span.start)
+            .map_or(crate::position::Pos::START, |(_, n)| n.span.start)
     }
 
     /// command/args: expanded, and never secret (they are visible in the pod spec).
@@ -139,7 +139,7 @@ impl Pod<'_> {
                     .workload
                     .document
                     .lookup(path)
-                    .map_or(crate::source::Pos::START, |(_, n)| {
+                    .map_or(crate::position::Pos::START, |(_, n)| {
                         n.position_at(self.source(), 0)
                     });
                 self.errors.push(

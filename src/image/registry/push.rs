@@ -10,10 +10,10 @@ use std::sync::Arc;
 use futures::{StreamExt, TryStreamExt};
 use oci_client::Reference;
 
-use super::base::{LayerSource, Origin};
-use super::layer::Blob;
-use super::progress::{Event, Sink};
-use super::registry::{Access, Registry, RegistryError, Transfer};
+use super::client::{Access, Registry, RegistryError};
+use super::layer_source::{LayerSource, Origin};
+use crate::image::blob::{Blob, hex_digest};
+use crate::image::event::{Event, Sink, Transfer};
 
 /// A blob the image needs: ours on disk, or a base layer.
 pub enum Needed<'a> {
@@ -81,7 +81,7 @@ pub async fn push(
                 .map(|(digest, t)| (name.clone(), digest, t)),
         );
         for (bytes, media_type) in &what.children {
-            let digest = super::layer::hex_digest(sha2::Digest::new_with_prefix(*bytes));
+            let digest = hex_digest(sha2::Digest::new_with_prefix(*bytes));
             registry
                 .put_manifest(&target.clone_with_digest(digest.clone()), bytes, media_type)
                 .await?;

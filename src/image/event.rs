@@ -1,7 +1,6 @@
 //! What a build tells as it goes; the command line decides how to show it.
 
 use super::oci::Platform;
-use super::registry::Transfer;
 
 #[derive(Debug, Clone)]
 pub enum Event {
@@ -30,6 +29,15 @@ pub enum Event {
     Manifest { reference: String },
     /// The Dockerfile needs a container runtime: the build is handed to another builder.
     Delegating { builder: String },
+}
+
+/// How a blob got to the registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transfer {
+    Existed,
+    Mounted,
+    Uploaded,
 }
 
 pub type Sink<'a> = &'a (dyn Fn(Event) + Send + Sync);

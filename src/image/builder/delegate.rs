@@ -8,10 +8,13 @@ use std::str::FromStr;
 
 use serde_json::Value;
 
-use super::build::{BuildError, Built, PlatformBuilt, Request};
-use super::progress::{Event, Sink};
-use super::registry::{Access, Registry, RegistryError, is_loopback};
-use crate::source::{Pos, SourceFile};
+use super::build_error::BuildError;
+use super::built::{Built, PlatformBuilt};
+use super::request::Request;
+use crate::image::event::{Event, Sink};
+use crate::image::registry::{Access, Registry, RegistryError, is_loopback};
+use crate::position::Pos;
+use crate::source::SourceFile;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Builder {
@@ -79,6 +82,22 @@ pub fn run(
     progress(Event::Delegating {
         builder: builder.name().into(),
     });
+    // The name the image is built under: the first tag, else a local one (buildah and podman
+    // push from it).
+    let manifest = request
+        .tags
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "scoreline-build".into());
+    execute(builder, &build_arguments(builder, request, &manifest))?;
+    if builder != Builder::Buildx {
+        push_from_store(builder, request, &manifest)?;
+    }
+    read_back(request)
+}
+
+/// The builder's build command: buildx pushes and writes the layout itself.
+fn build_arguments(builder: Builder, request: &Request, manifest: &str) -> Vec<String> {
     let dockerfile = request
         .dockerfile
         .clone()
@@ -92,16 +111,11 @@ pub fn run(
     if !platforms.is_empty() {
         args.extend(["--platform".into(), platforms.join(",")]);
     }
-    let manifest = request
-        .tags
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "scoreline-build".into());
     match (builder, platforms.len() > 1) {
         (Builder::Buildah | Builder::Podman, true) => {
-            args.extend(["--manifest".into(), manifest.clone()])
+            args.extend(["--manifest".into(), manifest.to_owned()])
         }
-        _ if request.tags.is_empty() => args.extend(["--tag".into(), manifest.clone()]),
+        _ if request.tags.is_empty() => args.extend(["--tag".into(), manifest.to_owned()]),
         _ => args.extend(
             request
                 .tags
@@ -133,43 +147,52 @@ pub fn run(
         }
     }
     args.push(request.context.display().to_string());
-    execute(builder, &args)?;
-    if builder != Builder::Buildx {
-        let plain = |tag: &str| {
-            is_loopback(tag.split('/').next().unwrap_or(""))
-                || request
-                    .insecure
-                    .iter()
-                    .any(|h| tag.starts_with(&format!("{h}/")))
+    args
+}
+
+/// buildah and podman build into their store: the image (or manifest list) is pushed from
+/// there to every tag and to the OCI layout.
+fn push_from_store(builder: Builder, request: &Request, manifest: &str) -> Result<(), BuildError> {
+    let plain = |tag: &str| {
+        is_loopback(tag.split('/').next().unwrap_or(""))
+            || request
+                .insecure
+                .iter()
+                .any(|h| tag.starts_with(&format!("{h}/")))
+    };
+    let destinations = request.tags.iter().map(|t| {
+        (
+            format!("--tls-verify={}", !plain(t)),
+            format!("docker://{t}"),
+        )
+    });
+    let layout = request.oci_layout.iter().map(|dir| {
+        (
+            "--tls-verify=true".to_owned(),
+            format!("oci:{}", dir.display()),
+        )
+    });
+    for (tls, destination) in destinations.chain(layout) {
+        let push: Vec<String> = if request.platforms.len() > 1 {
+            vec![
+                "manifest".into(),
+                "push".into(),
+                "--all".into(),
+                tls,
+                manifest.to_owned(),
+                destination,
+            ]
+        } else {
+            vec!["push".into(), tls, manifest.to_owned(), destination]
         };
-        let destinations = request.tags.iter().map(|t| {
-            (
-                format!("--tls-verify={}", !plain(t)),
-                format!("docker://{t}"),
-            )
-        });
-        let layout = request.oci_layout.iter().map(|dir| {
-            (
-                "--tls-verify=true".to_owned(),
-                format!("oci:{}", dir.display()),
-            )
-        });
-        for (tls, destination) in destinations.chain(layout) {
-            let push: Vec<String> = if platforms.len() > 1 {
-                vec![
-                    "manifest".into(),
-                    "push".into(),
-                    "--all".into(),
-                    tls,
-                    manifest.clone(),
-                    destination,
-                ]
-            } else {
-                vec!["push".into(), tls, manifest.clone(), destination]
-            };
-            execute(builder, &push)?;
-        }
+        execute(builder, &push)?;
     }
+    Ok(())
+}
+
+/// What the builder pushed (or wrote, without a tag), read back: the digest to pin, and the
+/// image's shape.
+fn read_back(request: &Request) -> Result<Built, BuildError> {
     let Some(tag) = request.tags.first() else {
         let dir = request
             .oci_layout
@@ -187,7 +210,6 @@ pub fn run(
             transfers: Vec::new(),
         });
     };
-    // What the builder pushed, read back: the digest to pin, and the image's shape.
     let parsed = oci_client::Reference::from_str(tag)
         .map_err(|e| BuildError::Usage(format!("--tag `{tag}`: {e}")))?;
     let runtime = tokio::runtime::Builder::new_current_thread()

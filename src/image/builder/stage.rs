@@ -6,12 +6,13 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::base::{LayerSource, Origin};
-use super::context::{Context, ContextError};
+use super::copy::{self, Source};
 use super::dockerfile::{Command, Copy, Healthcheck, Instruction, expand};
-use super::filesystem::Filesystem;
-use super::layer::{self, Entry, EntryKind};
-use super::oci::{self, Descriptor, Platform};
+use super::filesystem::{Filesystem, join};
+use super::layer::{self, Entry};
+use super::stage_error::{StageError, wrong};
+use crate::image::oci::{self, Descriptor, Platform};
+use crate::image::registry::{LayerSource, Origin};
 
 /// A stage as built so far.
 #[derive(Clone)]
@@ -23,12 +24,6 @@ pub struct StageImage {
     pub own: Vec<Vec<Entry>>,
     /// The base image (reference and digest), for annotations.
     pub base: Option<(String, String)>,
-}
-
-/// What COPY reads from: the build context, or another stage's (or image's) files.
-pub enum Source<'a> {
-    Context(&'a Context),
-    Files(&'a Filesystem),
 }
 
 /// Build-wide settings for every instruction.
@@ -43,22 +38,6 @@ pub struct Settings<'a> {
     pub created: u64,
     /// Where layers are written.
     pub scratch: &'a Path,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StageError {
-    /// A problem of one instruction (the caller locates it).
-    #[error("{message}")]
-    Instruction { message: String, help: String },
-    #[error("{0}")]
-    Io(String),
-}
-
-fn wrong(message: impl Into<String>, help: impl Into<String>) -> StageError {
-    StageError::Instruction {
-        message: message.into(),
-        help: help.into(),
-    }
 }
 
 impl StageImage {
@@ -268,7 +247,7 @@ pub fn apply(
                 .as_str()
                 .unwrap_or("/")
                 .to_owned();
-            let entries = copy_entries(
+            let entries = copy::entries(
                 &copy,
                 source.expect("COPY has a source"),
                 &workdir,
@@ -290,7 +269,6 @@ pub fn apply(
                     platform: None,
                     annotations: Default::default(),
                 },
-                diff_id: built.diff_id,
                 origin: Origin::Local(built.blob),
             });
             image.own.push(entries);
@@ -372,309 +350,6 @@ fn healthcheck(check: Option<&Healthcheck>) -> Result<Value, StageError> {
     Ok(value)
 }
 
-/// The entries a COPY or ADD puts in its layer, following Docker's rules: a folder's contents
-/// are copied, several sources need a destination folder (ending in `/`), a relative
-/// destination is relative to WORKDIR, new files belong to 0:0 unless `--chown`.
-fn copy_entries(
-    copy: &Copy,
-    source: Source<'_>,
-    workdir: &str,
-    scratch: &Path,
-) -> Result<Vec<Entry>, StageError> {
-    let keyword = if copy.add { "ADD" } else { "COPY" };
-    let (uid, gid) = owner(copy.chown.as_deref())?;
-    let chmod = match copy.chmod.as_deref() {
-        Some(text) => Some(
-            u32::from_str_radix(text, 8)
-                .ok()
-                .filter(|m| *m <= 0o7777)
-                .ok_or_else(|| {
-                    wrong(
-                        format!("--chmod={text} is not an octal mode"),
-                        "write e.g. --chmod=0755",
-                    )
-                })?,
-        ),
-        None => None,
-    };
-    let destination = join(workdir, &copy.destination);
-    let into_dir =
-        copy.destination.ends_with('/') || copy.destination == "." || copy.destination == "..";
-    let several_sources = || {
-        wrong(
-            format!(
-                "{keyword} of several sources needs a destination folder ending in `/`, not `{}`",
-                copy.destination
-            ),
-            format!("write `{}/`", copy.destination.trim_end_matches('/')),
-        )
-    };
-    if copy.sources.len() > 1 && !into_dir {
-        return Err(several_sources());
-    }
-    let base = destination
-        .trim_start_matches('/')
-        .trim_end_matches('/')
-        .to_owned();
-    let mut entries = Vec::new();
-    let mut add = |path: String, kind: EntryKind, mode: u32| {
-        let mode = match (&kind, chmod) {
-            (EntryKind::Symlink(_), _) => 0o777,
-            (_, Some(m)) => m,
-            _ => mode,
-        };
-        entries.push(Entry {
-            path,
-            kind,
-            mode,
-            uid,
-            gid,
-        });
-    };
-    let at = |name: &str| {
-        if base.is_empty() {
-            name.to_owned()
-        } else if name.is_empty() {
-            base.clone()
-        } else {
-            format!("{base}/{name}")
-        }
-    };
-    let mut matched_many = false;
-    for source_text in &copy.sources {
-        match &source {
-            Source::Context(context) => {
-                let found = context
-                    .sources(source_text)
-                    .map_err(|e| context_error(keyword, e))?;
-                matched_many |= found.len() > 1;
-                for f in found {
-                    let meta = std::fs::metadata(&f.path)
-                        .map_err(|e| StageError::Io(format!("{}: {e}", f.path.display())))?;
-                    let name = f.relative.rsplit('/').next().unwrap_or("").to_owned();
-                    if meta.is_dir() {
-                        let mut error = None;
-                        context
-                            .walk(
-                                &f.path.canonicalize().unwrap_or(f.path.clone()),
-                                &f.relative,
-                                &mut |rel, path| {
-                                    let inner = rel
-                                        .strip_prefix(&f.relative)
-                                        .unwrap_or(rel)
-                                        .trim_start_matches('/');
-                                    match std::fs::symlink_metadata(path) {
-                                        Ok(m) if m.file_type().is_symlink() => add(
-                                            at(inner),
-                                            EntryKind::Symlink(
-                                                std::fs::read_link(path)
-                                                    .map(|t| t.to_string_lossy().into_owned())
-                                                    .unwrap_or_default(),
-                                            ),
-                                            0o777,
-                                        ),
-                                        Ok(m) if m.is_dir() => {
-                                            add(at(inner), EntryKind::Dir, permissions(&m))
-                                        }
-                                        Ok(m) => add(
-                                            at(inner),
-                                            EntryKind::File(path.to_path_buf()),
-                                            permissions(&m),
-                                        ),
-                                        Err(e) => {
-                                            error = Some(StageError::Io(format!(
-                                                "{}: {e}",
-                                                path.display()
-                                            )))
-                                        }
-                                    }
-                                },
-                            )
-                            .map_err(|e| context_error(keyword, e))?;
-                        if let Some(e) = error {
-                            return Err(e);
-                        }
-                    } else if copy.add && is_tar(&f.path) {
-                        let mut unpacked = Filesystem::default();
-                        unpacked.unpack(&f.path, scratch).map_err(|e| {
-                            StageError::Io(format!("unpacking {}: {e}", f.relative))
-                        })?;
-                        for e in unpacked.subtree("") {
-                            add(at(&e.path), e.kind.clone(), e.mode);
-                        }
-                    } else {
-                        let target = if into_dir || matched_many {
-                            at(&name)
-                        } else {
-                            base.clone()
-                        };
-                        add(
-                            target,
-                            EntryKind::File(f.path.canonicalize().unwrap_or(f.path.clone())),
-                            permissions(&meta),
-                        );
-                    }
-                }
-            }
-            Source::Files(fs) => {
-                let wanted = source_text
-                    .trim_start_matches('/')
-                    .trim_end_matches('/')
-                    .to_owned();
-                let roots: Vec<String> = if wanted.contains(['*', '?', '[']) {
-                    let glob = globset::GlobBuilder::new(&wanted)
-                        .literal_separator(true)
-                        .build()
-                        .map_err(|e| {
-                            wrong(format!("`{source_text}`: {}", e.kind()), "fix the pattern")
-                        })?
-                        .compile_matcher();
-                    fs.paths().filter(|p| glob.is_match(p)).cloned().collect()
-                } else if wanted.is_empty() || fs.get(&wanted).is_some() {
-                    vec![wanted.clone()]
-                } else {
-                    Vec::new()
-                };
-                if roots.is_empty() {
-                    return Err(wrong(
-                        format!(
-                            "{keyword} --from={}: `{source_text}` does not exist in that stage",
-                            copy.from.as_deref().unwrap_or("")
-                        ),
-                        "name a path the stage's files include",
-                    ));
-                }
-                matched_many |= roots.len() > 1;
-                for root in roots {
-                    let is_dir = root.is_empty()
-                        || matches!(fs.get(&root).map(|e| &e.kind), Some(EntryKind::Dir));
-                    let name = root.rsplit('/').next().unwrap_or("").to_owned();
-                    if is_dir {
-                        for e in fs.subtree(&root).into_iter().filter(|e| e.path != root) {
-                            let inner = if root.is_empty() {
-                                e.path.clone()
-                            } else {
-                                e.path[root.len() + 1..].to_owned()
-                            };
-                            add(at(&inner), e.kind.clone(), e.mode);
-                        }
-                    } else if let Some(e) = fs.get(&root) {
-                        let target = if into_dir || matched_many {
-                            at(&name)
-                        } else {
-                            base.clone()
-                        };
-                        add(target, e.kind.clone(), e.mode);
-                    }
-                }
-            }
-        }
-    }
-    if matched_many && !into_dir {
-        return Err(several_sources());
-    }
-    // Folders on the way to the files, created as Docker creates them.
-    let listed: std::collections::HashSet<&str> = entries.iter().map(|e| e.path.as_str()).collect();
-    let mut parents: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
-    for e in &entries {
-        let mut path = e.path.as_str();
-        while let Some((parent, _)) = path.rsplit_once('/') {
-            if !listed.contains(parent) && !parents.insert(parent.to_owned()) {
-                break; // seen before, and so were its parents
-            }
-            path = parent;
-        }
-    }
-    // Folders above the destination keep root's ownership (a `--chown` must not hand `/usr`
-    // to the app user); the destination and what is inside it get the asked owner.
-    let owned =
-        |path: &str| base.is_empty() || path == base || path.starts_with(&format!("{base}/"));
-    entries.extend(parents.into_iter().map(|path| {
-        let (uid, gid) = if owned(&path) { (uid, gid) } else { (0, 0) };
-        Entry {
-            path,
-            kind: EntryKind::Dir,
-            mode: 0o755,
-            uid,
-            gid,
-        }
-    }));
-    Ok(entries)
-}
-
-fn context_error(keyword: &str, e: ContextError) -> StageError {
-    let help = match &e {
-        ContextError::NoMatch(_) => {
-            "paths are relative to the build context; check .dockerignore too".to_owned()
-        }
-        ContextError::Escapes(_) => "only files inside the build context can be copied".to_owned(),
-        _ => "check the build context".to_owned(),
-    };
-    wrong(format!("{keyword}: {e}"), help)
-}
-
-/// `--chown=UID[:GID]`: numeric, since there is no /etc/passwd to look names up in.
-fn owner(chown: Option<&str>) -> Result<(u64, u64), StageError> {
-    let Some(text) = chown else { return Ok((0, 0)) };
-    let (user, group) = text.split_once(':').unwrap_or((text, text));
-    match (user.parse::<u64>(), group.parse::<u64>()) {
-        (Ok(u), Ok(g)) => Ok((u, g)),
-        _ => Err(wrong(
-            format!("--chown={text} must be numeric (UID or UID:GID)"),
-            "the daemonless builder cannot read the image's /etc/passwd: write e.g. --chown=1000:1000",
-        )),
-    }
-}
-
-fn permissions(meta: &std::fs::Metadata) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    meta.permissions().mode() & 0o7777
-}
-
-/// Whether ADD should unpack the file: a tar archive, plain or gzip-compressed.
-fn is_tar(path: &Path) -> bool {
-    use std::io::{Read, Seek};
-    let Ok(mut file) = std::fs::File::open(path) else {
-        return false;
-    };
-    let mut head = [0u8; 2];
-    if file.read_exact(&mut head).is_err() || file.rewind().is_err() {
-        return false;
-    }
-    let mut reader: Box<dyn Read> = if head == [0x1f, 0x8b] {
-        Box::new(flate2::read::MultiGzDecoder::new(file))
-    } else {
-        Box::new(file)
-    };
-    let mut block = [0u8; 512];
-    reader.read_exact(&mut block).is_ok() && &block[257..262] == b"ustar"
-}
-
-/// A path joined to a folder, cleaned (`.`, `..`, doubled slashes), absolute.
-pub fn join(dir: &str, path: &str) -> String {
-    let full = if path.starts_with('/') {
-        path.to_owned()
-    } else {
-        format!("{dir}/{path}")
-    };
-    let mut parts: Vec<&str> = Vec::new();
-    for part in full.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    let joined = format!("/{}", parts.join("/"));
-    if path.ends_with('/') && joined != "/" {
-        format!("{joined}/")
-    } else {
-        joined
-    }
-}
-
 /// The instruction as Docker records it in the image history.
 fn describe(instruction: &Instruction) -> String {
     let pairs = |p: &[(String, String)]| {
@@ -724,17 +399,4 @@ fn describe(instruction: &Instruction) -> String {
 pub fn timestamp(epoch: u64) -> String {
     humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(epoch))
         .to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_join_like_workdir() {
-        assert_eq!(join("/srv", "app"), "/srv/app");
-        assert_eq!(join("/srv", "/etc/x"), "/etc/x");
-        assert_eq!(join("/srv/a", "../b/./c/"), "/srv/b/c/");
-        assert_eq!(join("/", "."), "/");
-    }
 }

@@ -21,10 +21,10 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
 use super::auth::{self, Credentials};
-use super::layer::{Blob, hex_digest};
-use super::oci::Descriptor;
 use super::retry::retry;
 use super::token::{self, Grant};
+use crate::image::blob::{Blob, hex_digest};
+use crate::image::oci::{self, Descriptor};
 
 const CREDENTIALS_HELP: &str = "check the credentials and their rights on the repository: REGISTRY_USERNAME/REGISTRY_PASSWORD (used only for the registries pushed to, or the one REGISTRY names), CI_REGISTRY_USER/CI_REGISTRY_PASSWORD, GITHUB_TOKEN (ghcr.io) or `docker login` (DOCKER_CONFIG)";
 
@@ -60,15 +60,6 @@ pub struct Access {
     /// The hosts of the tags pushed to: the only ones REGISTRY_USERNAME/REGISTRY_PASSWORD go to
     /// (unless REGISTRY names one).
     pub pushed_to: Vec<String>,
-}
-
-/// How a blob got to the registry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Transfer {
-    Existed,
-    Mounted,
-    Uploaded,
 }
 
 impl Registry {
@@ -323,7 +314,7 @@ impl Registry {
     ) -> Result<(Vec<u8>, String), RegistryError> {
         let (bytes, digest) = retry(|| {
             self.client
-                .pull_manifest_raw(reference, &self.auth, super::oci::ACCEPTED)
+                .pull_manifest_raw(reference, &self.auth, oci::ACCEPTED)
         })
         .await
         .map_err(|e| self.error(e))?;

@@ -1,7 +1,6 @@
 //! Base images: the manifest for one platform (chosen from an index), its config, and its layers
 //! as descriptors, fetched only when a push or an OCI layout needs the bytes.
 
-use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -9,50 +8,8 @@ use oci_client::Reference;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use super::layer::Blob;
-use super::oci::{self, Descriptor, Index, Manifest, Platform};
-use super::registry::{Access, Registry, RegistryError};
-
-/// A layer of the image being built: one of ours (on disk), or the base image's (remote until
-/// needed, then cached on disk).
-#[derive(Clone)]
-pub struct LayerSource {
-    pub descriptor: Descriptor,
-    pub diff_id: String,
-    pub origin: Origin,
-}
-
-#[derive(Clone)]
-pub enum Origin {
-    Local(Blob),
-    Remote {
-        registry: Arc<Registry>,
-        repository: Reference,
-        cache: Arc<Mutex<Option<Blob>>>,
-    },
-}
-
-impl LayerSource {
-    /// The blob on disk, downloading a base layer once.
-    pub async fn local(&self, dir: &Path) -> Result<Blob, RegistryError> {
-        match &self.origin {
-            Origin::Local(blob) => Ok(blob.clone()),
-            Origin::Remote {
-                registry,
-                repository,
-                cache,
-            } => {
-                let mut cached = cache.lock().await;
-                if let Some(blob) = &*cached {
-                    return Ok(blob.clone());
-                }
-                let blob = registry.download(repository, &self.descriptor, dir).await?;
-                *cached = Some(blob.clone());
-                Ok(blob)
-            }
-        }
-    }
-}
+use crate::image::oci::{self, Descriptor, Index, Manifest, Platform};
+use crate::image::registry::{Access, LayerSource, Origin, Registry};
 
 /// A base image for one platform.
 pub struct Base {
@@ -124,29 +81,26 @@ pub async fn pull(image: &str, platform: &Platform, access: &Access) -> Result<B
             "base image {image} is {os}/{arch}, not {platform}: name a multi-platform base, or build for {os}/{arch}"
         ));
     }
-    let diff_ids: Vec<String> = config["rootfs"]["diff_ids"]
+    let diff_ids = config["rootfs"]["diff_ids"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|d| d.as_str().map(str::to_owned))
-        .collect();
-    if diff_ids.len() != manifest.layers.len() {
+        .filter(|d| d.is_string())
+        .count();
+    if diff_ids != manifest.layers.len() {
         return Err(format!(
-            "{image}: its config lists {} layers, its manifest {}",
-            diff_ids.len(),
+            "{image}: its config lists {diff_ids} layers, its manifest {}",
             manifest.layers.len()
         ));
     }
     let layers = manifest
         .layers
         .into_iter()
-        .zip(diff_ids)
-        .map(|(descriptor, diff_id)| LayerSource {
+        .map(|descriptor| LayerSource {
             descriptor: Descriptor {
                 media_type: oci::oci_layer_type(&descriptor.media_type),
                 ..descriptor
             },
-            diff_id,
             origin: Origin::Remote {
                 registry: registry.clone(),
                 repository: reference.clone(),

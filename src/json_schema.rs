@@ -148,7 +148,7 @@ impl Reporter<'_> {
                 let allowed = self.schema.allowed_properties(schema_path);
                 // One lookup table, not a scan per field: a mapping of many unknown keys
                 // stays linear.
-                let keys: std::collections::HashMap<&str, crate::source::Pos> = node
+                let keys: std::collections::HashMap<&str, crate::position::Pos> = node
                     .as_map()
                     .unwrap_or_default()
                     .iter()

@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 
 use crate::diagnostic::Diagnostic;
-use crate::source::{Pos, SourceFile};
+use crate::position::Pos;
+use crate::source::SourceFile;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dockerfile {

@@ -17,6 +17,8 @@ use std::thread::JoinHandle;
 use flate2::{Compression, GzBuilder};
 use sha2::{Digest, Sha256};
 
+use crate::image::blob::{Blob, hex_digest};
+
 pub const COMPRESSION_LEVEL: u32 = 6;
 /// Tar bytes per gzip member.
 const PIECE: usize = 4 << 20;
@@ -36,14 +38,6 @@ pub enum EntryKind {
     Dir,
     File(PathBuf),
     Symlink(String),
-}
-
-/// A blob on disk with its digest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Blob {
-    pub path: PathBuf,
-    pub digest: String,
-    pub size: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,29 +182,6 @@ fn compress(piece: &[u8]) -> Vec<u8> {
     );
     encoder.write_all(piece).expect("writing to memory");
     encoder.finish().expect("writing to memory")
-}
-
-pub fn hex_digest(digest: Sha256) -> String {
-    format!(
-        "sha256:{}",
-        digest
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    )
-}
-
-/// Writes bytes as a blob file in `dir` (configs, manifests).
-pub fn write_blob(bytes: &[u8], dir: &Path) -> io::Result<Blob> {
-    let mut file = tempfile::Builder::new().prefix("blob-").tempfile_in(dir)?;
-    file.write_all(bytes)?;
-    let (_, path) = file.keep().map_err(|e| e.error)?;
-    Ok(Blob {
-        path,
-        digest: hex_digest(Sha256::new_with_prefix(bytes)),
-        size: bytes.len() as u64,
-    })
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The files of a built stage, for `COPY --from`: our own layers' entries, over the base image's
-//! layers unpacked (with whiteouts applied) into a scratch folder.
+//! layers unpacked (with whiteouts applied) into a scratch folder; and how paths in an image
+//! join (WORKDIR, COPY destinations).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -126,5 +127,43 @@ impl Filesystem {
     /// Every path, for globbing.
     pub fn paths(&self) -> impl Iterator<Item = &String> {
         self.entries.keys()
+    }
+}
+
+/// A path joined to a folder, cleaned (`.`, `..`, doubled slashes), absolute.
+pub fn join(dir: &str, path: &str) -> String {
+    let full = if path.starts_with('/') {
+        path.to_owned()
+    } else {
+        format!("{dir}/{path}")
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for part in full.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    let joined = format!("/{}", parts.join("/"));
+    if path.ends_with('/') && joined != "/" {
+        format!("{joined}/")
+    } else {
+        joined
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_join_like_workdir() {
+        assert_eq!(join("/srv", "app"), "/srv/app");
+        assert_eq!(join("/srv", "/etc/x"), "/etc/x");
+        assert_eq!(join("/srv/a", "../b/./c/"), "/srv/b/c/");
+        assert_eq!(join("/", "."), "/");
     }
 }
