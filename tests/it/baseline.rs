@@ -2,14 +2,12 @@
 //! baselines (tests/fixtures/baselines/<case>/, each file's `# expect: FILE:LINE:COL MESSAGE`
 //! lines give every problem), `baseline export`, and broken baselines refused by `render`.
 
-mod common;
-
 use std::path::Path;
 
-use common::{
-    Expectation, expectations, files_below, repo_root, run, scoreline, text, unmet, write_files,
-};
 use serde_json::Value;
+
+use crate::support::expect::{Expectation, expectations, unmet};
+use crate::support::{Cli, files_below, repo_root, snapshot, write_files};
 
 fn case_expectations(case: &Path) -> Vec<Expectation> {
     files_below(case, &|p| p.extension().is_some_and(|e| e == "yaml"))
@@ -37,25 +35,24 @@ fn every_broken_baseline_is_reported_at_the_expected_locations() {
             "{} has no expectations",
             relative.display()
         );
-        let out = run(scoreline()
-            .args(["baseline", "validate", "--output", "json"])
-            .arg(relative));
+        let out = Cli::new(["baseline", "validate", "--output", "json"])
+            .arg(relative)
+            .run();
         let want_code = if expected.iter().any(|e| !e.warning) {
             2
         } else {
             0
         };
-        if out.status.code() != Some(want_code) {
+        if out.code() != Some(want_code) {
             failures.push(format!(
                 "{}: exit {:?}, want {want_code}\n{}",
                 relative.display(),
-                out.status.code(),
-                text(&out.stderr)
+                out.code(),
+                out.stderr
             ));
             continue;
         }
-        let reported: Vec<Value> = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{}: {e}: {}", relative.display(), text(&out.stdout)));
+        let reported: Vec<Value> = out.json();
         failures.extend(unmet(
             &relative.display().to_string(),
             &reported,
@@ -92,12 +89,12 @@ fn render_refuses_a_broken_baseline_with_the_score_files_problems_too() {
         )],
     );
     let platform = repo_root().join("tests/fixtures/baselines/template-syntax-error");
-    let out = run(scoreline()
-        .current_dir(dir.path())
-        .args(["render", "--platform"])
-        .arg(&platform));
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = text(&out.stderr);
+    let out = Cli::new(["render", "--platform"])
+        .arg(&platform)
+        .dir(dir.path())
+        .run()
+        .fails(2);
+    let stderr = &out.stderr;
     assert!(
         stderr.contains("score.yaml:6:5: error: unknown field `imagee`"),
         "{stderr}"
@@ -106,27 +103,31 @@ fn render_refuses_a_broken_baseline_with_the_score_files_problems_too() {
     assert!(!dir.path().join("manifests").exists());
 }
 
-#[test]
-fn export_gives_a_baseline_that_validates_and_matches_the_embedded_one() {
+/// `baseline export` into `platform` of a new temporary folder.
+fn exported() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let platform = dir.path().join("platform");
-    let out = run(scoreline().args(["baseline", "export"]).arg(&platform));
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    Cli::new(["baseline", "export"])
+        .arg(&platform)
+        .run()
+        .success();
+    (dir, platform)
+}
+
+#[test]
+fn export_gives_a_baseline_that_validates_and_matches_the_embedded_one() {
+    let (dir, platform) = exported();
     assert!(
         platform.join("environments.yaml").is_file()
             && platform.join("resources/postgres.yaml").is_file()
     );
-    let validated = run(scoreline().args(["baseline", "validate"]).arg(&platform));
-    assert_eq!(
-        validated.status.code(),
-        Some(0),
-        "{}",
-        text(&validated.stderr)
-    );
+    Cli::new(["baseline", "validate"])
+        .arg(&platform)
+        .run()
+        .success();
     // Same files, same revision: a render with the export equals one with the embedded baseline.
     let render = |extra: &[&str], out: &Path| {
-        let mut cmd = scoreline();
-        cmd.args([
+        Cli::new([
             "render",
             "-f",
             "examples/shop/score.yaml",
@@ -135,35 +136,39 @@ fn export_gives_a_baseline_that_validates_and_matches_the_embedded_one() {
             "--out",
         ])
         .arg(out)
-        .args(extra);
-        run(&mut cmd)
+        .args(extra)
+        .run()
+        .success()
     };
-    assert_eq!(render(&[], &dir.path().join("a")).status.code(), Some(0));
-    assert_eq!(
-        render(
-            &["--platform", platform.to_str().unwrap()],
-            &dir.path().join("b")
-        )
-        .status
-        .code(),
-        Some(0)
+    render(&[], &dir.path().join("a"));
+    render(
+        &["--platform", platform.to_str().unwrap()],
+        &dir.path().join("b"),
     );
     assert_eq!(
-        common::snapshot(&dir.path().join("a")),
-        common::snapshot(&dir.path().join("b"))
+        snapshot(&dir.path().join("a")),
+        snapshot(&dir.path().join("b"))
     );
+}
 
-    let again = run(scoreline().args(["baseline", "export"]).arg(&platform));
-    assert_eq!(again.status.code(), Some(2), "export never overwrites");
+#[test]
+fn export_never_overwrites() {
+    let (_dir, platform) = exported();
+    Cli::new(["baseline", "export"])
+        .arg(&platform)
+        .run()
+        .fails(2);
 }
 
 #[test]
 fn the_example_platform_validates() {
-    let out = run(scoreline().args(["baseline", "validate", "examples/platform"]));
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = Cli::new(["baseline", "validate", "examples/platform"])
+        .run()
+        .success();
     assert!(
-        text(&out.stderr).contains("examples/platform: OK (3 environments,"),
+        out.stderr
+            .contains("examples/platform: OK (3 environments,"),
         "{}",
-        text(&out.stderr)
+        out.stderr
     );
 }
