@@ -4,10 +4,8 @@
 
 use std::path::Path;
 
-use serde_json::Value;
-
-use crate::support::expect::{Expectation, expectations, unmet};
-use crate::support::{Cli, files_below, repo_root, snapshot, write_files};
+use crate::support::expect::{Expectation, check_report, expectations};
+use crate::support::{Cli, export_baseline, files_below, repo_root, snapshot, write_files};
 
 fn case_expectations(case: &Path) -> Vec<Expectation> {
     files_below(case, &|p| p.extension().is_some_and(|e| e == "yaml"))
@@ -43,31 +41,17 @@ fn every_broken_baseline_is_reported_at_the_expected_locations() {
         } else {
             0
         };
-        if out.code() != Some(want_code) {
-            failures.push(format!(
-                "{}: exit {:?}, want {want_code}\n{}",
-                relative.display(),
-                out.code(),
-                out.stderr
-            ));
-            continue;
-        }
-        let reported: Vec<Value> = out.json();
-        failures.extend(unmet(
-            &relative.display().to_string(),
-            &reported,
-            &expected,
-            |want| {
-                relative
-                    .join(
-                        want.file
-                            .as_deref()
-                            .expect("baseline expectations name their file"),
-                    )
-                    .display()
-                    .to_string()
-            },
-        ));
+        let (_, wrong) = check_report(relative, &out, want_code, &expected, |want| {
+            relative
+                .join(
+                    want.file
+                        .as_deref()
+                        .expect("baseline expectations name their file"),
+                )
+                .display()
+                .to_string()
+        });
+        failures.extend(wrong);
     }
     assert!(
         failures.is_empty(),
@@ -94,12 +78,8 @@ fn render_refuses_a_broken_baseline_with_the_score_files_problems_too() {
         .dir(dir.path())
         .run()
         .fails(2);
-    let stderr = &out.stderr;
-    assert!(
-        stderr.contains("score.yaml:6:5: error: unknown field `imagee`"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("template-syntax-error/resources/pg.yaml:13:21: error: template `outputs` of definition `pg`: syntax error"), "{stderr}");
+    out.stderr_has("score.yaml:6:5: error: unknown field `imagee`");
+    out.stderr_has("template-syntax-error/resources/pg.yaml:13:21: error: template `outputs` of definition `pg`: syntax error");
     assert!(!dir.path().join("manifests").exists());
 }
 
@@ -107,10 +87,7 @@ fn render_refuses_a_broken_baseline_with_the_score_files_problems_too() {
 fn exported() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let platform = dir.path().join("platform");
-    Cli::new(["baseline", "export"])
-        .arg(&platform)
-        .run()
-        .success();
+    export_baseline(&platform);
     (dir, platform)
 }
 
@@ -165,10 +142,5 @@ fn the_example_platform_validates() {
     let out = Cli::new(["baseline", "validate", "examples/platform"])
         .run()
         .success();
-    assert!(
-        out.stderr
-            .contains("examples/platform: OK (3 environments,"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("examples/platform: OK (3 environments,");
 }

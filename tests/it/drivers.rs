@@ -64,7 +64,7 @@ fn static_definitions_name_the_missing_ci_variable() {
         .env_remove("DB_PASSWORD")
         .run()
         .fails(2);
-    assert!(missing.stderr.contains("platform/resources/pg.yaml:12:16: error: definition `managed` (for resource `db` of workload `app`) reads environment variable `DB_PASSWORD`, which is not set"), "{}", missing.stderr);
+    missing.stderr_has("platform/resources/pg.yaml:12:16: error: definition `managed` (for resource `db` of workload `app`) reads environment variable `DB_PASSWORD`, which is not set");
 }
 
 #[test]
@@ -121,12 +121,8 @@ fn derived_project() -> tempfile::TempDir {
 fn derived_secrets_need_the_platform_key_outside_development() {
     let dir = derived_project();
     let refused = render(dir.path(), "prod").run().fails(3);
-    let stderr = &refused.stderr;
-    assert!(stderr.contains("platform/resources/pg.yaml:13:20: error: template `secrets` of definition `derived` (for resource `db` of workload `app`): invalid operation: derive(\"password\") needs the platform key"), "{stderr}");
-    assert!(
-        stderr.contains("help: set SCORELINE_KEY from the CI secret store"),
-        "{stderr}"
-    );
+    refused.stderr_has("platform/resources/pg.yaml:13:20: error: template `secrets` of definition `derived` (for resource `db` of workload `app`): invalid operation: derive(\"password\") needs the platform key");
+    refused.stderr_has("help: set SCORELINE_KEY from the CI secret store");
     assert!(!dir.path().join("manifests").exists());
 }
 
@@ -232,17 +228,10 @@ fn a_failing_cmd_program_shows_its_stderr_without_the_secrets_it_was_given() {
     // A runtime failure.
     let out = render(dir.path(), "dev").run().fails(1);
     let stderr = &out.stderr;
-    assert!(
-        stderr.contains(
-            "error: definition `provisioned` (cmd, for resource `db` of workload `app`): `"
-        ),
-        "{stderr}"
-    );
-    assert!(stderr.contains("exited with exit status: 3"), "{stderr}");
-    assert!(
-        stderr.contains("quota exceeded") && stderr.contains("connecting with token ••••••"),
-        "{stderr}"
-    );
+    out.stderr_has("error: definition `provisioned` (cmd, for resource `db` of workload `app`): `");
+    out.stderr_has("exited with exit status: 3");
+    out.stderr_has("quota exceeded")
+        .stderr_has("connecting with token ••••••");
     assert!(!stderr.contains("tok-SECRET-4711"), "{stderr}");
 }
 
@@ -251,11 +240,7 @@ fn a_cmd_program_must_answer_json() {
     let garbage = render(cmd_project("garbage", "30s").path(), "dev")
         .run()
         .fails(1);
-    assert!(
-        garbage.stderr.contains("printed output that is not JSON"),
-        "{}",
-        garbage.stderr
-    );
+    garbage.stderr_has("printed output that is not JSON");
 }
 
 #[test]
@@ -264,11 +249,7 @@ fn a_cmd_program_must_answer_in_time() {
     let slow = render(cmd_project("slow", "1s").path(), "dev")
         .run()
         .fails(1);
-    assert!(
-        slow.stderr.contains("did not finish within 1s"),
-        "{}",
-        slow.stderr
-    );
+    slow.stderr_has("did not finish within 1s");
     assert!(
         started.elapsed() < Duration::from_secs(20),
         "the program is stopped, not waited for"
@@ -280,7 +261,7 @@ fn template_errors_point_into_the_template() {
     let template = "  driver: template\n  criteria: [{}]\n  template:\n    outputs: |\n      host: db\n      port: {{ resource.params.port }}\n";
     let dir = project(&[("pg.yaml", &definition("broken", template))]);
     let out = render(dir.path(), "dev").run().fails(2);
-    assert!(out.stderr.contains("platform/resources/pg.yaml:12:16: error: template `outputs` of definition `broken` (for resource `db` of workload `app`): undefined value: `resource.params.port` is undefined"), "{}", out.stderr);
+    out.stderr_has("platform/resources/pg.yaml:12:16: error: template `outputs` of definition `broken` (for resource `db` of workload `app`): undefined value: `resource.params.port` is undefined");
 }
 
 /// A manifests template that renders broken YAML on a Secret's line: the error says where
@@ -294,11 +275,8 @@ fn broken_rendered_manifests_never_show_their_secret_lines() {
         .run()
         .fails(2);
     let stderr = &out.stderr;
-    assert!(
-        stderr.contains("template `manifests` of definition `leaky`")
-            && stderr.contains("rendered invalid YAML"),
-        "{stderr}"
-    );
+    out.stderr_has("template `manifests` of definition `leaky`")
+        .stderr_has("rendered invalid YAML");
     assert!(!stderr.contains("hunter2-s3cret"), "{stderr}");
     assert!(!out.stdout.contains("hunter2-s3cret"));
 }
@@ -321,10 +299,9 @@ fn no_match_is_located_at_the_resource_and_lists_why_each_definition_lost() {
         ("b.yaml", &echo("large-class", "    - class: large\n", "b")),
     ]);
     let out = render(dir.path(), "dev").run().fails(2);
-    let stderr = &out.stderr;
-    assert!(stderr.contains("score.yaml:11:3: error: no resource definition matches postgres (class default, id app.db) in environment `dev` (type development)"), "{stderr}");
-    assert!(stderr.contains("`only-prod` (platform/resources/a.yaml:4): rule 1 {env_type: production}: env_type is `development`, not `production`"), "{stderr}");
-    assert!(stderr.contains("`large-class` (platform/resources/b.yaml:4): rule 1 {class: large}: class is `default`, not `large`"), "{stderr}");
+    out.stderr_has("score.yaml:11:3: error: no resource definition matches postgres (class default, id app.db) in environment `dev` (type development)");
+    out.stderr_has("`only-prod` (platform/resources/a.yaml:4): rule 1 {env_type: production}: env_type is `development`, not `production`");
+    out.stderr_has("`large-class` (platform/resources/b.yaml:4): rule 1 {class: large}: class is `default`, not `large`");
 }
 
 #[test]
@@ -334,7 +311,7 @@ fn a_tie_names_both_definitions() {
         ("b.yaml", &echo("second", "    - env: dev\n", "b")),
     ]);
     let out = render(tie.path(), "dev").run().fails(2);
-    assert!(out.stderr.contains("resource definitions `first` (platform/resources/a.yaml:4) and `second` (platform/resources/b.yaml:4) tie for postgres"), "{}", out.stderr);
+    out.stderr_has("resource definitions `first` (platform/resources/a.yaml:4) and `second` (platform/resources/b.yaml:4) tie for postgres");
 }
 
 /// `resources explain` of the shop on the example platform in `env`, with `extra` flags.
@@ -355,24 +332,11 @@ fn explain(env: &str, extra: &[&str]) -> Cli {
 #[test]
 fn explain_shows_the_winner_and_why_the_others_lost() {
     let out = explain("staging", &[]).run().success();
-    let stderr = &out.stderr;
-    assert!(
-        stderr.contains("shop / db: postgres (class default, id shop.db)"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("✔ postgres-staging-shared (examples/platform/resources/postgres.yaml:"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("selected by rule 1 {env: staging, res_id: shop.db} [res_id + env]"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("· postgres-in-cluster (examples/platform/resources/postgres.yaml:6): matches by rule 2 {env_type: staging} [env_type], but a more specific definition wins"), "{stderr}");
-    assert!(
-        stderr.contains("· postgres-managed (examples/platform/resources/postgres.yaml:"),
-        "{stderr}"
-    );
+    out.stderr_has("shop / db: postgres (class default, id shop.db)");
+    out.stderr_has("✔ postgres-staging-shared (examples/platform/resources/postgres.yaml:");
+    out.stderr_has("selected by rule 1 {env: staging, res_id: shop.db} [res_id + env]");
+    out.stderr_has("· postgres-in-cluster (examples/platform/resources/postgres.yaml:6): matches by rule 2 {env_type: staging} [env_type], but a more specific definition wins");
+    out.stderr_has("· postgres-managed (examples/platform/resources/postgres.yaml:");
 }
 
 #[test]

@@ -42,10 +42,9 @@ fn wrong_credentials_are_refused_with_what_to_check_and_never_printed() {
     .run()
     .fails(1);
     let stderr = &wrong.stderr;
-    assert!(
-        stderr.contains("401") && stderr.contains("help: check the credentials"),
-        "{stderr}"
-    );
+    wrong
+        .stderr_has("401")
+        .stderr_has("help: check the credentials");
     assert!(!stderr.contains("wrong-password") && !wrong.stdout.contains("wrong-password"));
 }
 
@@ -156,11 +155,7 @@ fn credentials_come_from_credhelpers_before_auths_and_from_credsstore_fake_crede
     }
     // A store that knows nothing of the host: anonymous, refused with what to do.
     let unknown = push("{\"credsStore\":\"missing\"}", "unknown").fails(1);
-    assert!(
-        unknown.stderr.contains("help: check the credentials"),
-        "{}",
-        unknown.stderr
-    );
+    unknown.stderr_has("help: check the credentials");
 }
 
 /// REGISTRY_USERNAME/REGISTRY_PASSWORD are for the registry pushed to: the base image's registry

@@ -304,5 +304,5 @@ fn a_build_with_nowhere_to_put_the_image_exits_2_naming_tag() {
     let work = tempfile::tempdir().unwrap();
     write_files(work.path(), &[("Dockerfile", "FROM scratch\n")]);
     let nowhere = build(work.path(), &[]).run().fails(2);
-    assert!(nowhere.stderr.contains("--tag"), "{}", nowhere.stderr);
+    nowhere.stderr_has("--tag");
 }

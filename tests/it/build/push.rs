@@ -405,7 +405,7 @@ fn a_push_that_fails_for_good_leaves_no_tag_behind() {
     )
     .run()
     .fails(1);
-    assert!(out.stderr.contains("registry"), "{}", out.stderr);
+    out.stderr_has("registry");
     assert!(
         proxy
             .requests()

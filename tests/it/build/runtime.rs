@@ -29,8 +29,8 @@ fn a_dockerfile_with_run_and_no_container_runtime_exits_2_naming_the_line() {
         .run()
         .fails(2);
     let stderr = &out.stderr;
-    assert!(stderr.contains("Dockerfile:3:1"), "{stderr}");
-    assert!(stderr.contains("RUN needs a container runtime"), "{stderr}");
+    out.stderr_has("Dockerfile:3:1");
+    out.stderr_has("RUN needs a container runtime");
     for runtime in ["docker buildx", "buildah", "podman"] {
         assert!(stderr.contains(runtime), "names {runtime}: {stderr}");
     }
@@ -58,16 +58,9 @@ fn a_docker_cli_without_a_usable_buildx_fake_docker_is_not_taken_for_a_runtime()
         .env("PATH", work.path().join("bin"))
         .run()
         .fails(2);
-    let stderr = &out.stderr;
-    assert!(stderr.contains("Dockerfile:2:1"), "{stderr}");
-    assert!(
-        stderr.contains("docker is on PATH but has no usable buildx builder"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("buildah") && stderr.contains("podman"),
-        "{stderr}"
-    );
+    out.stderr_has("Dockerfile:2:1");
+    out.stderr_has("docker is on PATH but has no usable buildx builder");
+    out.stderr_has("buildah").stderr_has("podman");
 }
 
 /// Podman cannot run here (no user namespaces or storage driver): a fake `podman` on PATH that
@@ -208,11 +201,7 @@ fn a_run_build_with_nowhere_to_put_the_image_never_asks_podman_fake_podman() {
     let (bin, log, _) = fake_podman(work.path());
     let context = run_context(work.path());
     let nowhere = build(&context, &[]).env("PATH", &bin).run().fails(2);
-    assert!(
-        nowhere.stderr.contains("nowhere to put the image"),
-        "{}",
-        nowhere.stderr
-    );
+    nowhere.stderr_has("nowhere to put the image");
     assert!(
         !log.exists(),
         "podman is not asked to build what goes nowhere"

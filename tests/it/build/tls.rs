@@ -97,11 +97,7 @@ fn tls_is_verified_against_the_trusted_certificates() {
     let tls_tag = format!("0.0.0.0:{}/a/b:1", tls.port);
 
     let untrusted = build(&context, &["--tag", &tls_tag]).run().fails(1);
-    assert!(
-        untrusted.stderr.contains("not trusted"),
-        "{}",
-        untrusted.stderr
-    );
+    untrusted.stderr_has("not trusted");
     let trusted = build(&context, &["--tag", &tls_tag])
         .env("SSL_CERT_FILE", work.path().join("ca.pem"))
         .run();
@@ -119,11 +115,7 @@ fn a_plain_http_registry_under_a_non_loopback_name_needs_insecure_registry() {
     let refused = build(&context, &["--tag", &format!("{plain_host}/a/b:1")])
         .run()
         .fails(1);
-    assert!(
-        refused.stderr.contains("--insecure-registry"),
-        "{}",
-        refused.stderr
-    );
+    refused.stderr_has("--insecure-registry");
     build(
         &context,
         &[

@@ -66,13 +66,7 @@ fn diff_from_an_earlier_deployment_shows_what_came_since() {
             &first_id[7..19],
         ])
         .run();
-    assert!(
-        between
-            .stdout
-            .contains("+        image: ghcr.io/acme/shop@sha256:2222"),
-        "{}",
-        between.stdout
-    );
+    between.stdout_has("+        image: ghcr.io/acme/shop@sha256:2222");
 }
 
 /// `diff` of the shop in staging between two deployments given by id prefixes.
@@ -108,13 +102,7 @@ fn diff_between_two_deployments_shows_only_what_changed_between_them() {
 fn diff_from_an_unknown_deployment_says_where_to_look() {
     let (world, _, ids) = three_shop_deploys_and_another_app();
     let unknown = diff_between(&world, "0000000000", &ids[1][7..19]).fails(2);
-    assert!(
-        unknown
-            .stderr
-            .contains("no deployment 0000000000 of `shop` in `staging`; see `scoreline history`"),
-        "{}",
-        unknown.stderr
-    );
+    unknown.stderr_has("no deployment 0000000000 of `shop` in `staging`; see `scoreline history`");
 }
 
 #[test]

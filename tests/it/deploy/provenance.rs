@@ -52,18 +52,23 @@ fn deploy_by_github(world: &World, env: &str, image: &str, commit: &str, run: &s
         .success();
 }
 
-/// A world with the shop deployed to staging by GitHub run 41 at FIRST_COMMIT, then by run 42 at
-/// SECOND_COMMIT: the first record.
-fn deployed_by_github() -> (World, Value) {
-    let world = World::new();
+/// The shop deployed to staging by GitHub run 41 at FIRST_COMMIT: its record.
+fn first_deploy_by_github(world: &World) -> Value {
     deploy_by_github(
-        &world,
+        world,
         "staging",
         "ghcr.io/acme/shop@sha256:1111",
         FIRST_COMMIT,
         "41",
     );
-    let first = world.record("staging/shop");
+    world.record("staging/shop")
+}
+
+/// A world with the shop deployed to staging by GitHub run 41 at FIRST_COMMIT, then by run 42 at
+/// SECOND_COMMIT: the first record.
+fn deployed_by_github() -> (World, Value) {
+    let world = World::new();
+    let first = first_deploy_by_github(&world);
     deploy_by_github(
         &world,
         "staging",
@@ -86,14 +91,7 @@ fn rolled_back_by_gitlab() -> (World, Value) {
 fn records_and_commits_name_the_source_and_run() {
     let world = World::new();
     let before = std::time::SystemTime::now() - std::time::Duration::from_secs(1);
-    deploy_by_github(
-        &world,
-        "staging",
-        "ghcr.io/acme/shop@sha256:1111",
-        FIRST_COMMIT,
-        "41",
-    );
-    let first = world.record("staging/shop");
+    let first = first_deploy_by_github(&world);
     assert_eq!(first["provenance"], first_source());
     assert!(first.get("run").is_none(), "{first}");
     let score = std::fs::read(world.work().join("shop/score.yaml")).unwrap();

@@ -140,12 +140,9 @@ fn a_token_is_not_carried_along_a_redirect_to_another_host_and_the_error_says_wh
         .run()
         .fails(1);
     let stderr = &out.stderr;
-    assert!(
-        stderr.contains(&format!("environment repository {url} (main): `git clone"))
-            && stderr.contains("the repository answered with a redirect (HTTP 302), which is not followed while a token is sent")
-            && stderr.contains("put the repository's final URL (where it redirects to) in `delivery.repo` of environment `throwaway` (platform/environments.yaml:15:34)"),
-        "{stderr}"
-    );
+    out.stderr_has(&format!("environment repository {url} (main): `git clone"));
+    out.stderr_has("the repository answered with a redirect (HTTP 302), which is not followed while a token is sent");
+    out.stderr_has("put the repository's final URL (where it redirects to) in `delivery.repo` of environment `throwaway` (platform/environments.yaml:15:34)");
     assert!(!stderr.contains(token), "{stderr}");
     assert!(
         moved.log().contains("GET /env.git/info/refs auth=ok"),
@@ -181,11 +178,8 @@ fn a_token_is_not_sent_to_a_plain_http_repository_and_a_warning_says_why() {
             .run()
             .fails(1);
         let stderr = &out.stderr;
-        assert!(
-            stderr.contains(&format!("platform/environments.yaml:15:34: warning: GIT_TOKEN is set but not sent to {url}: credentials go only over https")),
-            "{stderr}"
-        );
-        assert!(stderr.contains("an https:// repository URL"), "{stderr}");
+        out.stderr_has(&format!("platform/environments.yaml:15:34: warning: GIT_TOKEN is set but not sent to {url}: credentials go only over https"));
+        out.stderr_has("an https:// repository URL");
         assert!(!stderr.contains(token), "{stderr}");
     }
     let log = server.log();
@@ -222,7 +216,7 @@ fn the_callers_git_ssl_no_verify_does_not_turn_tls_verification_off() {
         .env("GIT_SSL_NO_VERIFY", "1")
         .run()
         .fails(1);
-    assert!(out.stderr.contains("certificate"), "{}", out.stderr);
+    out.stderr_has("certificate");
     assert_eq!(
         server.log(),
         "",
@@ -257,11 +251,9 @@ fn a_remote_that_disappears_mid_push_leaves_the_repository_unchanged_and_a_rerun
     // The hook runs once the objects arrive, then the repository is gone.
     world.hook("#!/bin/sh\nmv \"$PWD\" \"$PWD.gone\"\nexit 1\n");
     let failed = world.deploy("staging", "ghcr.io/acme/shop:2").fails(1);
-    assert!(
-        failed.stderr.contains("environment repository") && failed.stderr.contains("git push"),
-        "{}",
-        failed.stderr
-    );
+    failed
+        .stderr_has("environment repository")
+        .stderr_has("git push");
     // The repository comes back as it was: the failed push changed nothing.
     let gone = world.dir.path().join("env.git.gone");
     assert!(gone.exists() && !world.repo().exists());
@@ -285,13 +277,9 @@ fn a_push_refused_by_the_server_fails_at_once_with_its_reason() {
         runs.display()
     ));
     let out = world.deploy("staging", "x:2").fails(1);
-    let stderr = &out.stderr;
-    assert!(
-        stderr.contains("`git push")
-            && stderr.contains("GH006: Protected branch update failed")
-            && stderr.contains("pre-receive hook declined"),
-        "{stderr}"
-    );
+    out.stderr_has("`git push")
+        .stderr_has("GH006: Protected branch update failed")
+        .stderr_has("pre-receive hook declined");
     assert_eq!(
         std::fs::read_to_string(&runs).unwrap(),
         "run\n",

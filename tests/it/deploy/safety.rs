@@ -76,16 +76,11 @@ fn a_symbolic_link_in_the_environment_repository_never_leads_a_deploy_outside_it
         git(checkout, &["add", "pr-9"]);
     });
     let out = world.deploy("pr-9", "x:1").fails(1);
-    assert!(
-        out.stderr.contains(&format!(
-            "cannot write {} (main) pr-9/shop/",
-            world.repo().display()
-        )) && out
-            .stderr
-            .contains("a file or a symbolic link in the repository"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has(&format!(
+        "cannot write {} (main) pr-9/shop/",
+        world.repo().display()
+    ))
+    .stderr_has("a file or a symbolic link in the repository");
     assert_eq!(
         std::fs::read_to_string(victim.join("shop/keep.txt")).unwrap(),
         "not scoreline's"
@@ -139,16 +134,9 @@ fn a_delivery_path_without_app_or_a_preview_path_without_env_is_a_located_error(
         .dir(world.work())
         .run()
         .fails(2);
-    let stderr = &out.stderr;
-    assert!(
-        stderr.contains("platform/environments.yaml:15:52: error: delivery path `{env}` of environment `throwaway` has no {app}"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("platform/environments.yaml:25:52: error: delivery path `previews/{app}` of environment `pr-{n}` has no {env}"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("path: \"{env}/{app}\""), "{stderr}");
+    out.stderr_has("platform/environments.yaml:15:52: error: delivery path `{env}` of environment `throwaway` has no {app}");
+    out.stderr_has("platform/environments.yaml:25:52: error: delivery path `previews/{app}` of environment `pr-{n}` has no {env}");
+    out.stderr_has("path: \"{env}/{app}\"");
 }
 
 /// A deploy is refused the same way, before anything is pushed.

@@ -62,14 +62,13 @@ fn secrets_reach_git_encrypted_and_sops_decrypts_them() {
 fn git_delivery_with_secrets_needs_a_secrets_policy() {
     let world = World::new();
     let out = world.deploy("unconfigured", "x:1").fails(3);
-    let stderr = &out.stderr;
-    assert!(stderr.contains("platform/environments.yaml:17:11: error: environment `unconfigured` delivers to git, and app `shop` has Secrets"), "{stderr}");
+    out.stderr_has("platform/environments.yaml:17:11: error: environment `unconfigured` delivers to git, and app `shop` has Secrets");
     for option in [
         "mode: sops, age_recipients",
         "mode: external, store",
         "mode: plain",
     ] {
-        assert!(stderr.contains(option), "{stderr}");
+        out.stderr_has(option);
     }
     assert_eq!(world.git(&["for-each-ref"]), "", "nothing was pushed");
 }

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::render;
-use crate::support::{Cli, anchors, object, objects, repo_root, secret_value, text, write_files};
+use crate::support::{
+    Cli, anchors, export_baseline, object, objects, repo_root, secret_value, text, write_files,
+};
 
 struct Case {
     files: &'static [&'static str],
@@ -199,10 +201,7 @@ fn every_official_example_renders_and_passes_the_kubernetes_schemas() {
 fn the_full_specification_sample_renders_and_passes_the_kubernetes_schemas() {
     let work = tempfile::tempdir().unwrap();
     let platform = work.path().join("platform");
-    Cli::new(["baseline", "export"])
-        .arg(&platform)
-        .run()
-        .success();
+    export_baseline(&platform);
     let made_up = |name: &str, kind: &str| {
         format!(
             "apiVersion: scoreline.dev/v1\nkind: ResourceDefinition\nmetadata:\n  name: {name}\nspec:\n  type: {kind}\n  driver: static\n  criteria: [{{}}]\n  outputs:\n    value: {name}\n---\n"
@@ -246,16 +245,9 @@ fn community_examples_of_unprovided_types_say_which_types_exist() {
         .env("SCORELINE_VAR_TEST", "x")
         .run()
         .fails(2);
-        let stderr = &out.stderr;
-        assert!(
-            stderr.contains(&format!("no resource definition matches {kind}")),
-            "{stderr}"
-        );
-        assert!(
-            stderr.contains("the embedded baseline has no definition of type")
-                && stderr.contains("postgres"),
-            "{stderr}"
-        );
+        out.stderr_has(&format!("no resource definition matches {kind}"));
+        out.stderr_has("the embedded baseline has no definition of type")
+            .stderr_has("postgres");
     }
 }
 

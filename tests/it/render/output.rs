@@ -36,12 +36,8 @@ fn a_failed_render_leaves_the_previous_output_untouched() {
     let broken = dir.path().join("broken.yaml");
     std::fs::write(&broken, "apiVersion: score.dev/v1b1\nmetadata:\n  name: shop\ncontainers:\n  web:\n    image: nginx\n    variables:\n      DB: ${resources.db.hots}\nresources:\n  db:\n    type: postgres\n").unwrap();
     let failed = render(&out, &[&broken], &[]).run().fails(2);
-    let stderr = &failed.stderr;
-    assert!(stderr.contains("broken.yaml:8:11: error: ${resources.db.hots}: resource `db` (postgres, definition `postgres-in-cluster`) has no such output"), "{stderr}");
-    assert!(
-        stderr.contains("its outputs: host, port, name, database, username, password"),
-        "{stderr}"
-    );
+    failed.stderr_has("broken.yaml:8:11: error: ${resources.db.hots}: resource `db` (postgres, definition `postgres-in-cluster`) has no such output");
+    failed.stderr_has("its outputs: host, port, name, database, username, password");
     assert_eq!(snapshot(&out), before);
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -61,7 +57,7 @@ fn a_folder_of_other_files_is_never_replaced() {
     let out = render(&dir.path().join("precious"), &[SHOP], &["--image", "x:1"])
         .run()
         .fails(2);
-    assert!(out.stderr.contains("refusing to replace"), "{}", out.stderr);
+    out.stderr_has("refusing to replace");
     assert_eq!(
         std::fs::read_to_string(dir.path().join("precious/notes.txt")).unwrap(),
         "mine"

@@ -73,11 +73,7 @@ fn a_shared_resource_whose_params_read_different_resources_is_refused() {
         .dir(dir.path())
         .run()
         .fails(2);
-    assert!(
-        out.stderr.contains("b.yaml:14:3: error: shared resource `route` reads `${resources.dns}` in its params, which is dns (web-b) here but dns (web-a) in workload `web-a`"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_has("b.yaml:14:3: error: shared resource `route` reads `${resources.dns}` in its params, which is dns (web-b) here but dns (web-a) in workload `web-a`");
     assert!(!dir.path().join("manifests").exists());
 }
 
@@ -135,7 +131,7 @@ fn a_dependency_cycle_is_an_error_naming_the_cycle() {
     )
     .run()
     .fails(2);
-    assert!(out.stderr.contains("score.yaml:8:3: error: resources depend on each other in a cycle: first (app) → second (app) → first (app)"), "{}", out.stderr);
+    out.stderr_has("score.yaml:8:3: error: resources depend on each other in a cycle: first (app) → second (app) → first (app)");
     assert!(!dir.path().join("manifests").exists(), "nothing is written");
 }
 
@@ -166,11 +162,7 @@ fn a_service_port_of_a_workload_outside_the_render_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let [_, b] = service_port_example();
     let alone = render(&dir.path().join("n"), &[b], &[]).run().fails(2);
-    assert!(
-        alone.stderr.contains(
-            "params.workload `workload-a` is not a workload of this render (workloads: workload-b)"
-        ),
-        "{}",
-        alone.stderr
+    alone.stderr_has(
+        "params.workload `workload-a` is not a workload of this render (workloads: workload-b)",
     );
 }

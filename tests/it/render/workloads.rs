@@ -8,7 +8,9 @@ use crate::support::{object, repo_root};
 fn a_container_with_image_dot_needs_an_image_given() {
     let dir = tempfile::tempdir().unwrap();
     let missing = render(&dir.path().join("m"), &[SHOP], &[]).run().fails(2);
-    assert!(missing.stderr.contains("examples/shop/score.yaml:15:12: error: container `web` of workload `shop` has `image: .`"), "{}", missing.stderr);
+    missing.stderr_has(
+        "examples/shop/score.yaml:15:12: error: container `web` of workload `shop` has `image: .`",
+    );
 }
 
 /// The image of the shop's Deployment in `out`.
@@ -48,13 +50,8 @@ fn an_image_for_a_container_no_workload_has_is_refused() {
     let unknown = render(&dir.path().join("m"), &[SHOP], &["--image", "api=x:1"])
         .run()
         .fails(2);
-    assert!(
-        unknown.stderr.contains(
-            "--image names container `api`, which no workload has (containers: shop.web)"
-        ),
-        "{}",
-        unknown.stderr
-    );
+    unknown
+        .stderr_has("--image names container `api`, which no workload has (containers: shop.web)");
 }
 
 /// The `worker` Deployment rendered for development with the example platform from a Score

@@ -199,6 +199,29 @@ impl Outcome {
         self
     }
 
+    /// Asserts that stdout contains `text`.
+    #[track_caller]
+    pub fn stdout_has(&self, text: &str) -> &Outcome {
+        self.has("stdout", &self.stdout, text)
+    }
+
+    /// Asserts that stderr contains `text`.
+    #[track_caller]
+    pub fn stderr_has(&self, text: &str) -> &Outcome {
+        self.has("stderr", &self.stderr, text)
+    }
+
+    #[track_caller]
+    fn has(&self, name: &str, stream: &str, text: &str) -> &Outcome {
+        assert!(
+            stream.contains(text),
+            "{}: no `{text}` in {name}\n{}",
+            self.command,
+            self.streams()
+        );
+        self
+    }
+
     /// Standard output parsed as JSON.
     #[track_caller]
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> T {

@@ -79,3 +79,32 @@ pub fn unmet(
     }
     failures
 }
+
+/// A run of `validate --output json` (or `baseline validate`) on the fixture at `relative`
+/// checked: its report (none when it exited other than `code`) and what is wrong with it, the
+/// exit code or the report against `expected` (see `unmet`).
+pub fn check_report(
+    relative: &std::path::Path,
+    out: &crate::support::Outcome,
+    code: i32,
+    expected: &[Expectation],
+    file_of: impl Fn(&Expectation) -> String,
+) -> (Vec<serde_json::Value>, Vec<String>) {
+    if out.code() != Some(code) {
+        let wrong = format!(
+            "{}: exit {:?}, want {code}\n{}",
+            relative.display(),
+            out.code(),
+            out.stderr
+        );
+        return (Vec::new(), vec![wrong]);
+    }
+    let reported: Vec<serde_json::Value> = out.json();
+    let failures = unmet(
+        &relative.display().to_string(),
+        &reported,
+        expected,
+        file_of,
+    );
+    (reported, failures)
+}

@@ -25,6 +25,14 @@ pub fn anchors() -> PathBuf {
     repo_root().join("../shared/anchors")
 }
 
+/// `baseline export PLATFORM`: the embedded baseline written to the folder `platform`.
+pub fn export_baseline(platform: &Path) {
+    Cli::new(["baseline", "export"])
+        .arg(platform)
+        .run()
+        .success();
+}
+
 /// Output of a program other than scoreline, as text.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
