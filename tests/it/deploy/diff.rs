@@ -78,9 +78,10 @@ fn diff_between(world: &World, from: &str, to: &str) -> Outcome {
         .run()
 }
 
-/// Between the first and the second: only the image, from one digest to the other.
+/// Between the first and the second: only the image, from one digest to the other; from an
+/// unknown one, where to look.
 #[test]
-fn diff_between_two_deployments_shows_only_what_changed_between_them() {
+fn diff_between_two_deployments_shows_what_changed_and_from_an_unknown_one_where_to_look() {
     let (world, images, ids) = three_shop_deploys_and_another_app();
     let patch = diff_between(&world, &ids[0][7..19], &ids[1][7..19]).stdout;
     assert!(
@@ -96,11 +97,6 @@ fn diff_between_two_deployments_shows_only_what_changed_between_them() {
         )),
         "{patch}"
     );
-}
-
-#[test]
-fn diff_from_an_unknown_deployment_says_where_to_look() {
-    let (world, _, ids) = three_shop_deploys_and_another_app();
     let unknown = diff_between(&world, "0000000000", &ids[1][7..19]).fails(2);
     unknown.stderr_has("no deployment 0000000000 of `shop` in `staging`; see `scoreline history`");
 }
