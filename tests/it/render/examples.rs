@@ -3,12 +3,13 @@
 //! PyPI, installed by .ci/run). Community examples whose resource types the embedded baseline
 //! does not provide fail with an error that lists the types it does provide.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{anchors, objects, run, scoreline, text, write_files};
+use super::render;
+use crate::support::{
+    Cli, anchors, export_baseline, object, objects, repo_root, secret_value, text, write_files,
+};
 
 struct Case {
     files: &'static [&'static str],
@@ -171,21 +172,10 @@ fn validate_strictly(dir: &Path) {
     );
 }
 
-fn render(
-    files: &[PathBuf],
-    extra: &[&str],
-    env: &[(&str, &str)],
-    out: &Path,
-) -> std::process::Output {
-    let mut cmd = scoreline();
-    cmd.arg("render").arg("--out").arg(out).args(extra);
-    for f in files {
-        cmd.arg("-f").arg(f);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    run(&mut cmd)
+/// `render` of `files` into `out` with `extra` flags and `env` variables.
+fn render_with(files: &[PathBuf], extra: &[&str], env: &[(&str, &str)], out: &Path) -> Cli {
+    env.iter()
+        .fold(render(out, files, extra), |cli, (k, v)| cli.env(k, v))
 }
 
 #[test]
@@ -198,14 +188,9 @@ fn every_official_example_renders_and_passes_the_kubernetes_schemas() {
             .map(|f| anchors().join("score").join(f))
             .collect();
         let out_dir = work.path().join(i.to_string());
-        let out = render(&files, &["--app", "example"], case.env, &out_dir);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{:?}:\n{}",
-            case.files,
-            text(&out.stderr)
-        );
+        render_with(&files, &["--app", "example"], case.env, &out_dir)
+            .run()
+            .success();
         validate_strictly(&out_dir);
     }
 }
@@ -216,11 +201,7 @@ fn every_official_example_renders_and_passes_the_kubernetes_schemas() {
 fn the_full_specification_sample_renders_and_passes_the_kubernetes_schemas() {
     let work = tempfile::tempdir().unwrap();
     let platform = work.path().join("platform");
-    assert!(
-        run(scoreline().args(["baseline", "export"]).arg(&platform))
-            .status
-            .success()
-    );
+    export_baseline(&platform);
     let made_up = |name: &str, kind: &str| {
         format!(
             "apiVersion: scoreline.dev/v1\nkind: ResourceDefinition\nmetadata:\n  name: {name}\nspec:\n  type: {kind}\n  driver: static\n  criteria: [{{}}]\n  outputs:\n    value: {name}\n---\n"
@@ -237,7 +218,8 @@ fn the_full_specification_sample_renders_and_passes_the_kubernetes_schemas() {
     std::fs::copy(anchors().join("score/spec/score-full.yaml"), &sample).unwrap();
     std::fs::write(work.path().join("file.txt"), "supplied by the test\n").unwrap();
     let out_dir = work.path().join("out");
-    let out = render(
+    render(
+        &out_dir,
         &[sample],
         &[
             "--platform",
@@ -245,10 +227,9 @@ fn the_full_specification_sample_renders_and_passes_the_kubernetes_schemas() {
             "--image",
             "ghcr.io/acme/two@sha256:0000",
         ],
-        &[],
-        &out_dir,
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    )
+    .run()
+    .success();
     validate_strictly(&out_dir);
 }
 
@@ -257,22 +238,16 @@ fn community_examples_of_unprovided_types_say_which_types_exist() {
     let work = tempfile::tempdir().unwrap();
     for (file, kind) in UNPROVIDED {
         let out = render(
+            &work.path().join("out"),
             &[anchors().join("score").join(file)],
             &[],
-            &[("SCORELINE_VAR_TEST", "x")],
-            &work.path().join("out"),
-        );
-        assert_eq!(out.status.code(), Some(2), "{file}");
-        let stderr = text(&out.stderr);
-        assert!(
-            stderr.contains(&format!("no resource definition matches {kind}")),
-            "{stderr}"
-        );
-        assert!(
-            stderr.contains("the embedded baseline has no definition of type")
-                && stderr.contains("postgres"),
-            "{stderr}"
-        );
+        )
+        .env("SCORELINE_VAR_TEST", "x")
+        .run()
+        .fails(2);
+        out.stderr_has(&format!("no resource definition matches {kind}"));
+        out.stderr_has("the embedded baseline has no definition of type")
+            .stderr_has("postgres");
     }
 }
 
@@ -285,9 +260,8 @@ fn a_service_resource_names_the_workload_it_reaches() {
             .join("score/community-provisioners/service")
             .join(f)
     });
-    let out = render(&files, &[], &[], work.path());
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let frontend = common::object(work.path(), "Deployment", "frontend");
+    render(work.path(), &files, &[]).run().success();
+    let frontend = object(work.path(), "Deployment", "frontend");
     let env = &frontend["spec"]["template"]["spec"]["containers"][0]["env"];
     assert_eq!(
         env[0],
@@ -295,83 +269,92 @@ fn a_service_resource_names_the_workload_it_reaches() {
     );
 }
 
-/// The README's sample platform renders the sample shop in all three environments, as its
-/// CI examples run it (the CI secret store's variables set), and every object passes the
-/// strict schemas: in-cluster Postgres in development, the shared staging database, the managed
-/// one in production with Gateway API routes.
-#[test]
-fn the_sample_platform_renders_the_shop_in_every_environment() {
+/// The README's sample platform renders the sample shop in `env` as its CI examples run it (the
+/// CI secret store's variables set), and every object passes the strict schemas: in-cluster
+/// Postgres in development, the shared staging database, the managed one in production with
+/// Gateway API routes; no secret value is outside a Secret. Returns the folder rendered.
+fn the_sample_platform_renders_the_shop_in(env: &str) -> tempfile::TempDir {
     let work = tempfile::tempdir().unwrap();
-    let platform = common::repo_root().join("examples/platform");
-    let shop = common::repo_root().join("examples/shop/score.yaml");
+    let platform = repo_root().join("examples/platform");
+    let shop = repo_root().join("examples/shop/score.yaml");
     let secrets = [
         ("SCORELINE_KEY", "test-platform-key"),
         ("REDIS_PASSWORD", "redis-pass-4f2a"),
         ("STAGING_SHOP_DB_PASSWORD", "staging-pass-9c1e"),
         ("PROD_SHOP_DB_PASSWORD", "prod-pass-7d3b"),
     ];
-    for env in ["development", "staging", "production"] {
-        let out_dir = work.path().join(env);
-        let out = render(
-            std::slice::from_ref(&shop),
-            &[
-                "--platform",
-                platform.to_str().unwrap(),
-                "--env",
-                env,
-                "--image",
-                "web=ghcr.io/acme/shop@sha256:4b825dc642cb6eb9a060e54bf8d69288fbee4904",
-            ],
-            &secrets,
-            &out_dir,
-        );
-        assert_eq!(out.status.code(), Some(0), "{env}: {}", text(&out.stderr));
-        validate_strictly(&out_dir);
-        let rendered = objects(&out_dir);
-        let kinds: Vec<&str> = rendered
-            .iter()
-            .map(|(_, o)| o["kind"].as_str().unwrap())
-            .collect();
-        let in_cluster_db = rendered.iter().any(|(_, o)| {
-            o["kind"] == "StatefulSet" && o["metadata"]["name"].as_str().unwrap().contains("db")
-        });
-        assert_eq!(in_cluster_db, env == "development", "{env}: {kinds:?}");
-        assert_eq!(
-            kinds.contains(&"HTTPRoute"),
-            env == "production",
-            "{env}: {kinds:?}"
-        );
-        assert_eq!(
-            kinds.contains(&"Ingress"),
-            env != "production",
-            "{env}: {kinds:?}"
-        );
-        for (name, object) in &rendered {
-            if object["kind"] == "Secret" {
-                continue;
-            }
-            let text = serde_json::to_string(object).unwrap();
-            for (_, value) in &secrets[1..] {
-                assert!(!text.contains(value), "{env}: a secret in {name}");
-            }
+    let out_dir = work.path();
+    render_with(
+        std::slice::from_ref(&shop),
+        &[
+            "--platform",
+            platform.to_str().unwrap(),
+            "--env",
+            env,
+            "--image",
+            "web=ghcr.io/acme/shop@sha256:4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+        ],
+        &secrets,
+        out_dir,
+    )
+    .run()
+    .success();
+    validate_strictly(out_dir);
+    let rendered = objects(out_dir);
+    let kinds: Vec<&str> = rendered
+        .iter()
+        .map(|(_, o)| o["kind"].as_str().unwrap())
+        .collect();
+    let in_cluster_db = rendered.iter().any(|(_, o)| {
+        o["kind"] == "StatefulSet" && o["metadata"]["name"].as_str().unwrap().contains("db")
+    });
+    assert_eq!(in_cluster_db, env == "development", "{env}: {kinds:?}");
+    assert_eq!(
+        kinds.contains(&"HTTPRoute"),
+        env == "production",
+        "{env}: {kinds:?}"
+    );
+    assert_eq!(
+        kinds.contains(&"Ingress"),
+        env != "production",
+        "{env}: {kinds:?}"
+    );
+    for (name, object) in &rendered {
+        if object["kind"] == "Secret" {
+            continue;
         }
-        if env == "production" {
-            let route = rendered
-                .iter()
-                .map(|(_, o)| o)
-                .find(|o| o["kind"] == "HTTPRoute")
-                .unwrap();
-            assert_eq!(route["spec"]["parentRefs"][0]["name"], "public", "{route}");
-            let secret = common::object(&out_dir, "Secret", "shop-secrets");
-            let url = common::secret_values(&secret)
-                .into_iter()
-                .find(|(k, _)| k == "web.DATABASE_URL")
-                .unwrap()
-                .1;
-            assert_eq!(
-                url,
-                "postgres://shop_app:prod-pass-7d3b@shop-prod.cluster-c2xq4n1.eu-west-1.rds.amazonaws.com:5432/shop"
-            );
+        let text = serde_json::to_string(object).unwrap();
+        for (_, value) in &secrets[1..] {
+            assert!(!text.contains(value), "{env}: a secret in {name}");
         }
     }
+    work
+}
+
+#[test]
+fn the_sample_platform_renders_the_shop_in_development() {
+    the_sample_platform_renders_the_shop_in("development");
+}
+
+#[test]
+fn the_sample_platform_renders_the_shop_in_staging() {
+    the_sample_platform_renders_the_shop_in("staging");
+}
+
+#[test]
+fn the_sample_platform_renders_the_shop_in_production_with_routes_and_the_managed_database() {
+    let out_dir = the_sample_platform_renders_the_shop_in("production");
+    let rendered = objects(out_dir.path());
+    let route = rendered
+        .iter()
+        .map(|(_, o)| o)
+        .find(|o| o["kind"] == "HTTPRoute")
+        .unwrap();
+    assert_eq!(route["spec"]["parentRefs"][0]["name"], "public", "{route}");
+    let secret = object(out_dir.path(), "Secret", "shop-secrets");
+    let url = secret_value(&secret, "web.DATABASE_URL");
+    assert_eq!(
+        url,
+        "postgres://shop_app:prod-pass-7d3b@shop-prod.cluster-c2xq4n1.eu-west-1.rds.amazonaws.com:5432/shop"
+    );
 }

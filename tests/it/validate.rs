@@ -1,13 +1,16 @@
-//! `scoreline validate` as users run it: the official samples, CI annotations, several files,
-//! hostile input, and the help a newcomer reads.
-
-mod common;
+//! `scoreline validate` as users run it: the official samples, the table of malformed files
+//! (tests/fixtures/invalid: each fixture states, in `# expect: [FILE:]LINE:COL [warning:] MESSAGE`
+//! header lines, every problem the CLI must report, no more and no fewer errors, and exit 2), CI
+//! annotations, several files, hostile input, and the help a newcomer reads.
 
 use std::path::Path;
 use std::time::Duration;
 
-use common::{anchors, files_below, run, run_with_limit, scoreline, text};
 use serde_json::Value;
+
+use crate::support::expect::{check_report, expectations};
+use crate::support::lib::SCORE_SCHEMA;
+use crate::support::{Cli, anchors, files_below, repo_root};
 
 /// Every Score workload under the anchors (not the provisioner files), copied beside any
 /// `files.source` it names but does not ship.
@@ -40,49 +43,94 @@ fn every_official_score_file_validates() {
         copies.push(dir.join(file.file_name().unwrap()));
     }
     for copy in &copies {
-        let out = run(scoreline().args(["validate", "--output", "json"]).arg(copy));
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{} failed:\n{}",
-            copy.display(),
-            text(&out.stderr)
-        );
-        let diagnostics: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+        let out = Cli::new(["validate", "--output", "json"])
+            .arg(copy)
+            .run()
+            .success();
+        let diagnostics: Vec<Value> = out.json();
         assert!(diagnostics.iter().all(|d| d["severity"] == "warning"));
-        assert!(text(&out.stderr).contains(": OK (workload `"));
+        assert!(out.stderr.contains(": OK (workload `"));
     }
+}
+
+#[test]
+fn every_malformed_file_fails_with_exit_2_at_the_expected_locations() {
+    let fixtures = files_below(&repo_root().join("tests/fixtures/invalid"), &|p| {
+        p.extension().is_some_and(|e| e == "yaml")
+    });
+    assert!(
+        fixtures.len() >= 30,
+        "the table needs at least 30 cases, has {}",
+        fixtures.len()
+    );
+    let mut failures = Vec::new();
+    for fixture in &fixtures {
+        let relative = fixture.strip_prefix(repo_root()).unwrap();
+        let expected = expectations(&String::from_utf8_lossy(&std::fs::read(fixture).unwrap()));
+        assert!(
+            !expected.is_empty(),
+            "{} has no `# expect:` line",
+            relative.display()
+        );
+        let out = Cli::new(["validate", "--output", "json"])
+            .arg(relative)
+            .limit(Duration::from_secs(60))
+            .run();
+        if out.stderr.contains(&format!("{}: OK", relative.display())) {
+            failures.push(format!(
+                "{}: reported OK\n{}",
+                relative.display(),
+                out.stderr
+            ));
+        }
+        let (reported, wrong) =
+            check_report(relative, &out, 2, &expected, |want| match &want.file {
+                Some(f) => relative.parent().unwrap().join(f).display().to_string(),
+                None => relative.display().to_string(),
+            });
+        failures.extend(wrong);
+        for d in &reported {
+            assert!(
+                d["help"].as_str().is_some_and(|h| !h.is_empty()),
+                "{}: no help in {d}",
+                relative.display()
+            );
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} fixtures failed:\n\n{}",
+        failures.len(),
+        fixtures.len(),
+        failures.join("\n\n")
+    );
 }
 
 #[test]
 fn embedded_schema_is_the_official_one() {
     let official = std::fs::read_to_string(anchors().join("score/spec/score-v1b1.json")).unwrap();
-    assert_eq!(scoreline::score::schema::SCORE_SCHEMA, official);
+    assert_eq!(SCORE_SCHEMA, official);
 }
 
 #[test]
 fn errors_annotate_github_pull_requests() {
     let fixture = "tests/fixtures/invalid/unknown-container-field.yaml";
-    let out = run(scoreline()
-        .args(["validate", fixture])
+    let out = Cli::new(["validate", fixture])
         .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_WORKSPACE", common::repo_root()));
-    assert_eq!(out.status.code(), Some(2));
-    let stdout = text(&out.stdout);
-    assert!(
-        stdout.contains(&format!("::error file={fixture},line=7,col=5,title=scoreline::unknown field `imagee` in `containers.web`%0Ahelp: did you mean `image`?")),
-        "{stdout}"
-    );
+        .env("GITHUB_WORKSPACE", repo_root())
+        .run()
+        .fails(2);
+    out.stdout_has(&format!("::error file={fixture},line=7,col=5,title=scoreline::unknown field `imagee` in `containers.web`%0Ahelp: did you mean `image`?"));
 }
 
 #[test]
 fn gitlab_logs_show_the_location_first_without_colour() {
     let fixture = "tests/fixtures/invalid/port-quoted.yaml";
-    let out = run(scoreline()
-        .args(["validate", fixture])
-        .env("GITLAB_CI", "true"));
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = text(&out.stderr);
+    let out = Cli::new(["validate", fixture])
+        .env("GITLAB_CI", "true")
+        .run()
+        .fails(2);
+    let stderr = &out.stderr;
     let first = stderr.lines().next().unwrap();
     assert!(
         first.starts_with(&format!("{fixture}:8:13: error: ")),
@@ -92,11 +140,11 @@ fn gitlab_logs_show_the_location_first_without_colour() {
         !stderr.contains('\x1b') && !stderr.contains("::error"),
         "{stderr}"
     );
-    assert!(stderr.contains("help: remove the quotes"), "{stderr}");
+    out.stderr_has("help: remove the quotes");
 }
 
-#[test]
-fn several_files_are_checked_together() {
+/// a.yaml and b.yaml define workloads `api` and `worker`, c.yaml `api` again.
+fn three_workload_files() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let workload = |name: &str| {
         format!(
@@ -106,52 +154,60 @@ fn several_files_are_checked_together() {
     std::fs::write(dir.path().join("a.yaml"), workload("api")).unwrap();
     std::fs::write(dir.path().join("b.yaml"), workload("worker")).unwrap();
     std::fs::write(dir.path().join("c.yaml"), workload("api")).unwrap();
+    dir
+}
 
-    let ok = run(scoreline()
-        .current_dir(dir.path())
-        .args(["validate", "a.yaml", "-f", "b.yaml"]));
-    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
-    let stderr = text(&ok.stderr);
-    assert!(
-        stderr.contains("a.yaml: OK (workload `api`)")
-            && stderr.contains("b.yaml: OK (workload `worker`)"),
-        "{stderr}"
-    );
+#[test]
+fn several_files_are_checked_together() {
+    let dir = three_workload_files();
+    let out = Cli::new(["validate", "a.yaml", "-f", "b.yaml"])
+        .dir(dir.path())
+        .run()
+        .success();
+    out.stderr_has("a.yaml: OK (workload `api`)")
+        .stderr_has("b.yaml: OK (workload `worker`)");
+}
 
-    let clash = run(scoreline()
-        .current_dir(dir.path())
-        .args(["validate", "a.yaml", "b.yaml", "c.yaml"]));
-    assert_eq!(clash.status.code(), Some(2));
-    assert!(
-        text(&clash.stderr)
-            .contains("c.yaml:3:9: error: workload `api` is already defined in a.yaml"),
-        "{}",
-        text(&clash.stderr)
-    );
+#[test]
+fn a_workload_defined_in_two_files_is_an_error_in_the_second() {
+    let dir = three_workload_files();
+    let clash = Cli::new(["validate", "a.yaml", "b.yaml", "c.yaml"])
+        .dir(dir.path())
+        .run()
+        .fails(2);
+    clash.stderr_has("c.yaml:3:9: error: workload `api` is already defined in a.yaml");
+}
+
+#[test]
+fn without_a_file_a_missing_score_yaml_in_the_current_folder_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = Cli::new(["validate"]).dir(dir.path()).run().fails(2);
+    missing.stderr_has("score.yaml:1:1: error: cannot read file: no such file");
 }
 
 #[test]
 fn default_file_is_score_yaml_in_the_current_folder() {
     let dir = tempfile::tempdir().unwrap();
-    let missing = run(scoreline().current_dir(dir.path()).arg("validate"));
-    assert_eq!(missing.status.code(), Some(2));
-    assert!(
-        text(&missing.stderr).contains("score.yaml:1:1: error: cannot read file: no such file"),
-        "{}",
-        text(&missing.stderr)
-    );
-
     std::fs::write(
         dir.path().join("score.yaml"),
         "apiVersion: score.dev/v1b1\nmetadata:\n  name: app\ncontainers:\n  web:\n    image: .\n",
     )
     .unwrap();
-    let out = run(scoreline()
-        .current_dir(dir.path())
-        .args(["validate", "--output", "json"]));
-    assert_eq!(out.status.code(), Some(0));
-    assert_eq!(text(&out.stdout).trim(), "[]");
-    assert_eq!(text(&out.stderr).trim(), "score.yaml: OK (workload `app`)");
+    let out = Cli::new(["validate", "--output", "json"])
+        .dir(dir.path())
+        .run()
+        .success();
+    assert_eq!(out.stdout.trim(), "[]");
+    assert_eq!(out.stderr.trim(), "score.yaml: OK (workload `app`)");
+}
+
+/// Runs `validate FILE` within `limit` and checks its exit code and that stderr says `message`
+/// (shown cut to its first 2,000 characters: these files make long reports).
+fn validate_quickly(file: &Path, limit: Duration, code: i32, message: &str) {
+    let out = Cli::new(["validate"]).arg(file).limit(limit).run();
+    let stderr = &out.stderr[..out.stderr.len().min(2000)];
+    assert_eq!(out.code(), Some(code), "{}: {stderr}", file.display());
+    assert!(out.stderr.contains(message), "{stderr}");
 }
 
 #[test]
@@ -179,12 +235,7 @@ fn hostile_sizes_are_refused_quickly() {
         (&huge, "larger than the 4 MiB limit"),
         (&deep, "nesting is deeper than 100 levels"),
     ] {
-        let out = run_with_limit(
-            scoreline().args(["validate"]).arg(file),
-            Duration::from_secs(30),
-        );
-        assert_eq!(out.status.code(), Some(2));
-        assert!(text(&out.stderr).contains(message), "{}", text(&out.stderr));
+        validate_quickly(file, Duration::from_secs(30), 2, message);
     }
 }
 
@@ -224,22 +275,7 @@ fn large_files_under_the_limit_never_hang() {
         (&unknown, 2, "7:1: error: unknown field `k0`"),
         (&aliases, 2, "more than 64 MiB of text"),
     ] {
-        let out = run_with_limit(
-            scoreline().args(["validate"]).arg(file),
-            Duration::from_secs(60),
-        );
-        let stderr = text(&out.stderr);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{}",
-            &stderr[..stderr.len().min(2000)]
-        );
-        assert!(
-            stderr.contains(message),
-            "{}",
-            &stderr[..stderr.len().min(2000)]
-        );
+        validate_quickly(file, Duration::from_secs(60), code, message);
     }
 }
 
@@ -255,33 +291,38 @@ fn no_expand_files_are_left_untouched() {
         format!("apiVersion: score.dev/v1b1\nmetadata:\n  name: app\ncontainers:\n  web:\n    image: nginx\n    files:\n      /etc/app.txt:\n        content: '{literal}'\n        noExpand: true\n"),
     )
     .unwrap();
-    let out = run(scoreline().arg("validate").arg(&score));
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    Cli::new(["validate"]).arg(&score).run().success();
     let rendered = dir.path().join("out");
-    let out = run(scoreline()
-        .args(["render", "-f"])
+    Cli::new(["render", "-f"])
         .arg(&score)
         .arg("--out")
-        .arg(&rendered));
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        .arg(&rendered)
+        .run()
+        .success();
     let config = std::fs::read_to_string(rendered.join("configmap-app-files.yaml")).unwrap();
     assert!(config.contains(literal), "{config}");
 }
 
 #[test]
-fn help_and_version_speak_to_newcomers() {
-    let version = run(scoreline().arg("--version"));
+fn version_names_the_package_version() {
+    let version = Cli::new(["--version"]).run();
     assert_eq!(
-        text(&version.stdout).trim(),
+        version.stdout.trim(),
         format!("scoreline {}", env!("CARGO_PKG_VERSION"))
     );
-    let help = run(scoreline().args(["validate", "--help"]));
-    let help = text(&help.stdout);
+}
+
+#[test]
+fn help_shows_examples() {
+    let help = Cli::new(["validate", "--help"]).run().stdout;
     assert!(
         help.contains("Examples:")
             && help.contains("scoreline validate -f score.yaml --output json"),
         "{help}"
     );
-    let usage = run(scoreline().args(["validate", "--output", "yaml"]));
-    assert_eq!(usage.status.code(), Some(2), "usage errors exit 2");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    Cli::new(["validate", "--output", "yaml"]).run().fails(2);
 }

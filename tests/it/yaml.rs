@@ -7,6 +7,8 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Map, Value, json};
 
+use crate::support::lib::yaml_to_string;
+
 /// A small deterministic generator (xorshift), so a failure reproduces exactly.
 struct Gen(u64);
 
@@ -131,7 +133,7 @@ fn yaml_1_1_readers_get_back_exactly_what_was_written() {
     let values: Vec<Value> = (0..1000).map(|_| generator.value(0)).collect();
     let stream: String = values
         .iter()
-        .map(|v| format!("---\n{}", scoreline::yaml::to_string(v)))
+        .map(|v| format!("---\n{}", yaml_to_string(v)))
         .collect();
     let mut python = Command::new("python3")
         .args([
@@ -162,7 +164,7 @@ fn yaml_1_1_readers_get_back_exactly_what_was_written() {
             wrote,
             got,
             "value {i} differs; written as:\n{}",
-            scoreline::yaml::to_string(wrote)
+            yaml_to_string(wrote)
         );
     }
 }

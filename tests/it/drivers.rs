@@ -2,12 +2,10 @@
 //! static values from CI variables, derived secrets and the platform key, `cmd` programs, template
 //! errors, and definitions that do not match or tie.
 
-mod common;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{object, run, scoreline, secret_values, text, write_files};
+use crate::support::{Cli, object, secret_value, secret_values, write_files};
 
 const ENVIRONMENTS: &str = "environments:\n  - name: dev\n    type: development\n    namespace: dev\n  - name: prod\n    type: production\n    namespace: prod\n";
 const APP: &str = "apiVersion: score.dev/v1b1\nmetadata:\n  name: app\ncontainers:\n  main:\n    image: nginx\n    variables:\n      HOST: ${resources.db.host}\n      PASSWORD: ${resources.db.password}\nresources:\n  db:\n    type: postgres\n";
@@ -34,39 +32,48 @@ fn project(resources: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
-fn render(dir: &Path, env: &str) -> std::process::Command {
-    let mut cmd = scoreline();
-    cmd.current_dir(dir)
-        .args(["render", "--platform", "platform", "--env", env])
-        .env_remove("SCORELINE_KEY");
-    cmd
+/// `render` of the project in `dir` for `env`, without the platform key.
+fn render(dir: &Path, env: &str) -> Cli {
+    Cli::new(["render", "--platform", "platform", "--env", env])
+        .dir(dir)
+        .env_remove("SCORELINE_KEY")
 }
 
 fn password(dir: &Path) -> String {
-    let secrets = secret_values(&object(&dir.join("manifests"), "Secret", "app-secrets"));
-    secrets
-        .into_iter()
-        .find(|(k, _)| k == "main.PASSWORD")
-        .unwrap()
-        .1
+    secret_value(
+        &object(&dir.join("manifests"), "Secret", "app-secrets"),
+        "main.PASSWORD",
+    )
 }
 
-#[test]
-fn static_definitions_read_ci_variables_and_name_the_missing_one() {
-    let dir = project(&[(
+/// A project whose postgres is a static definition reading `DB_PASSWORD`.
+fn static_project() -> tempfile::TempDir {
+    project(&[(
         "pg.yaml",
         &definition(
             "managed",
             "  driver: echo\n  criteria: [{}]\n  outputs:\n    host: db.internal\n  secrets:\n    password: \"${env.DB_PASSWORD}\"\n",
         ),
-    )]);
-    let missing = run(render(dir.path(), "prod").env_remove("DB_PASSWORD"));
-    assert_eq!(missing.status.code(), Some(2));
-    let stderr = text(&missing.stderr);
-    assert!(stderr.contains("platform/resources/pg.yaml:12:16: error: definition `managed` (for resource `db` of workload `app`) reads environment variable `DB_PASSWORD`, which is not set"), "{stderr}");
+    )])
+}
 
-    let out = run(render(dir.path(), "prod").env("DB_PASSWORD", "from-the-secret-store"));
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+#[test]
+fn static_definitions_name_the_missing_ci_variable() {
+    let dir = static_project();
+    let missing = render(dir.path(), "prod")
+        .env_remove("DB_PASSWORD")
+        .run()
+        .fails(2);
+    missing.stderr_has("platform/resources/pg.yaml:12:16: error: definition `managed` (for resource `db` of workload `app`) reads environment variable `DB_PASSWORD`, which is not set");
+}
+
+#[test]
+fn static_definitions_read_ci_variables() {
+    let dir = static_project();
+    render(dir.path(), "prod")
+        .env("DB_PASSWORD", "from-the-secret-store")
+        .run()
+        .success();
     assert_eq!(password(dir.path()), "from-the-secret-store");
     let deployment = object(&dir.path().join("manifests"), "Deployment", "app");
     assert_eq!(
@@ -80,20 +87,15 @@ fn static_definitions_read_ci_variables_and_name_the_missing_one() {
 /// key, they cannot confirm a guessed password offline, yet stay stable for one key.
 #[test]
 fn digests_over_secret_values_are_keyed_by_the_platform_key() {
-    let dir = project(&[(
-        "pg.yaml",
-        &definition(
-            "managed",
-            "  driver: echo\n  criteria: [{}]\n  outputs:\n    host: db.internal\n  secrets:\n    password: \"${env.DB_PASSWORD}\"\n",
-        ),
-    )]);
+    let dir = static_project();
     let digests = |key: &str| {
-        let out = run(render(dir.path(), "prod")
+        let out = render(dir.path(), "prod")
             .env("DB_PASSWORD", "guessable")
             .env("SCORELINE_KEY", key)
-            .args(["--output", "json"]));
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-        let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            .args(["--output", "json"])
+            .run()
+            .success();
+        let result: serde_json::Value = out.json();
         let deployment = object(&dir.path().join("manifests"), "Deployment", "app");
         let hash =
             deployment["spec"]["template"]["metadata"]["annotations"]["scoreline.dev/config-hash"]
@@ -109,29 +111,38 @@ fn digests_over_secret_values_are_keyed_by_the_platform_key() {
     assert_ne!(first.1, other.1, "the render id is keyed");
 }
 
+/// A project whose postgres password is derived from the platform key.
+fn derived_project() -> tempfile::TempDir {
+    let template = "  driver: template\n  criteria: [{}]\n  template:\n    outputs: |\n      host: db\n    secrets: |\n      password: {{ derive(\"password\") | tojson }}\n";
+    project(&[("pg.yaml", &definition("derived", template))])
+}
+
 #[test]
 fn derived_secrets_need_the_platform_key_outside_development() {
-    let template = "  driver: template\n  criteria: [{}]\n  template:\n    outputs: |\n      host: db\n    secrets: |\n      password: {{ derive(\"password\") | tojson }}\n";
-    let dir = project(&[("pg.yaml", &definition("derived", template))]);
-    let refused = run(&mut render(dir.path(), "prod"));
-    assert_eq!(refused.status.code(), Some(3), "{}", text(&refused.stderr));
-    let stderr = text(&refused.stderr);
-    assert!(stderr.contains("platform/resources/pg.yaml:13:20: error: template `secrets` of definition `derived` (for resource `db` of workload `app`): invalid operation: derive(\"password\") needs the platform key"), "{stderr}");
-    assert!(
-        stderr.contains("help: set SCORELINE_KEY from the CI secret store"),
-        "{stderr}"
-    );
+    let dir = derived_project();
+    let refused = render(dir.path(), "prod").run().fails(3);
+    refused.stderr_has("platform/resources/pg.yaml:13:20: error: template `secrets` of definition `derived` (for resource `db` of workload `app`): invalid operation: derive(\"password\") needs the platform key");
+    refused.stderr_has("help: set SCORELINE_KEY from the CI secret store");
     assert!(!dir.path().join("manifests").exists());
+}
 
-    // Development may use the public key, with a warning.
-    let dev = run(&mut render(dir.path(), "dev"));
-    assert_eq!(dev.status.code(), Some(0));
-    assert!(text(&dev.stderr).contains("warning: SCORELINE_KEY is not set"));
+/// Development may use the public key, with a warning.
+#[test]
+fn derived_secrets_in_development_use_the_public_key_with_a_warning() {
+    let dir = derived_project();
+    let dev = render(dir.path(), "dev").run().success();
+    assert!(dev.stderr.contains("warning: SCORELINE_KEY is not set"));
+}
 
+#[test]
+fn derived_secrets_are_stable_for_one_platform_key_and_differ_for_another() {
+    let dir = derived_project();
     let with_key = |key: &str| {
-        let out = run(render(dir.path(), "prod").env("SCORELINE_KEY", key));
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-        assert!(!text(&out.stderr).contains("SCORELINE_KEY is not set"));
+        let out = render(dir.path(), "prod")
+            .env("SCORELINE_KEY", key)
+            .run()
+            .success();
+        assert!(!out.stderr.contains("SCORELINE_KEY is not set"));
         password(dir.path())
     };
     let first = with_key("key-one");
@@ -193,8 +204,7 @@ fn cmd_project(mode: &str, timeout: &str) -> tempfile::TempDir {
 #[test]
 fn cmd_programs_speak_json() {
     let dir = cmd_project("ok", "30s");
-    let out = run(&mut render(dir.path(), "dev"));
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    render(dir.path(), "dev").run().success();
     let m = dir.path().join("manifests");
     let secrets = secret_values(&object(&m, "Secret", "app-secrets"));
     assert!(
@@ -215,41 +225,31 @@ fn cmd_programs_speak_json() {
 #[test]
 fn a_failing_cmd_program_shows_its_stderr_without_the_secrets_it_was_given() {
     let dir = cmd_project("fail", "30s");
-    let out = run(&mut render(dir.path(), "dev"));
-    assert_eq!(out.status.code(), Some(1), "runtime failure");
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains(
-            "error: definition `provisioned` (cmd, for resource `db` of workload `app`): `"
-        ),
-        "{stderr}"
-    );
-    assert!(stderr.contains("exited with exit status: 3"), "{stderr}");
-    assert!(
-        stderr.contains("quota exceeded") && stderr.contains("connecting with token ••••••"),
-        "{stderr}"
-    );
+    // A runtime failure.
+    let out = render(dir.path(), "dev").run().fails(1);
+    let stderr = &out.stderr;
+    out.stderr_has("error: definition `provisioned` (cmd, for resource `db` of workload `app`): `");
+    out.stderr_has("exited with exit status: 3");
+    out.stderr_has("quota exceeded")
+        .stderr_has("connecting with token ••••••");
     assert!(!stderr.contains("tok-SECRET-4711"), "{stderr}");
 }
 
 #[test]
-fn cmd_programs_must_answer_json_in_time() {
-    let garbage = run(&mut render(cmd_project("garbage", "30s").path(), "dev"));
-    assert_eq!(garbage.status.code(), Some(1));
-    assert!(
-        text(&garbage.stderr).contains("printed output that is not JSON"),
-        "{}",
-        text(&garbage.stderr)
-    );
+fn a_cmd_program_must_answer_json() {
+    let garbage = render(cmd_project("garbage", "30s").path(), "dev")
+        .run()
+        .fails(1);
+    garbage.stderr_has("printed output that is not JSON");
+}
 
+#[test]
+fn a_cmd_program_must_answer_in_time() {
     let started = Instant::now();
-    let slow = run(&mut render(cmd_project("slow", "1s").path(), "dev"));
-    assert_eq!(slow.status.code(), Some(1));
-    assert!(
-        text(&slow.stderr).contains("did not finish within 1s"),
-        "{}",
-        text(&slow.stderr)
-    );
+    let slow = render(cmd_project("slow", "1s").path(), "dev")
+        .run()
+        .fails(1);
+    slow.stderr_has("did not finish within 1s");
     assert!(
         started.elapsed() < Duration::from_secs(20),
         "the program is stopped, not waited for"
@@ -260,10 +260,8 @@ fn cmd_programs_must_answer_json_in_time() {
 fn template_errors_point_into_the_template() {
     let template = "  driver: template\n  criteria: [{}]\n  template:\n    outputs: |\n      host: db\n      port: {{ resource.params.port }}\n";
     let dir = project(&[("pg.yaml", &definition("broken", template))]);
-    let out = run(&mut render(dir.path(), "dev"));
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = text(&out.stderr);
-    assert!(stderr.contains("platform/resources/pg.yaml:12:16: error: template `outputs` of definition `broken` (for resource `db` of workload `app`): undefined value: `resource.params.port` is undefined"), "{stderr}");
+    let out = render(dir.path(), "dev").run().fails(2);
+    out.stderr_has("platform/resources/pg.yaml:12:16: error: template `outputs` of definition `broken` (for resource `db` of workload `app`): undefined value: `resource.params.port` is undefined");
 }
 
 /// A manifests template that renders broken YAML on a Secret's line: the error says where
@@ -272,109 +270,78 @@ fn template_errors_point_into_the_template() {
 fn broken_rendered_manifests_never_show_their_secret_lines() {
     let template = "  driver: template\n  criteria: [{}]\n  template:\n    outputs: |\n      host: db\n    secrets: |\n      password: {{ env(\"DB_PASSWORD\") | tojson }}\n    manifests: |\n      - apiVersion: v1\n        kind: Secret\n        metadata: {name: db}\n        stringData:\n          password: \"{{ env(\"DB_PASSWORD\") }}\n";
     let dir = project(&[("pg.yaml", &definition("leaky", template))]);
-    let out = run(render(dir.path(), "dev").env("DB_PASSWORD", "hunter2-s3cret"));
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("template `manifests` of definition `leaky`")
-            && stderr.contains("rendered invalid YAML"),
-        "{stderr}"
-    );
+    let out = render(dir.path(), "dev")
+        .env("DB_PASSWORD", "hunter2-s3cret")
+        .run()
+        .fails(2);
+    let stderr = &out.stderr;
+    out.stderr_has("template `manifests` of definition `leaky`")
+        .stderr_has("rendered invalid YAML");
     assert!(!stderr.contains("hunter2-s3cret"), "{stderr}");
-    assert!(!text(&out.stdout).contains("hunter2-s3cret"));
+    assert!(!out.stdout.contains("hunter2-s3cret"));
+}
+
+/// An echo definition of postgres: `name`, with `criteria` (YAML lines) and host `host`.
+fn echo(name: &str, criteria: &str, host: &str) -> String {
+    definition(
+        name,
+        &format!("  driver: echo\n  criteria:\n{criteria}  outputs: {{host: {host}}}\n"),
+    )
 }
 
 #[test]
-fn no_match_and_ties_are_located_at_the_resource_and_list_the_definitions() {
+fn no_match_is_located_at_the_resource_and_lists_why_each_definition_lost() {
     let dir = project(&[
         (
             "a.yaml",
-            &definition(
-                "only-prod",
-                "  driver: echo\n  criteria:\n    - env_type: production\n  outputs: {host: a}\n",
-            ),
+            &echo("only-prod", "    - env_type: production\n", "a"),
         ),
-        (
-            "b.yaml",
-            &definition(
-                "large-class",
-                "  driver: echo\n  criteria:\n    - class: large\n  outputs: {host: b}\n",
-            ),
-        ),
+        ("b.yaml", &echo("large-class", "    - class: large\n", "b")),
     ]);
-    let out = run(&mut render(dir.path(), "dev"));
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = text(&out.stderr);
-    assert!(stderr.contains("score.yaml:11:3: error: no resource definition matches postgres (class default, id app.db) in environment `dev` (type development)"), "{stderr}");
-    assert!(stderr.contains("`only-prod` (platform/resources/a.yaml:4): rule 1 {env_type: production}: env_type is `development`, not `production`"), "{stderr}");
-    assert!(stderr.contains("`large-class` (platform/resources/b.yaml:4): rule 1 {class: large}: class is `default`, not `large`"), "{stderr}");
+    let out = render(dir.path(), "dev").run().fails(2);
+    out.stderr_has("score.yaml:11:3: error: no resource definition matches postgres (class default, id app.db) in environment `dev` (type development)");
+    out.stderr_has("`only-prod` (platform/resources/a.yaml:4): rule 1 {env_type: production}: env_type is `development`, not `production`");
+    out.stderr_has("`large-class` (platform/resources/b.yaml:4): rule 1 {class: large}: class is `default`, not `large`");
+}
 
+#[test]
+fn a_tie_names_both_definitions() {
     let tie = project(&[
-        (
-            "a.yaml",
-            &definition(
-                "first",
-                "  driver: echo\n  criteria:\n    - env: dev\n  outputs: {host: a}\n",
-            ),
-        ),
-        (
-            "b.yaml",
-            &definition(
-                "second",
-                "  driver: echo\n  criteria:\n    - env: dev\n  outputs: {host: b}\n",
-            ),
-        ),
+        ("a.yaml", &echo("first", "    - env: dev\n", "a")),
+        ("b.yaml", &echo("second", "    - env: dev\n", "b")),
     ]);
-    let out = run(&mut render(tie.path(), "dev"));
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("resource definitions `first` (platform/resources/a.yaml:4) and `second` (platform/resources/b.yaml:4) tie for postgres"), "{}", text(&out.stderr));
+    let out = render(tie.path(), "dev").run().fails(2);
+    out.stderr_has("resource definitions `first` (platform/resources/a.yaml:4) and `second` (platform/resources/b.yaml:4) tie for postgres");
+}
+
+/// `resources explain` of the shop on the example platform in `env`, with `extra` flags.
+fn explain(env: &str, extra: &[&str]) -> Cli {
+    Cli::new([
+        "resources",
+        "explain",
+        "-f",
+        "examples/shop/score.yaml",
+        "--platform",
+        "examples/platform",
+        "--env",
+        env,
+    ])
+    .args(extra)
 }
 
 #[test]
 fn explain_shows_the_winner_and_why_the_others_lost() {
-    let out = run(scoreline().args([
-        "resources",
-        "explain",
-        "-f",
-        "examples/shop/score.yaml",
-        "--platform",
-        "examples/platform",
-        "--env",
-        "staging",
-    ]));
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("shop / db: postgres (class default, id shop.db)"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("✔ postgres-staging-shared (examples/platform/resources/postgres.yaml:"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("selected by rule 1 {env: staging, res_id: shop.db} [res_id + env]"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("· postgres-in-cluster (examples/platform/resources/postgres.yaml:6): matches by rule 2 {env_type: staging} [env_type], but a more specific definition wins"), "{stderr}");
-    assert!(
-        stderr.contains("· postgres-managed (examples/platform/resources/postgres.yaml:"),
-        "{stderr}"
-    );
+    let out = explain("staging", &[]).run().success();
+    out.stderr_has("shop / db: postgres (class default, id shop.db)");
+    out.stderr_has("✔ postgres-staging-shared (examples/platform/resources/postgres.yaml:");
+    out.stderr_has("selected by rule 1 {env: staging, res_id: shop.db} [res_id + env]");
+    out.stderr_has("· postgres-in-cluster (examples/platform/resources/postgres.yaml:6): matches by rule 2 {env_type: staging} [env_type], but a more specific definition wins");
+    out.stderr_has("· postgres-managed (examples/platform/resources/postgres.yaml:");
+}
 
-    let json = run(scoreline().args([
-        "resources",
-        "explain",
-        "-f",
-        "examples/shop/score.yaml",
-        "--platform",
-        "examples/platform",
-        "--env",
-        "production",
-        "--output",
-        "json",
-    ]));
-    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+#[test]
+fn explain_as_json_marks_the_selected_definition() {
+    let report: serde_json::Value = explain("production", &["--output", "json"]).run().json();
     let db = report["resources"]
         .as_array()
         .unwrap()

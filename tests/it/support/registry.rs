@@ -3,16 +3,17 @@
 //! every request and can inject failures, or asking for tokens from
 //! `tests/support/token_server.py` (a fake token server following Docker's token auth spec).
 
+use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
-use super::repo_root;
+use super::servers::{Process, ScriptServer};
 
 pub struct TestRegistry {
-    child: Child,
+    _process: Process,
     pub port: u16,
     _dir: tempfile::TempDir,
 }
@@ -85,14 +86,13 @@ impl TestRegistry {
                 .expect("docker-registry (Debian package) is installed");
             if wait_for_http(port, &mut child) {
                 return TestRegistry {
-                    child,
+                    _process: Process(child),
                     port,
                     _dir: dir,
                 };
             }
             // Most likely the port was taken meanwhile: try another.
-            let _ = child.kill();
-            let _ = child.wait();
+            drop(Process(child));
         }
         panic!("docker-registry did not start");
     }
@@ -104,42 +104,27 @@ impl TestRegistry {
 
     /// A proxy in front of this registry; `args` as `registry_proxy.py` takes them.
     pub fn proxy(&self, args: &[&str]) -> Proxy {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("requests.log");
-        let port_file = dir.path().join("port");
-        let mut child = Command::new("python3")
-            .arg(repo_root().join("tests/support/registry_proxy.py"))
-            .arg(self.port.to_string())
-            .arg(&log)
-            .arg(&port_file)
-            .args(args)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("python3 runs the proxy");
-        let port = super::port_from(&mut child, &port_file, "the proxy");
+        let port = self.port.to_string();
+        let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        let server = ScriptServer::start(
+            "registry_proxy.py",
+            tempfile::tempdir().unwrap(),
+            &[OsStr::new(&port)],
+            &args,
+            &[],
+        );
         Proxy {
-            child,
-            port,
-            log,
-            _dir: dir,
+            port: server.port,
+            server,
         }
-    }
-}
-
-impl Drop for TestRegistry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
 /// `tests/support/token_server.py` with a fresh signing key and certificate (openssl CLI).
 pub struct TokenServer {
-    child: Child,
+    server: ScriptServer,
     pub port: u16,
     certificate: PathBuf,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
 }
 
 impl TokenServer {
@@ -158,49 +143,36 @@ impl TokenServer {
             "openssl: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let (log, port_file) = (dir.path().join("tokens.log"), dir.path().join("port"));
-        let mut child = Command::new("python3")
-            .arg(repo_root().join("tests/support/token_server.py"))
-            .arg(dir.path().join("key.pem"))
-            .arg(dir.path().join("cert.pem"))
-            .arg(&log)
-            .arg(&port_file)
-            .arg(format!("{user}:{password}"))
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("python3 runs the token server");
-        let port = super::port_from(&mut child, &port_file, "the token server");
+        let (key, certificate) = (dir.path().join("key.pem"), dir.path().join("cert.pem"));
+        let login = format!("{user}:{password}");
+        let server = ScriptServer::start(
+            "token_server.py",
+            dir,
+            &[key.as_os_str(), certificate.as_os_str()],
+            &[OsStr::new(&login)],
+            &[],
+        );
         TokenServer {
-            child,
-            port,
-            certificate: dir.path().join("cert.pem"),
-            log,
-            _dir: dir,
+            port: server.port,
+            server,
+            certificate,
         }
     }
 
     /// Every token request: the user (`-` for none) and the scopes asked for.
     pub fn requests(&self) -> Vec<Vec<String>> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
+        self.server
+            .log()
             .lines()
             .map(|line| line.split(' ').map(str::to_owned).collect())
             .collect()
     }
 }
 
-impl Drop for TokenServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// `tests/support/registry_proxy.py`: logs every request, and may inject failures.
 pub struct Proxy {
-    child: Child,
+    server: ScriptServer,
     pub port: u16,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
 }
 
 /// One request the proxy saw.
@@ -220,8 +192,8 @@ impl Proxy {
     }
 
     pub fn requests(&self) -> Vec<Request> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
+        self.server
+            .log()
             .lines()
             .filter_map(|line| {
                 let mut words = line.split(' ');
@@ -237,7 +209,7 @@ impl Proxy {
 
     /// Forgets the requests seen so far.
     pub fn clear(&self) {
-        std::fs::write(&self.log, "").unwrap();
+        std::fs::write(&self.server.log, "").unwrap();
     }
 
     /// Requests that start or carry a blob upload (a cross-repository mount is not one).
@@ -246,13 +218,6 @@ impl Proxy {
             .into_iter()
             .filter(|r| r.path.contains("/blobs/uploads/") && !r.path.contains("mount="))
             .collect()
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

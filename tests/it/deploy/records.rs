@@ -1,0 +1,87 @@
+//! What a deploy commits: one commit with a record of what was deployed, none when nothing
+//! changed, images marked pinned or not, and outputs for later CI steps.
+
+use super::{FIRST, World};
+
+#[test]
+fn a_deploy_commits_a_record_of_what_it_deployed() {
+    let world = World::new();
+    let said = world.deploy("staging", FIRST).success().stderr;
+    assert!(said.contains("deployed shop to staging: sha256:"), "{said}");
+    assert_eq!(world.commits(), 1);
+    let first = world.record("staging/shop");
+    assert_eq!(first["kind"], "deploy");
+    assert_eq!(first["images"][0]["image"], FIRST);
+    assert!(
+        first["workloads"][0]["score"]
+            .as_str()
+            .unwrap()
+            .contains("name: shop")
+    );
+    assert_eq!(first["workloads"][0]["file"], "shop/score.yaml");
+}
+
+#[test]
+fn the_same_output_again_commits_nothing() {
+    let world = World::new();
+    world.deploy("staging", FIRST).success();
+    let again = world.deploy("staging", FIRST).success().stderr;
+    assert!(again.contains("unchanged:"), "{again}");
+    assert_eq!(world.commits(), 1);
+}
+
+#[test]
+fn an_image_tag_not_pinned_by_digest_is_warned_about_and_marked_in_the_record() {
+    let world = World::new();
+    let said = world
+        .deploy("staging", "ghcr.io/acme/shop:1.4")
+        .success()
+        .stderr;
+    assert!(
+        said.contains("warning: container `shop.web` runs `ghcr.io/acme/shop:1.4`, which is not pinned by digest: the cluster, and `promote` later, will re-resolve this tag")
+            && said.contains("name@sha256:…` output with --image"),
+        "{said}"
+    );
+    assert_eq!(world.record("staging/shop")["images"][0]["pinned"], false);
+}
+
+#[test]
+fn an_image_pinned_by_digest_is_not_warned_about_and_marked_pinned() {
+    let world = World::new();
+    let pinned =
+        "ghcr.io/acme/shop@sha256:4444444444444444444444444444444444444444444444444444444444444444";
+    let said = world.deploy("staging", pinned).success().stderr;
+    assert!(!said.contains("not pinned"), "{said}");
+    let images = &world.record("staging/shop")["images"][0];
+    assert_eq!(
+        (&images["image"], &images["pinned"]),
+        (&pinned.into(), &true.into())
+    );
+}
+
+#[test]
+fn step_outputs_reach_later_ci_steps() {
+    let world = World::new();
+    let outputs = world.dir.path().join("github-output");
+    let dotenv = world.dir.path().join("deploy.env");
+    world
+        .deploy_cli("throwaway", "x:1")
+        .arg("--dotenv")
+        .arg(&dotenv)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &outputs)
+        .run()
+        .success();
+    let written = std::fs::read_to_string(&outputs).unwrap();
+    assert!(
+        written.contains("status=deployed\n")
+            && written.contains("record-id=sha256:")
+            && written.contains("folder=throwaway/shop\n"),
+        "{written}"
+    );
+    assert!(
+        std::fs::read_to_string(&dotenv)
+            .unwrap()
+            .contains("SCORELINE_RECORD_ID=sha256:")
+    );
+}

