@@ -210,12 +210,18 @@ fn ok(out: &Output) -> String {
 #[test]
 fn deploy_redeploy_change_history_diff_rollback_and_promote() {
     let world = World::new();
-    let said = ok(&world.deploy("staging", "ghcr.io/acme/shop@sha256:1111"));
+    let said = ok(&world.deploy(
+        "staging",
+        "ghcr.io/acme/shop@sha256:1111111111111111111111111111111111111111111111111111111111111111",
+    ));
     assert!(said.contains("deployed shop to staging: sha256:"), "{said}");
     assert_eq!(world.commits(), 1);
     let first = world.record("staging/shop");
     assert_eq!(first["kind"], "deploy");
-    assert_eq!(first["images"][0]["image"], "ghcr.io/acme/shop@sha256:1111");
+    assert_eq!(
+        first["images"][0]["image"],
+        "ghcr.io/acme/shop@sha256:1111111111111111111111111111111111111111111111111111111111111111"
+    );
     assert!(
         first["workloads"][0]["score"]
             .as_str()
@@ -225,11 +231,17 @@ fn deploy_redeploy_change_history_diff_rollback_and_promote() {
     assert_eq!(first["workloads"][0]["file"], "shop/score.yaml");
 
     // The same output again: no commit.
-    let again = ok(&world.deploy("staging", "ghcr.io/acme/shop@sha256:1111"));
+    let again = ok(&world.deploy(
+        "staging",
+        "ghcr.io/acme/shop@sha256:1111111111111111111111111111111111111111111111111111111111111111",
+    ));
     assert!(again.contains("unchanged:"), "{again}");
     assert_eq!(world.commits(), 1);
 
-    ok(&world.deploy("staging", "ghcr.io/acme/shop@sha256:2222"));
+    ok(&world.deploy(
+        "staging",
+        "ghcr.io/acme/shop@sha256:2222222222222222222222222222222222222222222222222222222222222222",
+    ));
     assert_eq!(world.commits(), 2);
     let second = world.record("staging/shop");
     assert_ne!(first["id"], second["id"]);
@@ -262,11 +274,14 @@ fn deploy_redeploy_change_history_diff_rollback_and_promote() {
         ];
         world.scoreline(&[&args[..], extra].concat())
     };
-    let diff = diff_now("3333", &[]);
+    let diff = diff_now(
+        "3333333333333333333333333333333333333333333333333333333333333333",
+        &[],
+    );
     let patch = text(&diff.stdout);
     assert!(
-        patch.contains("-        image: ghcr.io/acme/shop@sha256:2222")
-            && patch.contains("+        image: ghcr.io/acme/shop@sha256:3333"),
+        patch.contains("-        image: ghcr.io/acme/shop@sha256:2222222222222222222222222222222222222222222222222222222222222222")
+            && patch.contains("+        image: ghcr.io/acme/shop@sha256:3333333333333333333333333333333333333333333333333333333333333333"),
         "{patch}"
     );
     assert_eq!(
@@ -275,9 +290,15 @@ fn deploy_redeploy_change_history_diff_rollback_and_promote() {
         "one object changed:\n{patch}"
     );
     assert!(text(&diff.stderr).contains("1 object changed: deployment-shop.yaml (changed)"));
-    let gate = diff_now("3333", &["--exit-code"]);
+    let gate = diff_now(
+        "3333333333333333333333333333333333333333333333333333333333333333",
+        &["--exit-code"],
+    );
     assert_eq!(gate.status.code(), Some(4));
-    let none = diff_now("2222", &["--exit-code"]);
+    let none = diff_now(
+        "2222222222222222222222222222222222222222222222222222222222222222",
+        &["--exit-code"],
+    );
     assert_eq!(none.status.code(), Some(0), "{}", text(&none.stderr));
 
     let first_id = first["id"].as_str().unwrap();
@@ -291,7 +312,7 @@ fn deploy_redeploy_change_history_diff_rollback_and_promote() {
         &first_id[7..19],
     ]);
     assert!(
-        text(&between.stdout).contains("+        image: ghcr.io/acme/shop@sha256:2222"),
+        text(&between.stdout).contains("+        image: ghcr.io/acme/shop@sha256:2222222222222222222222222222222222222222222222222222222222222222"),
         "{}",
         text(&between.stdout)
     );
@@ -308,7 +329,7 @@ fn deploy_redeploy_change_history_diff_rollback_and_promote() {
     let deployment = object(&checkout.path().join("staging/shop"), "Deployment", "shop");
     assert_eq!(
         deployment["spec"]["template"]["spec"]["containers"][0]["image"],
-        "ghcr.io/acme/shop@sha256:1111"
+        "ghcr.io/acme/shop@sha256:1111111111111111111111111111111111111111111111111111111111111111"
     );
 
     // Promote to production: the same inputs and digests, production's baseline and secrets.
@@ -977,7 +998,7 @@ fn records_and_commits_name_the_source_and_run_and_rollback_and_promote_keep_the
     let second_commit = "2222222222222222222222222222222222222222";
     let before = std::time::SystemTime::now() - std::time::Duration::from_secs(1);
     ok(&run(github_run(
-        &mut world.deploy_command("staging", "ghcr.io/acme/shop@sha256:1111"),
+        &mut world.deploy_command("staging", "ghcr.io/acme/shop@sha256:1111111111111111111111111111111111111111111111111111111111111111"),
         first_commit,
         "41",
     )));
@@ -1017,7 +1038,7 @@ fn records_and_commits_name_the_source_and_run_and_rollback_and_promote_keep_the
 
     // The baseline revision: the same baseline, the same revision; any change, another.
     ok(&run(github_run(
-        &mut world.deploy_command("staging", "ghcr.io/acme/shop@sha256:2222"),
+        &mut world.deploy_command("staging", "ghcr.io/acme/shop@sha256:2222222222222222222222222222222222222222222222222222222222222222"),
         second_commit,
         "42",
     )));
@@ -1030,7 +1051,7 @@ fn records_and_commits_name_the_source_and_run_and_rollback_and_promote_keep_the
     edited.push_str("# reviewed\n");
     std::fs::write(&environments, edited).unwrap();
     ok(&run(github_run(
-        &mut world.deploy_command("pr-1", "ghcr.io/acme/shop@sha256:2222"),
+        &mut world.deploy_command("pr-1", "ghcr.io/acme/shop@sha256:2222222222222222222222222222222222222222222222222222222222222222"),
         second_commit,
         "42",
     )));

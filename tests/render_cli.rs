@@ -268,7 +268,10 @@ fn two_renders_are_byte_identical() {
         ok(&render(
             out,
             &[SHOP],
-            &["--image", "web=ghcr.io/acme/shop@sha256:00"],
+            &[
+                "--image",
+                "web=ghcr.io/acme/shop@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+            ],
         ));
     }
     let (sa, sb) = (snapshot(&a), snapshot(&b));
@@ -338,12 +341,15 @@ fn images_are_given_per_container() {
     ok(&render(
         &out,
         &[SHOP],
-        &["--image", "shop.web=registry.example/shop@sha256:abc"],
+        &[
+            "--image",
+            "shop.web=registry.example/shop@sha256:abababababababababababababababababababababababababababababababab",
+        ],
     ));
     let deployment = object(&out, "Deployment", "shop");
     assert_eq!(
         deployment["spec"]["template"]["spec"]["containers"][0]["image"],
-        "registry.example/shop@sha256:abc"
+        "registry.example/shop@sha256:abababababababababababababababababababababababababababababababab"
     );
 
     // The workload-qualified override wins over the bare one in either order.
