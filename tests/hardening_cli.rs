@@ -56,6 +56,20 @@ fn render(dir: &Path) -> std::process::Command {
     cmd
 }
 
+/// `scoreline baseline validate platform` in `dir`.
+fn validate(dir: &Path) -> std::process::Output {
+    run(scoreline()
+        .current_dir(dir)
+        .args(["baseline", "validate", "platform"]))
+}
+
+/// The run failed with exit 2, saying `message` on stderr.
+fn assert_refused(out: &std::process::Output, message: &str) {
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(message), "{message}\n{stderr}");
+}
+
 const ANSWER: &str = r#"{"outputs": {"host": "db.internal"}}"#;
 
 #[test]
@@ -114,14 +128,9 @@ fn a_cmd_definition_cannot_be_given_the_platform_key() {
         &cmd_definition("  command: [sh, -c, \"echo\"]\n  env: [REGION, SCORELINE_KEY]\n"),
         &[],
     );
-    let out = run(scoreline()
-        .current_dir(dir.path())
-        .args(["baseline", "validate", "platform"]));
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("platform/resources/pg.yaml:10:17: error: definition `provisioned` passes `SCORELINE_KEY`"),
-        "{stderr}"
+    assert_refused(
+        &validate(dir.path()),
+        "platform/resources/pg.yaml:10:17: error: definition `provisioned` passes `SCORELINE_KEY`",
     );
 
     let listed_elsewhere = tempfile::tempdir().unwrap();
@@ -135,14 +144,9 @@ fn a_cmd_definition_cannot_be_given_the_platform_key() {
             ),
         ],
     );
-    let out = run(scoreline()
-        .current_dir(listed_elsewhere.path())
-        .args(["baseline", "validate", "platform"]));
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("platform/resources/token.yaml:"),
-        "{}",
-        text(&out.stderr)
+    assert_refused(
+        &validate(listed_elsewhere.path()),
+        "platform/resources/token.yaml:",
     );
 }
 
@@ -265,9 +269,7 @@ fn a_cmd_program_with_a_background_child_is_stopped_at_its_timeout() {
 fn validate_environments(environments: &str) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
     write_files(dir.path(), &[("platform/environments.yaml", environments)]);
-    run(scoreline()
-        .current_dir(dir.path())
-        .args(["baseline", "validate", "platform"]))
+    validate(dir.path())
 }
 
 fn two_environments(first: &str, second: &str) -> String {
@@ -301,12 +303,10 @@ fn overlapping_delivery_folders_are_refused() {
         ),
     ];
     for (case, first, second) in cases {
-        let out = validate_environments(&two_environments(first, second));
-        let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{case}: {stderr}");
-        assert!(
-            stderr.contains("platform/environments.yaml:9:15: error: the delivery of environment `production` overlaps that of environment `staging`"),
-            "{case}: {stderr}"
+        println!("{case}");
+        assert_refused(
+            &validate_environments(&two_environments(first, second)),
+            "platform/environments.yaml:9:15: error: the delivery of environment `production` overlaps that of environment `staging`",
         );
     }
 
@@ -319,13 +319,11 @@ fn overlapping_delivery_folders_are_refused() {
         )
     );
     let out = validate_environments(&preview);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("platform/environments.yaml:13:15: error: the delivery of environment `pr-{n}` overlaps that of environment `staging`"),
-        "{stderr}"
+    assert_refused(
+        &out,
+        "platform/environments.yaml:13:15: error: the delivery of environment `pr-{n}` overlaps that of environment `staging`",
     );
-    assert!(!stderr.contains("`production`"), "{stderr}");
+    assert!(!text(&out.stderr).contains("`production`"));
 }
 
 #[test]
@@ -388,13 +386,11 @@ fn delivery_paths_that_leave_their_folder_or_enter_git_are_refused() {
             &format!(r#"{{ kind: git, repo: ../env.git, path: "{path}" }}"#),
             r#"{ kind: git, repo: ../env.git, path: "{env}/{app}" }"#,
         ));
-        let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{path}: {stderr}");
-        assert!(
-            stderr.contains(&format!(
+        assert_refused(
+            &out,
+            &format!(
                 "platform/environments.yaml:5:52: error: delivery path `{path}` of environment `staging`"
-            )),
-            "{path}: {stderr}"
+            ),
         );
     }
 }
@@ -404,17 +400,17 @@ fn symlinks_that_leave_the_baseline_folder_are_refused() {
     const DEFINITION: &str = "apiVersion: scoreline.dev/v1\nkind: ResourceDefinition\nmetadata:\n  name: outside\nspec:\n  type: postgres\n  driver: static\n  criteria: [{}]\n  outputs:\n    host: TOP-SECRET-CONTENT\n";
     type Setup = fn(&Path);
     let setups: [(&str, Setup); 4] = [
-        ("platform/resources/outside.yaml", |dir| {
+        ("platform/resources/outside.yaml:1:1: error:", |dir| {
             symlink(
                 dir.join("elsewhere/pg.yaml"),
                 dir.join("platform/resources/outside.yaml"),
             )
             .unwrap()
         }),
-        ("platform/resources/shared", |dir| {
+        ("platform/resources/shared:1:1: error:", |dir| {
             symlink("../../elsewhere", dir.join("platform/resources/shared")).unwrap()
         }),
-        ("platform/workload-policy.yaml", |dir| {
+        ("platform/workload-policy.yaml:1:1: error:", |dir| {
             symlink(
                 "../elsewhere/pg.yaml",
                 dir.join("platform/workload-policy.yaml"),
@@ -444,20 +440,12 @@ fn symlinks_that_leave_the_baseline_folder_are_refused() {
             ],
         );
         setup(dir.path());
-        let out = run(scoreline()
-            .current_dir(dir.path())
-            .args(["baseline", "validate", "platform"]));
-        let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{link}: {stderr}");
-        assert!(
-            stderr.contains(&format!(
-                "{link} a symbolic link out of the baseline folder"
-            )) || stderr.contains(&format!(
-                "{link}:1:1: error: a symbolic link out of the baseline folder"
-            )),
-            "{link}: {stderr}"
+        let out = validate(dir.path());
+        assert_refused(
+            &out,
+            &format!("{link} a symbolic link out of the baseline folder"),
         );
-        assert!(!stderr.contains("TOP-SECRET-CONTENT"), "{link}: {stderr}");
+        assert!(!text(&out.stderr).contains("TOP-SECRET-CONTENT"), "{link}");
     }
 
     // Links that stay inside the folder are fine.
@@ -470,9 +458,7 @@ fn symlinks_that_leave_the_baseline_folder_are_refused() {
         ],
     );
     symlink("definitions", dir.path().join("platform/resources")).unwrap();
-    let out = run(scoreline()
-        .current_dir(dir.path())
-        .args(["baseline", "validate", "platform"]));
+    let out = validate(dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
 
@@ -510,13 +496,8 @@ fn malformed_image_references_are_refused() {
         ("-shop:1", "path component"),
     ] {
         let out = render(image);
-        let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{image}: {stderr}");
-        assert!(
-            stderr.contains(&format!("--image `{image}`")),
-            "{image}: {stderr}"
-        );
-        assert!(stderr.contains(why), "{image}: {stderr}");
+        assert_refused(&out, &format!("--image `{image}`: "));
+        assert!(text(&out.stderr).contains(why), "{image}: {why}");
     }
     for image in [
         format!("ghcr.io/acme/shop@{DIGEST}"),
