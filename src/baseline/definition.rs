@@ -28,12 +28,22 @@ pub enum Driver {
     /// `template`: minijinja templates rendering YAML.
     Template(Templates),
     /// `cmd`: a program speaking JSON on stdin and stdout.
-    Cmd {
-        command: Vec<String>,
-        /// The baseline folder, for relative program paths (none for the embedded baseline).
-        dir: Option<PathBuf>,
-        timeout: Duration,
-    },
+    Cmd(Program),
+}
+
+/// A `cmd` definition's program, with its paths resolved once, when the baseline is read.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// The program and its arguments as the definition writes them (messages show these).
+    pub command: Vec<String>,
+    /// The program to start: a relative path joined to the baseline folder (so absolute), a bare
+    /// name as it is (looked up on PATH).
+    pub path: PathBuf,
+    /// Where it runs: the baseline folder, absolute; none for the embedded baseline.
+    pub dir: Option<PathBuf>,
+    pub timeout: Duration,
+    /// The variables passed through from scoreline's environment, besides PATH, HOME, LANG, TZ.
+    pub env: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -61,7 +71,7 @@ impl Driver {
         match self {
             Driver::Static { .. } => "static",
             Driver::Template(_) => "template",
-            Driver::Cmd { .. } => "cmd",
+            Driver::Cmd(_) => "cmd",
         }
     }
 }

@@ -25,6 +25,9 @@ pub struct Environment {
     /// Where the entry is in environments.yaml.
     #[serde(skip)]
     pub location: Option<Located>,
+    /// Where its `delivery` is, for messages about where it delivers.
+    #[serde(skip)]
+    pub delivery_location: Option<Located>,
     /// Where its `delivery.repo` is, for messages that ask to change it.
     #[serde(skip)]
     pub repo_location: Option<Located>,

@@ -2,16 +2,16 @@
 //! with located errors, turned into typed values, then checked across files.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 
 use sha2::{Digest, Sha256};
 
 use super::criteria::Rule;
-use super::definition::{Definition, Driver, Templates, parse_timeout};
+use super::definition::{Definition, Driver, Program, Templates, parse_timeout};
 use super::environment::Environment;
 use super::policy::WorkloadPolicy;
-use super::{Baseline, template_syntax};
+use super::{Baseline, delivery, template_syntax};
 use crate::diagnostic::{self, Diagnostic};
 use crate::json_schema::Schema;
 use crate::position::Pos;
@@ -59,6 +59,20 @@ pub fn load_dir(dir: &Path) -> Outcome {
             ),
         ]);
     }
+    // Every file is read from inside this folder: a symbolic link may not lead out of it.
+    let root = match dir.canonicalize() {
+        Ok(root) => root,
+        Err(e) => {
+            return Err(vec![
+                Diagnostic::error(
+                    dir,
+                    Pos::START,
+                    format!("cannot read the platform baseline: {e}"),
+                )
+                .with_help("check that --platform names a folder you can read"),
+            ]);
+        }
+    };
     let mut wanted = Vec::new();
     let mut problems = Vec::new();
     for entry in sorted_entries(dir) {
@@ -66,27 +80,35 @@ pub fn load_dir(dir: &Path) -> Outcome {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        match name.as_str() {
-            "environments.yaml" | "environments.yml" => wanted.push((Role::Environments, entry)),
-            "workload-policy.yaml" | "workload-policy.yml" => wanted.push((Role::Policy, entry)),
-            "resources" if entry.is_dir() => {
-                wanted.extend(
-                    yaml_files_below(&entry)
-                        .into_iter()
-                        .map(|f| (Role::Resources, f)),
-                );
+        let role = match name.as_str() {
+            "environments.yaml" | "environments.yml" => Role::Environments,
+            "workload-policy.yaml" | "workload-policy.yml" => Role::Policy,
+            "resources" if entry.is_dir() => Role::Resources,
+            _ => {
+                if is_yaml(&entry) {
+                    problems.push(
+                        Diagnostic::warning(
+                            &entry,
+                            Pos::START,
+                            "ignored: not part of the baseline layout",
+                        )
+                        .with_help(
+                            "a baseline holds environments.yaml, workload-policy.yaml and resources/*.yaml",
+                        ),
+                    );
+                }
+                continue;
             }
-            _ if is_yaml(&entry) => problems.push(
-                Diagnostic::warning(
-                    &entry,
-                    Pos::START,
-                    "ignored: not part of the baseline layout",
-                )
-                .with_help(
-                    "a baseline holds environments.yaml, workload-policy.yaml and resources/*.yaml",
-                ),
-            ),
-            _ => {}
+        };
+        if let Some(problem) = link_out(&root, &entry) {
+            problems.push(problem);
+        } else if role == Role::Resources {
+            let mut seen = Vec::new();
+            for file in yaml_files_below(&root, &entry, &mut seen, &mut problems) {
+                wanted.push((Role::Resources, file));
+            }
+        } else {
+            wanted.push((role, entry));
         }
     }
     let has_environments = wanted.iter().any(|(role, _)| *role == Role::Environments);
@@ -107,7 +129,7 @@ pub fn load_dir(dir: &Path) -> Outcome {
         return Err(problems);
     }
     let origin = dir.display().to_string();
-    match load_sources(files, dir, Some(dir.to_path_buf()), origin) {
+    match load_sources(files, dir, Some(root), origin) {
         Ok((baseline, mut warnings)) => {
             warnings.extend(problems);
             Ok((baseline, warnings))
@@ -119,7 +141,8 @@ pub fn load_dir(dir: &Path) -> Outcome {
     }
 }
 
-/// `root` is the folder the files' paths start with (`<embedded>` for the embedded baseline).
+/// `root` is the folder the files' paths start with (`<embedded>` for the embedded baseline);
+/// `dir` the baseline folder, absolute (`cmd` programs run there), none when embedded.
 pub(super) fn load_sources(
     files: Vec<(Role, SourceFile)>,
     root: &Path,
@@ -169,7 +192,7 @@ pub(super) fn load_sources(
             }
             match role {
                 Role::Environments => {
-                    out.extend(check_delivery_paths(&source, &document));
+                    out.extend(delivery::check_paths(&source, &document));
                     environments.extend(read_environments(&source, &document, &json))
                 }
                 Role::Policy => {
@@ -177,6 +200,7 @@ pub(super) fn load_sources(
                     out.extend(check_policy(&source, &document));
                 }
                 Role::Resources => {
+                    out.extend(check_passed_variables(&source, &document));
                     let definition = read_definition(&source, &document, &json, dir.as_deref());
                     out.extend(check_definition(&definition));
                     definitions.push(definition);
@@ -185,6 +209,7 @@ pub(super) fn load_sources(
         }
     }
     out.extend(check_across(&environments, &definitions));
+    out.extend(delivery::check_overlaps(&environments));
     diagnostic::sort(&mut out);
     if out.iter().any(Diagnostic::is_error) {
         return Err(out);
@@ -220,6 +245,10 @@ fn read_environments(
                 source: source.clone(),
                 node: node.get("name").unwrap_or(node).clone(),
             });
+            environment.delivery_location = node.get("delivery").map(|delivery| Located {
+                source: source.clone(),
+                node: delivery.clone(),
+            });
             environment.repo_location =
                 node.lookup(&["delivery", "repo"]).map(|(_, repo)| Located {
                     source: source.clone(),
@@ -228,53 +257,6 @@ fn read_environments(
             Some(environment)
         })
         .collect()
-}
-
-/// Every delivery path names `{app}`, and a preview pattern's also `{env}`: without them apps
-/// (or instances) share one folder and each deploy replaces the other's manifests.
-fn check_delivery_paths(source: &SourceFile, document: &Node) -> Vec<Diagnostic> {
-    let environments = document
-        .get("environments")
-        .and_then(Node::as_seq)
-        .unwrap_or_default();
-    let mut out = Vec::new();
-    for environment in environments {
-        let name = environment
-            .get("name")
-            .and_then(Node::as_str)
-            .unwrap_or_default();
-        let Some((_, node)) = environment.lookup(&["delivery", "path"]) else {
-            continue;
-        };
-        let path = node.as_str().unwrap_or_default();
-        let mut missing = Vec::new();
-        if !path.contains("{app}") {
-            missing.push("{app}");
-        }
-        if name.contains("{n}") && !path.contains("{env}") {
-            missing.push("{env}");
-        }
-        if missing.is_empty() {
-            continue;
-        }
-        let why = if missing.contains(&"{app}") {
-            "every app would share one folder and each deploy would replace the others' manifests"
-        } else {
-            "every instance of the preview pattern would share one folder"
-        };
-        out.push(
-            source
-                .error(
-                    node.span.start,
-                    format!(
-                        "delivery path `{path}` of environment `{name}` has no {}: {why}",
-                        missing.join(" and ")
-                    ),
-                )
-                .with_help("use a path with both placeholders, e.g. `path: \"{env}/{app}\"`"),
-        );
-    }
-    out
 }
 
 fn read_definition(
@@ -297,18 +279,21 @@ fn read_definition(
             secrets: located(&["spec", "template", "secrets"]),
             manifests: located(&["spec", "template", "manifests"]),
         }),
-        "cmd" => Driver::Cmd {
-            command: spec["command"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(text)
-                .collect(),
-            dir: dir.map(Path::to_path_buf),
-            timeout: spec["timeout"]
-                .as_str()
-                .map_or(std::time::Duration::from_secs(60), parse_timeout),
-        },
+        "cmd" => {
+            let strings = |v: &serde_json::Value| -> Vec<String> {
+                v.as_array().into_iter().flatten().map(text).collect()
+            };
+            let command = strings(&spec["command"]);
+            Driver::Cmd(Program {
+                path: program_path(&command[0], dir),
+                command,
+                dir: dir.map(Path::to_path_buf),
+                timeout: spec["timeout"]
+                    .as_str()
+                    .map_or(std::time::Duration::from_secs(60), parse_timeout),
+                env: strings(&spec["env"]),
+            })
+        }
         _ => Driver::Static {
             outputs: located(&["spec", "outputs"]),
             secrets: located(&["spec", "secrets"]),
@@ -357,34 +342,90 @@ fn check_definition(definition: &Definition) -> Vec<Diagnostic> {
                 }
             }
         }
-        Driver::Cmd { command, dir, .. } => {
-            let program = Path::new(&command[0]);
-            if let Some(dir) = dir
-                && program.components().count() > 1
-                && !program.is_absolute()
-                && !dir.join(program).is_file()
-            {
-                out.push(
-                    definition
-                        .location
-                        .source
-                        .error(
-                            definition.location.node.span.start,
-                            format!(
-                                "definition `{}` runs `{}`, which is not in the baseline folder",
-                                definition.name,
-                                program.display()
-                            ),
-                        )
-                        .with_help(format!(
-                            "relative programs are resolved from {}; bare names from PATH",
-                            dir.display()
-                        )),
-                );
-            }
-        }
+        Driver::Cmd(program) => out.extend(check_program(definition, program)),
     }
     out
+}
+
+/// A relative path (`bin/provision`) from the baseline folder; a bare name (`python3`) is
+/// looked up on PATH when run, an absolute path taken as it is.
+fn program_path(program: &str, dir: Option<&Path>) -> PathBuf {
+    let path = Path::new(program);
+    match dir {
+        Some(dir) if path.is_relative() && path.components().count() > 1 => dir.join(path),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// A relative program exists, and is inside the baseline folder, symbolic links resolved.
+fn check_program(definition: &Definition, program: &Program) -> Option<Diagnostic> {
+    let dir = program.dir.as_ref()?;
+    let written = Path::new(&program.command[0]);
+    if program.path == written {
+        return None; // a bare name or an absolute path
+    }
+    let error = |problem: String, help: String| {
+        let at = &definition.location;
+        at.source
+            .error(
+                at.node.span.start,
+                format!(
+                    "definition `{}` runs `{}`, {problem}",
+                    definition.name,
+                    written.display()
+                ),
+            )
+            .with_help(help)
+    };
+    if !program.path.is_file() {
+        return Some(error(
+            "which is not in the baseline folder".into(),
+            format!(
+                "relative programs are resolved from {}; bare names from PATH",
+                dir.display()
+            ),
+        ));
+    }
+    match program.path.canonicalize() {
+        Ok(resolved) if resolved.starts_with(dir) => None,
+        Ok(resolved) if written.components().any(|c| c == Component::ParentDir) => Some(error(
+            format!("which is outside the baseline folder ({})", resolved.display()),
+            "keep the program in the baseline folder, or name an installed program by its bare name or absolute path".into(),
+        )),
+        Ok(resolved) => Some(error(
+            format!(
+                "a symbolic link out of the baseline folder (to {})",
+                resolved.display()
+            ),
+            "copy the program into the baseline folder, or name an installed program by its bare name or absolute path".into(),
+        )),
+        Err(e) => Some(error(format!("which cannot be read: {e}"), String::new())),
+    }
+}
+
+/// `spec.env` of a `cmd` definition never names the platform key: it derives every secret.
+fn check_passed_variables(source: &SourceFile, document: &Node) -> Vec<Diagnostic> {
+    let Some((_, names)) = document.lookup(&["spec", "env"]) else {
+        return Vec::new();
+    };
+    let definition = document
+        .lookup(&["metadata", "name"])
+        .and_then(|(_, n)| n.as_str())
+        .unwrap_or_default();
+    names
+        .as_seq()
+        .unwrap_or_default()
+        .iter()
+        .filter(|n| n.as_str() == Some("SCORELINE_KEY"))
+        .map(|n| {
+            source
+                .error(
+                    n.span.start,
+                    format!("definition `{definition}` passes `SCORELINE_KEY` to its program: the platform key derives every secret and never leaves scoreline"),
+                )
+                .with_help("remove it from `env`; derive secrets with the template driver's derive() instead")
+        })
+        .collect()
 }
 
 /// The malformed `${env.…}` placeholders of every string under a node.
@@ -527,16 +568,73 @@ fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
     entries
 }
 
-fn yaml_files_below(dir: &Path) -> Vec<PathBuf> {
+/// The YAML files below `dir`, each folder once (`seen`: the canonical folders visited, so a
+/// link back up is not followed round); links leading out of `root` are problems instead.
+fn yaml_files_below(
+    root: &Path,
+    dir: &Path,
+    seen: &mut Vec<PathBuf>,
+    problems: &mut Vec<Diagnostic>,
+) -> Vec<PathBuf> {
+    if let Ok(canonical) = dir.canonicalize() {
+        if seen.contains(&canonical) {
+            return Vec::new();
+        }
+        seen.push(canonical);
+    }
     let mut found = Vec::new();
     for entry in sorted_entries(dir) {
-        if entry.is_dir() {
-            found.extend(yaml_files_below(&entry));
-        } else if is_yaml(&entry) {
+        let is_dir = entry.is_dir();
+        if !is_dir && !is_yaml(&entry) {
+            continue;
+        }
+        if let Some(problem) = link_out(root, &entry) {
+            problems.push(problem);
+        } else if is_dir {
+            found.extend(yaml_files_below(root, &entry, seen, problems));
+        } else {
             found.push(entry);
         }
     }
     found
+}
+
+/// A symbolic link whose target is outside `root` (canonical), or leads nowhere: an error at
+/// the link. A baseline is often checked out from a repository: a link in it must not make
+/// scoreline read (and quote in its messages) files from elsewhere on the machine.
+fn link_out(root: &Path, path: &Path) -> Option<Diagnostic> {
+    let is_link = path
+        .symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink());
+    if !is_link {
+        return None;
+    }
+    let target = std::fs::read_link(path).unwrap_or_default();
+    match path.canonicalize() {
+        Ok(resolved) if resolved.starts_with(root) => None,
+        Ok(resolved) => Some(
+            Diagnostic::error(
+                path,
+                Pos::START,
+                format!(
+                    "a symbolic link out of the baseline folder (to {})",
+                    resolved.display()
+                ),
+            )
+            .with_help("copy the file into the baseline folder, or link to a file inside it"),
+        ),
+        Err(e) => Some(
+            Diagnostic::error(
+                path,
+                Pos::START,
+                format!(
+                    "a symbolic link to {}, which cannot be read: {e}",
+                    target.display()
+                ),
+            )
+            .with_help("remove the link, or point it at a file inside the baseline folder"),
+        ),
+    }
 }
 
 fn is_yaml(path: &Path) -> bool {

@@ -3,6 +3,7 @@
 
 mod criteria;
 mod definition;
+mod delivery;
 mod embedded;
 mod environment;
 mod load;
@@ -13,7 +14,7 @@ pub mod template_syntax;
 use std::path::PathBuf;
 
 pub use criteria::{Rule, Specificity, Subject};
-pub use definition::{Definition, Driver, Templates};
+pub use definition::{Definition, Driver, Program, Templates};
 pub use embedded::{ExportError, FILES as EMBEDDED_FILES, baseline as embedded, export};
 pub use environment::{Delivery, DeliveryKind, Environment, SecretsPolicy};
 pub use load::{Outcome, load_dir};

@@ -8,6 +8,7 @@ mod baseline;
 mod build;
 mod deploy;
 mod drivers;
+mod hardening;
 mod render;
 mod validate;
 mod yaml;

@@ -1,26 +1,62 @@
 //! `cmd`: runs a platform program with `{resource, context}` as JSON on stdin; it answers
-//! `{outputs, secrets, manifests}` as JSON on stdout. Failures show its stderr, with any secret
-//! it was given blanked out.
+//! `{outputs, secrets, manifests}` as JSON on stdout.
+//!
+//! The program gets a minimal environment (PATH, HOME, LANG, TZ and the variables its definition
+//! names, never the platform key or other CI secrets), runs in a process group of its own so that
+//! its timeout stops everything it started, and every message about it (its stderr included) is
+//! blanked of the secrets it was given.
 
+use std::cmp::Reverse;
+use std::ffi::OsString;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use super::{DriverError, Invocation, Provided, definition_error};
+use crate::baseline::Program;
 
-pub fn run(
+/// What every program gets from scoreline's environment, when set.
+const BASE_ENVIRONMENT: [&str; 4] = ["PATH", "HOME", "LANG", "TZ"];
+
+/// How long output may still arrive once the program's process group is killed.
+const GRACE: Duration = Duration::from_secs(1);
+
+/// Shorter values are not blanked out (as CI masking does): they would garble every message.
+const SHORTEST_SECRET: usize = 4;
+
+/// Why a run failed: a message and help, both redacted before anyone sees them.
+struct Failure {
+    message: String,
+    help: String,
+}
+
+pub fn run(invocation: &Invocation<'_>, program: &Program) -> Result<Provided, DriverError> {
+    let environment = environment(program);
+    // The variables the definition names may be CI secrets: blanked out like the context's.
+    let passed: Vec<String> = environment
+        .iter()
+        .filter(|(name, _)| !BASE_ENVIRONMENT.contains(&name.as_str()))
+        .map(|(_, value)| value.to_string_lossy().into_owned())
+        .collect();
+    let redactor = Redactor::new(invocation.secret_texts.iter().chain(&passed));
+    execute(invocation, program, environment).map_err(|failure| {
+        DriverError::Failed(
+            definition_error(invocation, redactor.apply(&failure.message))
+                .with_help(redactor.apply(&failure.help)),
+        )
+    })
+}
+
+fn execute(
     invocation: &Invocation<'_>,
-    command: &[String],
-    dir: Option<&Path>,
-    timeout: Duration,
-) -> Result<Provided, DriverError> {
-    let failed = |message: String, help: String| {
-        DriverError::Failed(definition_error(invocation, message).with_help(help))
-    };
-    let program = program_path(&command[0], dir);
+    program: &Program,
+    environment: Vec<(String, OsString)>,
+) -> Result<Provided, Failure> {
+    let shown = &program.command[0];
     let context = invocation.context;
     let input = json!({
         "resource": context["resource"],
@@ -32,72 +68,148 @@ pub fn run(
             "resources": context["resources"],
         }
     });
-    let mut child = Command::new(&program)
-        .args(&command[1..])
-        .current_dir(dir.unwrap_or(Path::new(".")))
+    let mut command = Command::new(&program.path);
+    command
+        .args(&program.command[1..])
+        .env_clear()
+        .envs(environment)
+        // Its own process group (id = its pid), so a timeout can stop what it started, too.
+        .process_group(0)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| failed(format!("cannot run `{}`: {e}", program.display()), "check that the program exists and is executable (bare names are looked up on PATH)".into()))?;
+        .stderr(Stdio::piped());
+    if let Some(dir) = &program.dir {
+        command.current_dir(dir);
+    }
+    let mut child = command.spawn().map_err(|e| Failure {
+        message: format!("cannot run `{shown}`: {e}"),
+        help: "check that the program exists and is executable (bare names are looked up on PATH)"
+            .into(),
+    })?;
     let payload = input.to_string();
     let mut stdin = child.stdin.take().expect("stdin is piped");
-    let writer = std::thread::spawn(move || {
-        // A program that does not read its input is allowed: ignore a closed pipe.
+    // Not joined: a program that does not read its input is allowed (a closed pipe is
+    // ignored), and one whose input pipe stays open must not hold us up.
+    std::thread::spawn(move || {
         let _ = stdin.write_all(payload.as_bytes());
     });
-    let stdout = reader(child.stdout.take().expect("stdout is piped"));
-    let stderr = reader(child.stderr.take().expect("stderr is piped"));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| {
-            failed(
-                format!("waiting for `{}`: {e}", program.display()),
-                String::new(),
-            )
-        })? {
-            break status;
-        }
-        if started.elapsed() > timeout {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(failed(
-                format!("`{}` did not finish within {timeout:?}", program.display()),
-                "raise spec.timeout, or find out why the program hangs".into(),
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let _ = writer.join();
-    let stdout = stdout.join().unwrap_or_default();
-    let stderr = redact(
-        &String::from_utf8_lossy(&stderr.join().unwrap_or_default()),
-        invocation,
+    let (sender, received) = mpsc::channel();
+    reader(
+        child.stdout.take().expect("stdout is piped"),
+        0,
+        sender.clone(),
     );
-    let tail = tail(&stderr);
-    if !status.success() {
-        return Err(failed(
-            format!("`{}` exited with {status}", program.display()),
-            format!("its stderr:\n{tail}"),
-        ));
+    reader(child.stderr.take().expect("stderr is piped"), 1, sender);
+    let deadline = Instant::now() + program.timeout;
+    let mut outputs: [Option<Vec<u8>>; 2] = [None, None];
+    let status = wait_until(&mut child, deadline);
+    // Done when the program has exited and both its pipes are closed: a process it left
+    // behind may still hold them, and counts against the timeout.
+    let done = status.is_some() && collect(&received, &mut outputs, deadline);
+    stop(&mut child);
+    if !done {
+        collect(&received, &mut outputs, Instant::now() + GRACE);
     }
-    parse(&stdout).map_err(|problem| failed(format!("`{}` printed {problem}", program.display()), format!("print one JSON object {{\"outputs\": {{…}}, \"secrets\": {{…}}, \"manifests\": […]}} on stdout; its stderr:\n{tail}")))
+    let [stdout, stderr] = outputs.map(Option::unwrap_or_default);
+    let tail = tail(&String::from_utf8_lossy(&stderr));
+    let timeout = program.timeout;
+    match status {
+        None => Err(Failure {
+            message: format!("`{shown}` did not finish within {timeout:?}"),
+            help: format!(
+                "raise spec.timeout, or find out why the program hangs; its stderr:\n{tail}"
+            ),
+        }),
+        Some(_) if !done => Err(Failure {
+            message: format!(
+                "`{shown}` exited, but processes it started did not close its output within {timeout:?}"
+            ),
+            help: "start background processes with their output redirected (`… >/dev/null 2>&1 &`), or raise spec.timeout".into(),
+        }),
+        Some(status) if !status.success() => Err(Failure {
+            message: format!("`{shown}` exited with {status}"),
+            help: format!("its stderr:\n{tail}"),
+        }),
+        Some(_) => parse(&stdout).map_err(|problem| Failure {
+            message: format!("`{shown}` printed {problem}"),
+            help: format!("print one JSON object {{\"outputs\": {{…}}, \"secrets\": {{…}}, \"manifests\": […]}} on stdout; its stderr:\n{tail}"),
+        }),
+    }
 }
 
-fn program_path(program: &str, dir: Option<&Path>) -> PathBuf {
-    let path = Path::new(program);
-    match dir {
-        Some(dir) if path.components().count() > 1 && path.is_relative() => dir.join(path),
-        _ => path.to_path_buf(),
-    }
+/// PATH, HOME, LANG, TZ and the variables the definition names, where scoreline has them.
+fn environment(program: &Program) -> Vec<(String, OsString)> {
+    let mut names: Vec<&str> = BASE_ENVIRONMENT.to_vec();
+    names.extend(
+        program
+            .env
+            .iter()
+            .map(String::as_str)
+            .filter(|name| !BASE_ENVIRONMENT.contains(name)),
+    );
+    names
+        .into_iter()
+        .filter_map(|name| std::env::var_os(name).map(|value| (name.to_owned(), value)))
+        .collect()
 }
 
-fn reader(mut stream: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+/// Reads a pipe to its end on a thread of its own, then sends what it read as `index`.
+fn reader(
+    mut stream: impl Read + Send + 'static,
+    index: usize,
+    sender: mpsc::Sender<(usize, Vec<u8>)>,
+) {
     std::thread::spawn(move || {
         let mut buffer = Vec::new();
         let _ = stream.read_to_end(&mut buffer);
-        buffer
-    })
+        let _ = sender.send((index, buffer));
+    });
+}
+
+/// The program's exit status, or none if it still runs at the deadline.
+fn wait_until(child: &mut Child, deadline: Instant) -> Option<ExitStatus> {
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Takes the readers' output until both are in (true) or the deadline passes (false).
+fn collect(
+    received: &mpsc::Receiver<(usize, Vec<u8>)>,
+    outputs: &mut [Option<Vec<u8>>; 2],
+    deadline: Instant,
+) -> bool {
+    while outputs.iter().any(Option::is_none) {
+        match received.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok((index, bytes)) => outputs[index] = Some(bytes),
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
+/// Kills the program's process group (whatever it left running, or all of it at a timeout),
+/// then reaps the program.
+fn stop(child: &mut Child) {
+    let Ok(group) = libc::pid_t::try_from(child.id()) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return;
+    };
+    // SAFETY: killpg takes two integers and only sends a signal. The group's id is the
+    // program's pid (`process_group(0)`); POSIX does not reuse that id while the program is
+    // unreaped or any process of the group lives, so no other process group is hit. If the
+    // group is already empty the call fails with ESRCH, which is fine.
+    unsafe {
+        libc::killpg(group, libc::SIGKILL);
+    }
+    let _ = child.wait();
 }
 
 fn parse(stdout: &[u8]) -> Result<Provided, String> {
@@ -123,16 +235,50 @@ fn parse(stdout: &[u8]) -> Result<Provided, String> {
     Ok(provided)
 }
 
-/// The secrets the program was given never reach our output, even if it echoes them.
-fn redact(text: &str, invocation: &Invocation<'_>) -> String {
-    let mut secrets: Vec<&String> = invocation.secret_texts.iter().collect();
-    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    secrets
-        .iter()
-        .filter(|s| s.len() >= 4)
-        .fold(text.to_owned(), |acc, secret| {
-            acc.replace(secret.as_str(), "••••••")
-        })
+/// Blanks out the secrets a program was given, as they are and as JSON writes them: a program
+/// that prints its input shows `"` as `\"`, and Python's `json.dumps` non-ASCII as `\u00e9`.
+struct Redactor {
+    forms: Vec<String>,
+}
+
+impl Redactor {
+    fn new<'s>(secrets: impl IntoIterator<Item = &'s String>) -> Redactor {
+        let mut forms: Vec<String> = secrets
+            .into_iter()
+            .filter(|s| s.len() >= SHORTEST_SECRET)
+            .flat_map(|s| [s.clone(), json_escaped(s, false), json_escaped(s, true)])
+            .collect();
+        // Longest first, so a secret holding another is blanked out whole.
+        forms.sort_by(|a, b| (Reverse(a.len()), a).cmp(&(Reverse(b.len()), b)));
+        forms.dedup();
+        Redactor { forms }
+    }
+
+    fn apply(&self, text: &str) -> String {
+        self.forms
+            .iter()
+            .fold(text.to_owned(), |acc, secret| acc.replace(secret, "••••••"))
+    }
+}
+
+/// A string as it appears inside a JSON string literal; with `ascii`, non-ASCII as `\uXXXX`.
+fn json_escaped(text: &str, ascii: bool) -> String {
+    let quoted = serde_json::to_string(text).expect("a string serialises");
+    let inner = &quoted[1..quoted.len() - 1];
+    if !ascii {
+        return inner.to_owned();
+    }
+    let mut out = String::with_capacity(inner.len());
+    for c in inner.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
 }
 
 /// The last lines of stderr, enough to see why, short enough for a CI log.
@@ -143,5 +289,20 @@ fn tail(stderr: &str) -> String {
         "(empty)".into()
     } else {
         shown.join("\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_blanked_as_written_and_as_json_escapes_them() {
+        let secrets = ["pa\"ss\\wörd".to_owned(), "abc".to_owned()];
+        let redactor = Redactor::new(&secrets);
+        assert_eq!(
+            redactor.apply(r#"raw pa"ss\wörd json "pa\"ss\\wörd" python "pa\"ss\\w\u00f6rd" abc"#),
+            r#"raw •••••• json "••••••" python "••••••" abc"#
+        );
     }
 }

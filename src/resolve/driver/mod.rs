@@ -50,11 +50,7 @@ pub fn run(invocation: &Invocation<'_>) -> Result<Provided, DriverError> {
             static_values::run(invocation, outputs.as_ref(), secrets.as_ref())?
         }
         Driver::Template(templates) => template::run(invocation, templates)?,
-        Driver::Cmd {
-            command,
-            dir,
-            timeout,
-        } => cmd::run(invocation, command, dir.as_deref(), *timeout)?,
+        Driver::Cmd(program) => cmd::run(invocation, program)?,
     };
     check(invocation, &provided)?;
     Ok(provided)

@@ -9,7 +9,7 @@ use crate::support::{Outcome, write_files};
 
 /// `diff` of the shop in staging as if deployed with digest `digest`, with `extra` flags.
 fn diff_now(world: &World, digest: &str, extra: &[&str]) -> Outcome {
-    let image = format!("web=ghcr.io/acme/shop@sha256:{digest}");
+    let image = format!("web=ghcr.io/acme/shop@sha256:{}", digest.repeat(16));
     let args = [
         "diff",
         "-f",
@@ -29,8 +29,8 @@ fn diff_shows_what_deploying_now_would_change() {
     let diff = diff_now(&world, "3333", &[]);
     let patch = &diff.stdout;
     assert!(
-        patch.contains("-        image: ghcr.io/acme/shop@sha256:2222")
-            && patch.contains("+        image: ghcr.io/acme/shop@sha256:3333"),
+        patch.contains("-        image: ghcr.io/acme/shop@sha256:2222222222222222222222222222222222222222222222222222222222222222")
+            && patch.contains("+        image: ghcr.io/acme/shop@sha256:3333333333333333333333333333333333333333333333333333333333333333"),
         "{patch}"
     );
     assert_eq!(
@@ -66,7 +66,7 @@ fn diff_from_an_earlier_deployment_shows_what_came_since() {
             &first_id[7..19],
         ])
         .run();
-    between.stdout_has("+        image: ghcr.io/acme/shop@sha256:2222");
+    between.stdout_has("+        image: ghcr.io/acme/shop@sha256:2222222222222222222222222222222222222222222222222222222222222222");
 }
 
 /// `diff` of the shop in staging between two deployments given by id prefixes.

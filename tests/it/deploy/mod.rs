@@ -269,8 +269,10 @@ fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
 }
 
 /// The shop's first and second images in the deploys of `deployed_twice`.
-const FIRST: &str = "ghcr.io/acme/shop@sha256:1111";
-const SECOND: &str = "ghcr.io/acme/shop@sha256:2222";
+const FIRST: &str =
+    "ghcr.io/acme/shop@sha256:1111111111111111111111111111111111111111111111111111111111111111";
+const SECOND: &str =
+    "ghcr.io/acme/shop@sha256:2222222222222222222222222222222222222222222222222222222222222222";
 
 /// A world with the shop deployed to staging with FIRST, then with SECOND; their records.
 fn deployed_twice() -> (World, Value, Value) {

@@ -57,7 +57,7 @@ fn first_deploy_by_github(world: &World) -> Value {
     deploy_by_github(
         world,
         "staging",
-        "ghcr.io/acme/shop@sha256:1111",
+        "ghcr.io/acme/shop@sha256:1111111111111111111111111111111111111111111111111111111111111111",
         FIRST_COMMIT,
         "41",
     );
@@ -72,7 +72,7 @@ fn deployed_by_github() -> (World, Value) {
     deploy_by_github(
         &world,
         "staging",
-        "ghcr.io/acme/shop@sha256:2222",
+        "ghcr.io/acme/shop@sha256:2222222222222222222222222222222222222222222222222222222222222222",
         SECOND_COMMIT,
         "42",
     );
@@ -134,7 +134,7 @@ fn the_baseline_revision_changes_with_the_baseline_only() {
     deploy_by_github(
         &world,
         "pr-1",
-        "ghcr.io/acme/shop@sha256:2222",
+        "ghcr.io/acme/shop@sha256:2222222222222222222222222222222222222222222222222222222222222222",
         SECOND_COMMIT,
         "42",
     );

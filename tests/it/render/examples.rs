@@ -225,7 +225,7 @@ fn the_full_specification_sample_renders_and_passes_the_kubernetes_schemas() {
             "--platform",
             platform.to_str().unwrap(),
             "--image",
-            "ghcr.io/acme/two@sha256:0000",
+            "ghcr.io/acme/two@sha256:0000000000000000000000000000000000000000000000000000000000000000",
         ],
     )
     .run()
@@ -292,7 +292,7 @@ fn the_sample_platform_renders_the_shop_in(env: &str) -> tempfile::TempDir {
             "--env",
             env,
             "--image",
-            "web=ghcr.io/acme/shop@sha256:4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+            "web=ghcr.io/acme/shop@sha256:4b825dc642cb6eb9a060e54bf8d69288fbee4904000000000000000000000000",
         ],
         &secrets,
         out_dir,

@@ -14,7 +14,7 @@ fn two_renders_are_byte_identical() {
         render(
             out,
             &[SHOP],
-            &["--image", "web=ghcr.io/acme/shop@sha256:00"],
+            &["--image", "web=ghcr.io/acme/shop@sha256:0000000000000000000000000000000000000000000000000000000000000000"],
         )
         .run()
         .success();

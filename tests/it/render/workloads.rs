@@ -25,11 +25,14 @@ fn images_are_given_per_container() {
     render(
         &out,
         &[SHOP],
-        &["--image", "shop.web=registry.example/shop@sha256:abc"],
+        &["--image", "shop.web=registry.example/shop@sha256:abc0000000000000000000000000000000000000000000000000000000000000"],
     )
     .run()
     .success();
-    assert_eq!(image(&out), "registry.example/shop@sha256:abc");
+    assert_eq!(
+        image(&out),
+        "registry.example/shop@sha256:abc0000000000000000000000000000000000000000000000000000000000000"
+    );
 }
 
 #[test]
