@@ -210,7 +210,7 @@ impl ImageUse {
         ImageUse {
             workload: image.workload.clone(),
             container: image.container.clone(),
-            pinned: image.reference.contains("@sha256:"),
+            pinned: crate::render::images::is_pinned(&image.reference),
             image: image.reference.clone(),
         }
     }
