@@ -1,0 +1,219 @@
+//! The secret values a run has come to know, and their removal from everything it shows.
+//!
+//! A value is registered the moment it becomes known — a resource's secret output, a derived
+//! value, a CI variable a definition read — whether or not the run then succeeds. Every surface
+//! (stderr, annotations, JSON, `$GITHUB_OUTPUT`, summaries, dotenv files, commit messages,
+//! records) passes its text through [`redact`], and the renderer asks [`Secrets::find`] whether
+//! a non-Secret object holds one, as defence in depth behind taint tracking.
+//!
+//! One registry per process: a secret met anywhere must be masked everywhere, including in the
+//! error that ends the run, which no caller would otherwise have at hand.
+
+use std::borrow::Cow;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use base64::Engine as _;
+
+/// What replaces a secret in anything shown.
+pub const MASK: &str = "••••••";
+
+/// Values shorter than this are neither masked nor searched for: a two-character secret would
+/// match all over ordinary text. Taint tracking still keeps them out of non-Secret objects.
+pub const MIN_LEN: usize = 4;
+
+type Listener = Box<dyn Fn(&str) + Send + Sync>;
+
+/// Known secret values (each in its raw, base64 and URL-encoded forms) and where each came from.
+#[derive(Default)]
+pub struct Secrets {
+    known: RwLock<Known>,
+    /// Built on first use after a registration: registering thousands of values stays linear.
+    matcher: Mutex<Option<Arc<Matcher>>>,
+    listener: OnceLock<Listener>,
+}
+
+#[derive(Default)]
+struct Known {
+    /// (form, index into `origins`), in registration order.
+    forms: Vec<(String, usize)>,
+    origins: Vec<String>,
+    seen: std::collections::HashSet<String>,
+}
+
+struct Matcher {
+    automaton: AhoCorasick,
+    /// The origin of each pattern of `automaton`.
+    origins: Vec<String>,
+}
+
+impl Secrets {
+    /// Registers a secret value; `origin` names where it came from (`resources.db.password`),
+    /// never the value, and is what a refusal quotes.
+    pub fn register(&self, value: &str, origin: &str) {
+        if value.chars().count() < MIN_LEN {
+            return;
+        }
+        let mut known = self.known.write().expect("secret registry poisoned");
+        if !known.seen.insert(value.to_owned()) {
+            return;
+        }
+        let index = known.origins.len();
+        known.origins.push(origin.to_owned());
+        for form in forms(value) {
+            known.forms.push((form, index));
+        }
+        drop(known);
+        *self.matcher.lock().expect("secret matcher poisoned") = None;
+        if let Some(listener) = self.listener.get() {
+            listener(value);
+        }
+    }
+
+    /// Called with every value registered from now on (the CI log's `::add-mask::`), and at
+    /// once with those already known.
+    pub fn on_register(&self, listener: impl Fn(&str) + Send + Sync + 'static) {
+        let known = self.known.read().expect("secret registry poisoned");
+        let mut values: Vec<&str> = Vec::new();
+        let mut last = usize::MAX;
+        for (form, origin) in &known.forms {
+            // The first form of each value is the raw one.
+            if *origin != last {
+                values.push(form);
+                last = *origin;
+            }
+        }
+        values.iter().for_each(|v| listener(v));
+        let _ = self.listener.set(Box::new(listener));
+    }
+
+    /// The text with every known secret (in any of its forms) replaced by [`MASK`].
+    pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        match self.matcher() {
+            Some(m) if m.automaton.is_match(text) => {
+                Cow::Owned(m.automaton.replace_all(text, &vec![MASK; m.origins.len()]))
+            }
+            _ => Cow::Borrowed(text),
+        }
+    }
+
+    /// Where the first secret found in `text` came from.
+    pub fn find(&self, text: &str) -> Option<String> {
+        let m = self.matcher()?;
+        m.automaton
+            .find(text)
+            .map(|found| m.origins[found.pattern().as_usize()].clone())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.known
+            .read()
+            .expect("secret registry poisoned")
+            .forms
+            .is_empty()
+    }
+
+    fn matcher(&self) -> Option<Arc<Matcher>> {
+        let mut cached = self.matcher.lock().expect("secret matcher poisoned");
+        if cached.is_none() {
+            let known = self.known.read().expect("secret registry poisoned");
+            if known.forms.is_empty() {
+                return None;
+            }
+            let automaton = AhoCorasick::builder()
+                // The longest form wins, so a value containing another is masked whole.
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(known.forms.iter().map(|(form, _)| form))
+                .expect("secret patterns build");
+            let origins = known
+                .forms
+                .iter()
+                .map(|(_, i)| known.origins[*i].clone())
+                .collect();
+            *cached = Some(Arc::new(Matcher { automaton, origins }));
+        }
+        cached.clone()
+    }
+}
+
+/// The forms a value is shown in: as is, base64 (a Secret's `data`, basic auth) and
+/// URL-encoded (a connection string).
+fn forms(value: &str) -> Vec<String> {
+    let mut forms = vec![value.to_owned()];
+    for form in [
+        base64::engine::general_purpose::STANDARD.encode(value),
+        percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC)
+            .to_string(),
+    ] {
+        if !forms.contains(&form) {
+            forms.push(form);
+        }
+    }
+    forms
+}
+
+/// The process's registry.
+pub fn global() -> &'static Secrets {
+    static GLOBAL: OnceLock<Secrets> = OnceLock::new();
+    GLOBAL.get_or_init(Secrets::default)
+}
+
+/// Registers a value with the process's registry.
+pub fn register(value: &str, origin: &str) {
+    global().register(value, origin);
+}
+
+/// Redacts text with the process's registry.
+pub fn redact(text: &str) -> Cow<'_, str> {
+    global().redact(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_form_of_a_value_is_masked() {
+        let secrets = Secrets::default();
+        secrets.register("p@ss word", "resources.db.password");
+        let b64 = base64::engine::general_purpose::STANDARD.encode("p@ss word");
+        let text = format!("raw p@ss word, b64 {b64}, url p%40ss%20word.");
+        assert_eq!(
+            secrets.redact(&text),
+            format!("raw {MASK}, b64 {MASK}, url {MASK}.")
+        );
+        assert_eq!(
+            secrets.find("host=p%40ss%20word").as_deref(),
+            Some("resources.db.password")
+        );
+        assert_eq!(secrets.find("nothing here"), None);
+    }
+
+    #[test]
+    fn a_value_containing_another_is_masked_whole() {
+        let secrets = Secrets::default();
+        secrets.register("abcd", "a");
+        secrets.register("xxabcdxx", "b");
+        assert_eq!(secrets.redact("-xxabcdxx-"), format!("-{MASK}-"));
+    }
+
+    #[test]
+    fn short_values_are_not_registered() {
+        let secrets = Secrets::default();
+        secrets.register("abc", "short");
+        assert!(secrets.is_empty());
+        assert_eq!(secrets.redact("abc"), "abc");
+    }
+
+    #[test]
+    fn listeners_hear_known_and_later_values_once() {
+        let secrets = Secrets::default();
+        secrets.register("first-value", "a");
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let sink = heard.clone();
+        secrets.on_register(move |v| sink.lock().unwrap().push(v.to_owned()));
+        secrets.register("second-value", "b");
+        secrets.register("second-value", "b");
+        assert_eq!(*heard.lock().unwrap(), ["first-value", "second-value"]);
+    }
+}
