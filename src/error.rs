@@ -82,6 +82,7 @@ impl From<render::Error> for Error {
             render::Error::Invalid(d) => Error::Invalid(d),
             render::Error::Image(e) => Error::Usage(e.to_string()),
             render::Error::Conflict(message) => Error::Usage(message),
+            render::Error::Refused(d) => Error::Refused(d),
         }
     }
 }

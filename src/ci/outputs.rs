@@ -15,12 +15,13 @@ pub fn write(outputs: &[(&str, String)], dotenv: Option<&Path>) -> std::io::Resu
     Ok(())
 }
 
+/// Step outputs are read by later steps and shown in the run's page: no secret goes in.
 fn append(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)?
-        .write_all(text.as_bytes())
+        .write_all(crate::secret::redact(text).as_bytes())
 }
 
 fn github(outputs: &[(&str, String)]) -> String {

@@ -1,10 +1,12 @@
 //! Shows diagnostics where the user is: people get `file:line:col` with the source line,
 //! GitHub additionally gets workflow-command annotations, machines get JSON on stdout.
+//! Everything shown passes through the secret registry first (DESIGN.md, trust boundaries).
 
 use std::io::IsTerminal;
 
 use super::System;
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::secret;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum OutputFormat {
@@ -43,37 +45,48 @@ impl Reporter {
         }
     }
 
+    /// From now on, every secret value the run learns is registered with the CI log as soon as
+    /// it is known (GitHub's `::add-mask::`), so even a run that fails on it shows it masked.
+    pub fn mask_secrets_as_learned(&self) {
+        if matches!(self.system, System::GitHub { .. }) {
+            let reporter = self.clone();
+            secret::global().on_register(move |value| {
+                reporter.emit_workflow_command(&super::mask_command(value));
+            });
+        }
+    }
+
     /// Prints diagnostics for people only (stderr, and annotations on GitHub): for warnings
     /// beside a command's own result.
     pub fn warnings(&self, diagnostics: &[Diagnostic]) {
         for d in diagnostics {
-            eprintln!("{}", self.paint(d));
+            self.say(self.paint(d));
             if let System::GitHub { workspace } = &self.system {
-                self.workflow_command(&super::github_command(d, workspace.as_deref()));
-            }
-        }
-    }
-
-    /// Registers secret values with the CI log so they are masked if anything prints them.
-    pub fn mask(&self, secrets: &[String]) {
-        if matches!(self.system, System::GitHub { .. }) {
-            for secret in secrets.iter().filter(|s| s.len() >= 4) {
-                self.workflow_command(&super::mask_command(secret));
+                self.emit_workflow_command(&super::github_command(d, workspace.as_deref()));
             }
         }
     }
 
     /// A machine-readable result on stdout.
     pub fn json(&self, value: &impl serde::Serialize) {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(value).expect("results serialise")
-        );
+        let text = serde_json::to_string_pretty(value).expect("results serialise");
+        println!("{}", secret::redact(&text));
+    }
+
+    /// Text for stdout as it is (a diff, a pinned reference), secrets masked.
+    pub fn print(&self, text: impl AsRef<str>) {
+        print!("{}", defuse(&secret::redact(text.as_ref())));
     }
 
     /// GitHub reads workflow commands from stdout; with `--output json` stdout is kept for the
     /// JSON, and stderr (which the runner also reads) takes them.
-    fn workflow_command(&self, line: &str) {
+    fn emit_workflow_command(&self, line: &str) {
+        // A mask names its value: it is the one line that must not be redacted.
+        let line = if line.starts_with("::add-mask::") {
+            line.into()
+        } else {
+            secret::redact(line)
+        };
         if self.format == OutputFormat::Json {
             eprintln!("{line}");
         } else {
@@ -81,9 +94,11 @@ impl Reporter {
         }
     }
 
-    /// A line of progress or result for people (stderr).
+    /// A line of progress or result for people (stderr). Text that came from an input file may
+    /// hold line breaks: a line of it that starts like a workflow command (`::stop-commands::`)
+    /// is prefixed so the runner never reads it as one.
     pub fn say(&self, line: impl AsRef<str>) {
-        eprintln!("{}", line.as_ref());
+        eprintln!("{}", defuse(&secret::redact(line.as_ref())));
     }
 
     fn paint(&self, d: &Diagnostic) -> String {
@@ -97,5 +112,35 @@ impl Reporter {
         };
         text.replacen(word, &format!("{style}{word}\x1b[0m"), 1)
             .replace("\n  help:", "\n  \x1b[1;36mhelp:\x1b[0m")
+    }
+}
+
+/// The runner reads a workflow command from any line of stdout or stderr that starts with `::`
+/// once leading spaces are trimmed, so indenting is not enough: such lines get a `> `.
+fn defuse(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.split('\n').any(|l| l.trim_start().starts_with("::")) {
+        return text.into();
+    }
+    text.split('\n')
+        .map(|l| {
+            if l.trim_start().starts_with("::") {
+                format!("> {l}")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_that_look_like_workflow_commands_are_defused() {
+        assert_eq!(defuse("ok\n  ::stop-commands::x\nfine"), "ok\n>   ::stop-commands::x\nfine");
+        assert_eq!(defuse("a :: b"), "a :: b");
     }
 }

@@ -127,7 +127,7 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
         if let Some(layout) = &built.layout {
             reporter.say(format!("wrote the OCI layout {}", layout.display()));
         }
-        println!("{pinned}");
+        reporter.print(format!("{pinned}\n"));
     }
     Ok(())
 }

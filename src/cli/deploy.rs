@@ -46,7 +46,6 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
     let deployed = session.deploy(&images, args.message.as_deref(), &mut warnings);
     reporter.warnings(&warnings);
     let deployed = deployed?;
-    reporter.mask(&deployed.secrets);
     report(&deployed, reporter, args.dotenv.as_deref())
 }
 

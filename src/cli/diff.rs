@@ -69,16 +69,14 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<Outcome, Error> {
             let session = flow::load(&args.inputs.inputs(), &mut warnings)?;
             let result = session.diff(&images, &mut warnings);
             reporter.warnings(&warnings);
-            let (changes, secrets) = result?;
-            reporter.mask(&secrets);
-            changes
+            result?
         }
     };
     if reporter.format == OutputFormat::Json {
         reporter.json(&json!({"changes": changes}));
     } else {
         for change in &changes {
-            print!("{}", change.diff);
+            reporter.print(&change.diff);
         }
         reporter.say(match changes.len() {
             0 => "no changes".to_owned(),

@@ -70,6 +70,7 @@ pub enum Command {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let reporter = Reporter::new(cli.output, System::detect());
+    reporter.mask_secrets_as_learned();
     let outcome = match cli.command {
         Command::Validate(args) => ended(validate::run(args, &reporter)),
         Command::Render(args) => ended(render::run(args, &reporter)),

@@ -47,6 +47,5 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
     );
     reporter.warnings(&warnings);
     let deployed = deployed?;
-    reporter.mask(&deployed.secrets);
     report(&deployed, reporter, None)
 }

@@ -70,9 +70,8 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
     let session = flow::load(&args.inputs.inputs(), &mut warnings)?;
     let rendered = session.render(&images, &mut warnings);
     reporter.warnings(&warnings);
-    let (graph, rendered) = rendered?;
+    let (_, rendered) = rendered?;
     let set = &rendered.manifests;
-    reporter.mask(&graph.secret_texts());
     let workloads: Vec<&str> = session
         .workloads
         .iter()

@@ -4,6 +4,11 @@ use super::record::{Kind, Record};
 
 /// `extra` is the text the user adds (`--message`).
 pub fn commit_message(record: &Record, extra: Option<&str>) -> String {
+    // The environment repository is read by many: its history holds no secret.
+    crate::secret::redact(&compose(record, extra)).into_owned()
+}
+
+fn compose(record: &Record, extra: Option<&str>) -> String {
     let verb = match record.kind {
         Kind::Deploy => "deploy",
         Kind::Rollback => "roll back",

@@ -12,18 +12,16 @@ use crate::error::Error;
 use crate::render::Images;
 
 impl Session {
-    /// What deploying now would change, object by object, and the Secret values rendered (for
-    /// CI log masking).
+    /// What deploying now would change, object by object.
     pub fn diff(
         &self,
         images: &Images,
         warnings: &mut Vec<Diagnostic>,
-    ) -> Result<(Vec<Change>, Vec<String>), Error> {
+    ) -> Result<Vec<Change>, Error> {
         let Staged {
             mut target,
             files,
             record,
-            secrets,
         } = self.stage(images, None, warnings)?;
         let current = target.store.current(&target.folder(&self.app))?;
         let empty = Files::new();
@@ -41,7 +39,7 @@ impl Session {
             record: Some(&record),
             label: "rendered".into(),
         };
-        Ok((deploy::compare(&before, &after, false), secrets))
+        Ok(deploy::compare(&before, &after, false))
     }
 }
 

@@ -19,8 +19,6 @@ pub struct Deployed {
     pub folder: String,
     /// Where it went (repository and folder), for messages.
     pub store: String,
-    /// Secret values that were rendered, for CI log masking.
-    pub secrets: Vec<String>,
 }
 
 /// Where a promoted deployment comes from: its environment and its record.
@@ -35,8 +33,6 @@ pub(super) struct Staged {
     pub target: Target,
     pub files: Files,
     pub record: Record,
-    /// Secret values that were rendered, for CI log masking.
-    pub secrets: Vec<String>,
 }
 
 impl Session {
@@ -68,7 +64,6 @@ impl Session {
             staged.files,
             staged.record,
             message,
-            staged.secrets,
         )
     }
 
@@ -83,7 +78,7 @@ impl Session {
     ) -> Result<Staged, Error> {
         let target = environment::open(&self.environment, self.provenance(), warnings)?;
         let now = SystemTime::now();
-        let (graph, rendered) = self.render(images, warnings)?;
+        let (_, rendered) = self.render(images, warnings)?;
         let prepared = deploy::prepare(
             &rendered.manifests,
             &self.environment,
@@ -106,7 +101,6 @@ impl Session {
             target,
             files: prepared.files,
             record,
-            secrets: graph.secret_texts(),
         })
     }
 }
@@ -118,7 +112,6 @@ fn deliver(
     files: Files,
     record: Record,
     message: Option<&str>,
-    secrets: Vec<String>,
 ) -> Result<Deployed, Error> {
     let delivered = target.deliver(app, files, &record, message)?;
     Ok(Deployed {
@@ -126,7 +119,6 @@ fn deliver(
         folder: target.folder(app),
         record,
         delivered,
-        secrets,
     })
 }
 
@@ -204,5 +196,5 @@ pub fn rollback(
     let (entry, mut files) = target.find(&app, to)?;
     files.retain(|name, _| !name.starts_with(".scoreline/"));
     let record = Record::rolled_back(&entry.record, &target.environment, &run, SystemTime::now());
-    deliver(&mut target, &app, files, record, message, Vec::new())
+    deliver(&mut target, &app, files, record, message)
 }

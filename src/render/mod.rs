@@ -1,6 +1,7 @@
 //! Rendering: workloads and their provisioned resources become Kubernetes manifests.
 //! Placeholders are substituted here; secret values only ever reach Secret objects.
 
+mod guard;
 pub mod images;
 pub mod kubernetes;
 mod manifest_set;
@@ -33,6 +34,9 @@ pub enum Error {
     Image(#[from] ImageError),
     #[error("{0}")]
     Conflict(String),
+    /// A secret would land outside a Secret's data (exit 3).
+    #[error("a secret value would be exposed")]
+    Refused(Vec<Diagnostic>),
 }
 
 /// What a render made: the manifests, and the image it chose for each container (which a
@@ -51,7 +55,7 @@ pub fn render(
     options.images.check(workloads)?;
     let mut objects = Vec::new();
     let mut images = Vec::new();
-    let mut errors = Vec::new();
+    let (mut errors, mut refused) = (Vec::new(), Vec::new());
     for loaded in workloads {
         match kubernetes::workload_objects(loaded, graph, options) {
             Ok((bodies, chosen)) => {
@@ -62,8 +66,16 @@ pub fn render(
                 }));
                 images.extend(chosen);
             }
-            Err(diagnostics) => errors.extend(diagnostics),
+            Err(Error::Refused(diagnostics)) => refused.extend(diagnostics),
+            Err(Error::Invalid(diagnostics)) => errors.extend(diagnostics),
+            Err(other) => return Err(other),
         }
+    }
+    // A refusal decides the exit code; every problem is reported.
+    if !refused.is_empty() {
+        refused.append(&mut errors);
+        crate::diagnostic::sort(&mut refused);
+        return Err(Error::Refused(refused));
     }
     if !errors.is_empty() {
         crate::diagnostic::sort(&mut errors);
@@ -93,6 +105,10 @@ pub fn render(
             body: adopt(manifest.clone(), options, &uids.join(",")),
             origin,
         });
+    }
+    let exposed = guard::check(&objects, crate::secret::global());
+    if !exposed.is_empty() {
+        return Err(Error::Refused(exposed));
     }
     let manifests =
         ManifestSet::new(objects, &options.environment.namespace).map_err(Error::Conflict)?;

@@ -29,6 +29,8 @@ pub struct Pod<'a> {
     /// Pod volumes for Score volumes.
     pub volumes: Vec<Value>,
     pub errors: Vec<Diagnostic>,
+    /// Secrets that would land where anyone reading the pod spec sees them (exit 3).
+    pub refused: Vec<Diagnostic>,
 }
 
 pub const FILES_VOLUME: &str = "files";
@@ -142,9 +144,9 @@ impl Pod<'_> {
                     .map_or(crate::position::Pos::START, |(_, n)| {
                         n.position_at(self.source(), 0)
                     });
-                self.errors.push(
+                self.refused.push(
                     self.source()
-                        .error(at, "a secret output is used in command or args, which are visible in the pod spec")
+                        .error(at, format!("a secret output is used in `{}`, which is visible in the pod spec", path.join(".")))
                         .with_help("put it in a variable (kept in a Secret) and refer to it as $(VARIABLE) in args"),
                 );
                 None
@@ -285,7 +287,11 @@ impl Pod<'_> {
                 .resource_outputs(name)
                 .map(|p| (p, p.outputs.lookup(&["source".to_owned()])))
             {
-                Some((_, Ok((Value::Object(source), _)))) => source.clone(),
+                Some((_, Ok((Value::Object(source), false)))) => source.clone(),
+                Some((provisioned, Ok((_, true)))) => {
+                    self.refused.push(self.source().error(at, format!("the volume source of resource `{name}` (definition `{}`) is built from a secret, and would be visible in the pod spec", provisioned.definition)).with_help("do not pass secret outputs in the params of a volume resource"));
+                    return None;
+                }
                 Some((provisioned, _)) => {
                     self.errors.push(self.source().error(at, format!("resource `{name}` (definition `{}`) has no `source` output, so it cannot be mounted", provisioned.definition)).with_help("a volume definition outputs `source`: a Kubernetes volume source such as {persistentVolumeClaim: {claimName: …}}"));
                     return None;

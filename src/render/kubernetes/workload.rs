@@ -7,7 +7,6 @@ use serde_json::{Map, Value, json};
 use super::container::{FILES_VOLUME, Pod, SECRET_FILES_VOLUME};
 use super::data::Data;
 use super::labels;
-use crate::diagnostic::Diagnostic;
 use crate::render::Options;
 use crate::render::images::ContainerImage;
 use crate::render::substitute::Substituter;
@@ -19,7 +18,7 @@ pub fn objects(
     loaded: &LoadedWorkload,
     graph: &Graph,
     options: &Options<'_>,
-) -> Result<(Vec<Value>, Vec<ContainerImage>), Vec<Diagnostic>> {
+) -> Result<(Vec<Value>, Vec<ContainerImage>), crate::render::Error> {
     let workload = &loaded.workload;
     let name = workload.metadata.name.as_str();
     let mut pod = Pod {
@@ -33,14 +32,19 @@ pub fn objects(
         secret_files: Vec::new(),
         volumes: Vec::new(),
         errors: Vec::new(),
+        refused: Vec::new(),
     };
     let built: Vec<(String, Value)> = workload
         .containers
         .iter()
         .map(|(c, spec)| (c.clone(), pod.container(c, spec)))
         .collect();
+    if !pod.refused.is_empty() {
+        pod.refused.append(&mut pod.errors);
+        return Err(crate::render::Error::Refused(pod.refused));
+    }
     if !pod.errors.is_empty() {
-        return Err(pod.errors);
+        return Err(crate::render::Error::Invalid(pod.errors));
     }
     let (init, main) = split_init_containers(loaded, built);
     let labels = labels::workload(name, options.app, &options.policy.labels);

@@ -1,0 +1,98 @@
+//! The last check before manifests leave the renderer: no known secret value, in any of its
+//! forms, anywhere but a Secret's `data` or `stringData`. Taint tracking in `resolve` and in the
+//! workload renderer is what keeps secrets in place; this catches what a driver it cannot
+//! follow (a `cmd` program) or a mistake of ours would let through.
+
+use serde_json::Value;
+
+use super::Object;
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::secret::Secrets;
+
+/// A refusal for every object field that holds a known secret (the first such field of each
+/// object), naming the object, the field and where the secret came from — never the value.
+pub fn check(objects: &[Object], secrets: &Secrets) -> Vec<Diagnostic> {
+    if secrets.is_empty() {
+        return Vec::new();
+    }
+    objects
+        .iter()
+        .filter_map(|object| {
+            let mut path = Vec::new();
+            let (field, origin) = find(&object.body, object.kind() == "Secret", &mut path, secrets)?;
+            Some(
+                Diagnostic::general(
+                    Severity::Error,
+                    format!(
+                        "{} `{}` (from {}) holds a secret value ({origin}) in `{field}`, where anyone who can read the manifests sees it",
+                        object.kind(),
+                        object.name(),
+                        object.origin
+                    ),
+                )
+                .with_help("secrets may only go into a Secret's data; pass them to containers as variables (they become secretKeyRef) or files"),
+            )
+        })
+        .collect()
+}
+
+fn find(
+    value: &Value,
+    in_secret: bool,
+    path: &mut Vec<String>,
+    secrets: &Secrets,
+) -> Option<(String, String)> {
+    let found = |text: &str, path: &[String]| secrets.find(text).map(|o| (path.join("."), o));
+    match value {
+        Value::String(text) => found(text, path),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+            path.push(i.to_string());
+            let hit = find(item, in_secret, path, secrets);
+            path.pop();
+            hit
+        }),
+        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            path.push(key.clone());
+            let hit = found(key, path).or_else(|| {
+                let data = in_secret && path.len() == 1 && (key == "data" || key == "stringData");
+                (!data).then(|| find(item, in_secret, path, secrets)).flatten()
+            });
+            path.pop();
+            hit
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn object(body: Value) -> Object {
+        Object {
+            body,
+            origin: "resource `db`".into(),
+        }
+    }
+
+    #[test]
+    fn secrets_are_allowed_only_in_secret_data() {
+        let secrets = Secrets::default();
+        secrets.register("s3cr3t-value", "resources.db.password");
+        let objects = [
+            object(json!({"kind": "Secret", "metadata": {"name": "ok"}, "data": {"p": "czNjcjN0LXZhbHVl"}, "stringData": {"p": "s3cr3t-value"}})),
+            object(json!({"kind": "Secret", "metadata": {"name": "bad", "labels": {"x": "s3cr3t-value"}}})),
+            object(json!({"kind": "Ingress", "metadata": {"name": "web"}, "spec": {"rules": [{"host": "s3cr3t-value.example.com"}]}})),
+            object(json!({"kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"u": "pw=s3cr3t%2Dvalue"}})),
+        ];
+        let refused = check(&objects, &secrets);
+        let messages: Vec<&str> = refused.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(messages.len(), 3, "{messages:#?}");
+        assert!(messages[0].starts_with("Secret `bad`") && messages[0].contains("`metadata.labels.x`"));
+        assert!(messages[1].contains("Ingress `web`") && messages[1].contains("`spec.rules.0.host`"));
+        assert!(messages[2].contains("ConfigMap `c`") && messages[2].contains("`data.u`"));
+        assert!(messages.iter().all(|m| m.contains("resources.db.password") && !m.contains("s3cr3t")));
+    }
+}
