@@ -38,7 +38,8 @@ struct Known {
     /// (form, index into `origins`), in registration order.
     forms: Vec<(String, usize)>,
     origins: Vec<String>,
-    seen: std::collections::HashSet<String>,
+    /// Each value's index in `origins`.
+    seen: std::collections::HashMap<String, usize>,
 }
 
 struct Matcher {
@@ -55,10 +56,16 @@ impl Secrets {
             return;
         }
         let mut known = self.known.write().expect("secret registry poisoned");
-        if !known.seen.insert(value.to_owned()) {
+        if let Some(&index) = known.seen.get(value) {
+            // The latest name is the one closest to where it is used (a resource's output
+            // rather than the derivation that made it).
+            known.origins[index] = origin.to_owned();
+            drop(known);
+            *self.matcher.lock().expect("secret matcher poisoned") = None;
             return;
         }
         let index = known.origins.len();
+        known.seen.insert(value.to_owned(), index);
         known.origins.push(origin.to_owned());
         for form in forms(value) {
             known.forms.push((form, index));

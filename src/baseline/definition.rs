@@ -74,6 +74,12 @@ impl Driver {
             Driver::Cmd(_) => "cmd",
         }
     }
+
+    /// Whether its result depends on its inputs alone, so running it twice is harmless (a
+    /// `cmd` program may provision something each time it runs).
+    pub fn is_pure(&self) -> bool {
+        !matches!(self, Driver::Cmd { .. })
+    }
 }
 
 impl Definition {

@@ -140,7 +140,10 @@ mod tests {
 
     #[test]
     fn lines_that_look_like_workflow_commands_are_defused() {
-        assert_eq!(defuse("ok\n  ::stop-commands::x\nfine"), "ok\n>   ::stop-commands::x\nfine");
+        assert_eq!(
+            defuse("ok\n  ::stop-commands::x\nfine"),
+            "ok\n>   ::stop-commands::x\nfine"
+        );
         assert_eq!(defuse("a :: b"), "a :: b");
     }
 }

@@ -55,7 +55,9 @@ fn find(
             path.push(key.clone());
             let hit = found(key, path).or_else(|| {
                 let data = in_secret && path.len() == 1 && (key == "data" || key == "stringData");
-                (!data).then(|| find(item, in_secret, path, secrets)).flatten()
+                (!data)
+                    .then(|| find(item, in_secret, path, secrets))
+                    .flatten()
             });
             path.pop();
             hit
@@ -82,17 +84,33 @@ mod tests {
         let secrets = Secrets::default();
         secrets.register("s3cr3t-value", "resources.db.password");
         let objects = [
-            object(json!({"kind": "Secret", "metadata": {"name": "ok"}, "data": {"p": "czNjcjN0LXZhbHVl"}, "stringData": {"p": "s3cr3t-value"}})),
-            object(json!({"kind": "Secret", "metadata": {"name": "bad", "labels": {"x": "s3cr3t-value"}}})),
-            object(json!({"kind": "Ingress", "metadata": {"name": "web"}, "spec": {"rules": [{"host": "s3cr3t-value.example.com"}]}})),
-            object(json!({"kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"u": "pw=s3cr3t%2Dvalue"}})),
+            object(
+                json!({"kind": "Secret", "metadata": {"name": "ok"}, "data": {"p": "czNjcjN0LXZhbHVl"}, "stringData": {"p": "s3cr3t-value"}}),
+            ),
+            object(
+                json!({"kind": "Secret", "metadata": {"name": "bad", "labels": {"x": "s3cr3t-value"}}}),
+            ),
+            object(
+                json!({"kind": "Ingress", "metadata": {"name": "web"}, "spec": {"rules": [{"host": "s3cr3t-value.example.com"}]}}),
+            ),
+            object(
+                json!({"kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"u": "pw=s3cr3t%2Dvalue"}}),
+            ),
         ];
         let refused = check(&objects, &secrets);
         let messages: Vec<&str> = refused.iter().map(|d| d.message.as_str()).collect();
         assert_eq!(messages.len(), 3, "{messages:#?}");
-        assert!(messages[0].starts_with("Secret `bad`") && messages[0].contains("`metadata.labels.x`"));
-        assert!(messages[1].contains("Ingress `web`") && messages[1].contains("`spec.rules.0.host`"));
+        assert!(
+            messages[0].starts_with("Secret `bad`") && messages[0].contains("`metadata.labels.x`")
+        );
+        assert!(
+            messages[1].contains("Ingress `web`") && messages[1].contains("`spec.rules.0.host`")
+        );
         assert!(messages[2].contains("ConfigMap `c`") && messages[2].contains("`data.u`"));
-        assert!(messages.iter().all(|m| m.contains("resources.db.password") && !m.contains("s3cr3t")));
+        assert!(
+            messages
+                .iter()
+                .all(|m| m.contains("resources.db.password") && !m.contains("s3cr3t"))
+        );
     }
 }

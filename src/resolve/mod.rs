@@ -8,6 +8,7 @@ mod driver;
 mod graph;
 mod identity;
 mod outputs;
+mod shadow;
 
 use std::collections::HashMap;
 
@@ -17,6 +18,7 @@ pub use derive::Key;
 pub use graph::Plan;
 pub use identity::{Identity, dns_label};
 pub use outputs::Outputs;
+use outputs::{Returned, Shadowed};
 
 use crate::baseline::{self, Baseline, Environment, Selection, Subject};
 use crate::diagnostic::Diagnostic;
@@ -60,14 +62,6 @@ impl Graph {
         self.bindings
             .get(&(workload.to_owned(), name.to_owned()))
             .map(|&i| &self.resources[i])
-    }
-
-    /// Every secret output value, so CI logs can mask them.
-    pub fn secret_texts(&self) -> Vec<String> {
-        self.resources
-            .iter()
-            .flat_map(|r| r.outputs.secret_texts())
-            .collect()
     }
 }
 
@@ -148,43 +142,64 @@ pub fn resolve(request: &Request<'_>) -> Result<Graph, Error> {
             );
             continue;
         };
-        let dependencies: Map<String, Value> = declaring
+        let used: Vec<(&String, &Provisioned)> = declaring
             .workload
             .resources
             .keys()
             .filter_map(|dep| {
                 let i = plan.node_of(*w, dep)?;
                 let provisioned = &graph.resources[done[i]?];
-                node.dependencies
-                    .contains(&i)
-                    .then(|| (dep.clone(), provisioned.outputs.to_json()))
+                node.dependencies.contains(&i).then_some((dep, provisioned))
             })
             .collect();
-        let (params, tainted) = match substitute_params(request, &plan, &graph, &done, *w, name) {
+        let params = match substitute_params(request, &plan, &graph, &done, *w, name, Side::Real) {
             Ok(p) => p,
             Err(d) => {
                 invalid.push(d);
                 continue;
             }
         };
-        let context = json!({
-            "resource": {
-                "type": node.resource.kind,
-                "class": node.resource.class(),
-                "id": node.identity.res_id,
-                "uid": node.identity.uid,
-                "slug": node.identity.slug,
-                "name": name,
-                "params": params,
-                "metadata": node.resource.metadata.clone().unwrap_or_default(),
-                "requested": node.requested,
-            },
-            "workload": context::workload(&declaring.workload),
-            "workloads": all_workloads,
-            "environment": environment,
-            "app": request.app,
-            "resources": dependencies,
-        });
+        let shadow_params =
+            substitute_params(request, &plan, &graph, &done, *w, name, Side::Shadow)
+                .expect("the shadow looks up what the real run found");
+        // Secrets among the inputs: what the driver makes from them is run again as shadows.
+        let given_secrets =
+            params != shadow_params || used.iter().any(|(_, p)| p.outputs.has_secrets());
+        let context_of = |side: Side| {
+            let (params, resources): (&Value, Map<String, Value>) = match side {
+                Side::Real => (
+                    &params,
+                    used.iter()
+                        .map(|(d, p)| ((*d).clone(), p.outputs.to_json()))
+                        .collect(),
+                ),
+                Side::Shadow => (
+                    &shadow_params,
+                    used.iter()
+                        .map(|(d, p)| ((*d).clone(), p.outputs.shadow_json()))
+                        .collect(),
+                ),
+            };
+            json!({
+                "resource": {
+                    "type": node.resource.kind,
+                    "class": node.resource.class(),
+                    "id": node.identity.res_id,
+                    "uid": node.identity.uid,
+                    "slug": node.identity.slug,
+                    "name": name,
+                    "params": params,
+                    "metadata": node.resource.metadata.clone().unwrap_or_default(),
+                    "requested": node.requested,
+                },
+                "workload": context::workload(&declaring.workload),
+                "workloads": all_workloads,
+                "environment": environment,
+                "app": request.app,
+                "resources": resources,
+            })
+        };
+        let context = context_of(Side::Real);
         let secret_texts = node
             .dependencies
             .iter()
@@ -199,14 +214,34 @@ pub fn resolve(request: &Request<'_>) -> Result<Graph, Error> {
             key: &request.key,
             subject: format!("resource `{name}` of workload `{workload_name}`"),
             secret_texts,
+            shadow: false,
         };
-        match driver::run(&invocation) {
-            Ok(provided) => {
+        let provided = driver::run(&invocation).and_then(|provided| {
+            if !(given_secrets || provided.read_secret) {
+                return Ok((provided, Shadowed::Untouched));
+            }
+            if !definition.driver.is_pure() {
+                return Ok((provided, Shadowed::Opaque));
+            }
+            let shadow_context = context_of(Side::Shadow);
+            let shadow = driver::run(&Invocation {
+                context: &shadow_context,
+                shadow: true,
+                ..invocation.clone()
+            })
+            .map_err(|_| driver::secret_dependent(&invocation, "fails when its secret inputs change, so what it makes depends on a secret's content".into()))?;
+            driver::check_exposure(&invocation, &provided.manifests, &shadow.manifests)?;
+            Ok((provided, Shadowed::Ran { outputs: shadow.outputs, secrets: shadow.secrets }))
+        });
+        match provided {
+            Ok((provided, shadowed)) => {
                 used_development_key |= provided.used_development_key;
-                let mut outputs = Outputs::new(provided.outputs, provided.secrets);
-                if tainted {
-                    outputs = outputs.all_secret();
-                }
+                register_secrets(&provided.secrets, name, workload_name);
+                let outputs = Outputs::new(Returned {
+                    outputs: provided.outputs,
+                    secrets: provided.secrets,
+                    shadow: shadowed,
+                });
                 done[index] = Some(graph.resources.len());
                 for (dw, dname) in &node.declarations {
                     graph.bindings.insert(
@@ -315,8 +350,37 @@ fn no_definition_help(selection: &Selection<'_>, baseline: &Baseline) -> String 
     format!("definitions of this type:\n    {}", lines.join("\n    "))
 }
 
-/// A resource's params with `${resources.…}` replaced by dependency outputs. A param that is
-/// exactly one placeholder keeps the output's type. Also says whether a secret went in.
+/// Which values a run sees: the real ones, or their shadows (see `shadow`).
+#[derive(Clone, Copy)]
+enum Side {
+    Real,
+    Shadow,
+}
+
+/// Every string of a resource's secret outputs, registered for masking under the placeholder
+/// that reads it.
+fn register_secrets(secrets: &Map<String, Value>, resource: &str, workload: &str) {
+    fn texts(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(items) => items.iter().for_each(|v| texts(v, out)),
+            Value::Object(map) => map.values().for_each(|v| texts(v, out)),
+            Value::Number(n) => out.push(n.to_string()),
+            _ => {}
+        }
+    }
+    for (key, value) in secrets {
+        let mut found = Vec::new();
+        texts(value, &mut found);
+        let origin = format!("${{resources.{resource}.{key}}} of workload `{workload}`");
+        found
+            .iter()
+            .for_each(|t| crate::secret::register(t, &origin));
+    }
+}
+
+/// A resource's params with `${resources.…}` replaced by dependency outputs, or by their shadows.
+/// A param that is exactly one placeholder keeps the output's type.
 fn substitute_params(
     request: &Request<'_>,
     plan: &Plan,
@@ -324,15 +388,15 @@ fn substitute_params(
     done: &[Option<usize>],
     w: usize,
     name: &str,
-) -> Result<(Value, bool), Diagnostic> {
+    side: Side,
+) -> Result<Value, Diagnostic> {
     let loaded = &request.workloads[w];
     let Some(params) = &loaded.workload.resources[name].params else {
-        return Ok((Value::Object(Map::new()), false));
+        return Ok(Value::Object(Map::new()));
     };
-    let mut tainted = false;
     let mut substitute = |text: &str, path: &[String]| -> Result<Value, Diagnostic> {
         let template = Template::parse(text).expect("validated Score strings parse");
-        let lookup = |reference: &Reference| -> Result<(Value, bool), String> {
+        let lookup = |reference: &Reference| -> Result<Value, String> {
             let Reference::Resource { name: dep, keys } = reference else {
                 return Err("only ${resources.…} placeholders are expanded in params".into());
             };
@@ -340,16 +404,16 @@ fn substitute_params(
                 .node_of(w, dep)
                 .ok_or_else(|| format!("no resource `{dep}`"))?;
             let provisioned = &graph.resources[done[node].ok_or("its dependency failed")?];
-            provisioned
-                .outputs
-                .lookup(keys)
-                .map(|(v, s)| (v.clone(), s))
-                .map_err(|e| {
-                    format!(
-                        "resource `{dep}` ({}) has no such output: {e}",
-                        provisioned.definition
-                    )
-                })
+            match side {
+                Side::Real => provisioned.outputs.lookup(keys).map(|(v, _)| v.clone()),
+                Side::Shadow => provisioned.outputs.shadow_lookup(keys).cloned(),
+            }
+            .map_err(|e| {
+                format!(
+                    "resource `{dep}` ({}) has no such output: {e}",
+                    provisioned.definition
+                )
+            })
         };
         let locate = |offset: usize, message: String| {
             let (_, node) = loaded
@@ -362,22 +426,18 @@ fn substitute_params(
                 .with_help("name an output the resource's definition provides")
         };
         if let Some(p) = template.single_placeholder() {
-            let (value, secret) = lookup(&p.reference)
-                .map_err(|m| locate(p.offset, format!("{}: {m}", p.reference)))?;
-            tainted |= secret;
-            return Ok(value);
+            return lookup(&p.reference)
+                .map_err(|m| locate(p.offset, format!("{}: {m}", p.reference)));
         }
         let text = template.substitute(|p| {
-            let (value, secret) = lookup(&p.reference)
+            let value = lookup(&p.reference)
                 .map_err(|m| locate(p.offset, format!("{}: {m}", p.reference)))?;
-            tainted |= secret;
             Ok(placeholder::to_text(&value))
         })?;
         Ok(Value::String(text))
     };
     let root = vec!["resources".to_owned(), name.to_owned(), "params".to_owned()];
-    let value = map_strings(&Value::Object(params.clone()), &root, &mut substitute)?;
-    Ok((value, tainted))
+    map_strings(&Value::Object(params.clone()), &root, &mut substitute)
 }
 
 fn map_strings<E>(

@@ -11,6 +11,7 @@ use crate::baseline::{Definition, Driver, Environment};
 use crate::diagnostic::Diagnostic;
 
 /// Everything a driver needs for one resource.
+#[derive(Clone)]
 pub struct Invocation<'a> {
     pub definition: &'a Definition,
     /// `{resource, workload, workloads, environment, app, resources}` (see `resolve::context`).
@@ -22,6 +23,9 @@ pub struct Invocation<'a> {
     pub subject: String,
     /// Secret values in the context (dependencies' secrets), blanked out of anything we print.
     pub secret_texts: Vec<String>,
+    /// The shadow run (see `resolve::shadow`): the context holds shadows of its secrets, and
+    /// what the driver reads that is secret (`derive`, CI variables) it reads as shadows too.
+    pub shadow: bool,
 }
 
 /// What a driver produced.
@@ -32,6 +36,8 @@ pub struct Provided {
     pub manifests: Vec<Value>,
     /// A secret was derived with the public development key.
     pub used_development_key: bool,
+    /// It read a secret (`derive`, a CI variable), so what it made may hold one.
+    pub read_secret: bool,
 }
 
 #[derive(Debug)]
@@ -87,6 +93,94 @@ fn check(invocation: &Invocation<'_>, provided: &Provided) -> Result<(), DriverE
         }
     }
     Ok(())
+}
+
+/// How a driver reads what is secret: in the real run each value is registered for masking
+/// the moment it is read; in the shadow run it is read as its shadow.
+#[derive(Clone)]
+struct SecretReads {
+    shadow: bool,
+    definition: String,
+}
+
+impl SecretReads {
+    fn of(invocation: &Invocation<'_>) -> SecretReads {
+        SecretReads {
+            shadow: invocation.shadow,
+            definition: invocation.definition.name.clone(),
+        }
+    }
+
+    /// A CI variable a definition reads is a secret until shown otherwise.
+    fn variable(&self, name: &str, value: String) -> String {
+        self.read(value, || format!("CI variable `{name}`"))
+    }
+
+    fn derived(&self, purpose: &str, value: String) -> String {
+        self.read(value, || {
+            format!("derive(\"{purpose}\") of definition `{}`", self.definition)
+        })
+    }
+
+    fn read(&self, value: String, origin: impl FnOnce() -> String) -> String {
+        if self.shadow {
+            super::shadow::shadow_text(&value)
+        } else {
+            crate::secret::register(&value, &origin());
+            value
+        }
+    }
+}
+
+/// A refusal: what the definition made from a secret would be exposed.
+pub fn secret_dependent(invocation: &Invocation<'_>, message: String) -> DriverError {
+    DriverError::Refused(definition_error(invocation, message).with_help(
+        "secrets may only go into a Secret's data (and outputs under `secrets`); if a param carries a secret, the Score file must not pass one there",
+    ))
+}
+
+/// Refuses manifests in which something built from a secret lies outside a Secret's data:
+/// the fields where the real and the shadow run differ (see `resolve::shadow`).
+pub fn check_exposure(
+    invocation: &Invocation<'_>,
+    real: &[Value],
+    shadow: &[Value],
+) -> Result<(), DriverError> {
+    let Some(exposed) = super::shadow::exposed(real, shadow) else {
+        return Err(secret_dependent(
+            invocation,
+            "makes a different number of manifests when its secret inputs change".into(),
+        ));
+    };
+    let Some((index, path)) = exposed.first() else {
+        return Ok(());
+    };
+    let manifest = &real[*index];
+    let field = path.join(".");
+    let value = path.iter().try_fold(manifest, |v, key| match v {
+        Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
+        Value::Object(map) => map.get(key),
+        _ => None,
+    });
+    let origin = value
+        .and_then(|v| crate::secret::global().find(&v.to_string()))
+        .unwrap_or_else(|| "a secret it was given or derived".into());
+    let also = match exposed.len() {
+        1 => String::new(),
+        n => format!(
+            " (and {} more field{})",
+            n - 1,
+            if n == 2 { "" } else { "s" }
+        ),
+    };
+    Err(secret_dependent(
+        invocation,
+        format!(
+            "puts a value built from a secret ({origin}) into {} `{}` field `{field}`{also}, where anyone who can read the manifests sees it",
+            manifest["kind"].as_str().unwrap_or("object"),
+            manifest["metadata"]["name"].as_str().unwrap_or_default(),
+        ),
+    ))
 }
 
 /// An error located at the definition, naming the resource it was run for.

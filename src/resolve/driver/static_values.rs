@@ -12,11 +12,25 @@ pub fn run(
     outputs: Option<&Located>,
     secrets: Option<&Located>,
 ) -> Result<Provided, DriverError> {
+    let read_secret = [outputs, secrets]
+        .into_iter()
+        .flatten()
+        .any(|located| reads_environment(&located.node));
     Ok(Provided {
         outputs: materialize_map(invocation, outputs)?,
         secrets: materialize_map(invocation, secrets)?,
+        read_secret,
         ..Provided::default()
     })
+}
+
+fn reads_environment(node: &Node) -> bool {
+    match &node.value {
+        Yaml::String(text) => text.contains("${env."),
+        Yaml::Seq(items) => items.iter().any(reads_environment),
+        Yaml::Map(entries) => entries.iter().any(|e| reads_environment(&e.value)),
+        _ => false,
+    }
 }
 
 fn materialize_map(
@@ -45,7 +59,9 @@ fn materialize(
                 let Reference::Env(var) = &p.reference else {
                     unreachable!("env syntax yields env references")
                 };
-                std::env::var(var).map_err(|_| (p.offset, var.clone()))
+                std::env::var(var)
+                    .map(|value| super::SecretReads::of(invocation).variable(var, value))
+                    .map_err(|_| (p.offset, var.clone()))
             });
             match value {
                 Ok(text) => Value::String(text),

@@ -10,7 +10,7 @@ use minijinja::{Error, ErrorKind, Value as Jinja};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::{DriverError, Invocation, Provided};
+use super::{DriverError, Invocation, Provided, SecretReads};
 use crate::baseline::{Templates, template_syntax};
 use crate::resolve::derive::{self, Refusal};
 use crate::resolve::identity::dns_label;
@@ -26,6 +26,7 @@ const SHARED_SCOPE: &str = "shared";
 struct Flags {
     refused: AtomicBool,
     used_development_key: AtomicBool,
+    read_secret: AtomicBool,
 }
 
 pub fn run(invocation: &Invocation<'_>, templates: &Templates) -> Result<Provided, DriverError> {
@@ -70,6 +71,7 @@ pub fn run(invocation: &Invocation<'_>, templates: &Templates) -> Result<Provide
         }
     }
     provided.used_development_key = flags.used_development_key.load(Ordering::Relaxed);
+    provided.read_secret = flags.read_secret.load(Ordering::Relaxed);
     Ok(provided)
 }
 
@@ -141,6 +143,7 @@ fn engine<'s>(invocation: &Invocation<'_>, flags: Arc<Flags>) -> minijinja::Envi
     let key = invocation.key.clone();
     let allow_development_key = invocation.environment.allows_development_key();
     let environment_name = invocation.environment.name.clone();
+    let reads = SecretReads::of(invocation);
     for (function, uid) in [
         ("derive", invocation.uid.to_owned()),
         ("derive_shared", SHARED_SCOPE.to_owned()),
@@ -148,6 +151,7 @@ fn engine<'s>(invocation: &Invocation<'_>, flags: Arc<Flags>) -> minijinja::Envi
         let key = key.clone();
         let environment_name = environment_name.clone();
         let flags = flags.clone();
+        let reads = reads.clone();
         env.add_function(function, move |purpose: String, length: Option<usize>| {
         let length = length.unwrap_or(24);
         match derive::derive(&key, allow_development_key, &environment_name, &uid, &purpose, length) {
@@ -155,7 +159,8 @@ fn engine<'s>(invocation: &Invocation<'_>, flags: Arc<Flags>) -> minijinja::Envi
                 if matches!(key, derive::Key::Missing) {
                     flags.used_development_key.store(true, Ordering::Relaxed);
                 }
-                Ok(value)
+                flags.read_secret.store(true, Ordering::Relaxed);
+                Ok(reads.derived(&purpose, value))
             }
             Err(Refusal::NoKey) => {
                 flags.refused.store(true, Ordering::Relaxed);
@@ -168,13 +173,17 @@ fn engine<'s>(invocation: &Invocation<'_>, flags: Arc<Flags>) -> minijinja::Envi
     env.add_function("fail", |message: String| -> Result<Jinja, Error> {
         Err(Error::new(ErrorKind::InvalidOperation, message))
     });
-    env.add_function("env", |name: String| {
-        std::env::var(&name).map_err(|_| {
-            Error::new(
-                ErrorKind::InvalidOperation,
-                format!("environment variable `{name}` is not set"),
-            )
-        })
+    let read = flags.clone();
+    env.add_function("env", move |name: String| {
+        read.read_secret.store(true, Ordering::Relaxed);
+        std::env::var(&name)
+            .map(|value| reads.variable(&name, value))
+            .map_err(|_| {
+                Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("environment variable `{name}` is not set"),
+                )
+            })
     });
     let workloads = invocation.context["workloads"].clone();
     env.add_function("service_port", move |workload: String, port: Jinja| {
