@@ -40,7 +40,12 @@ pub fn run(invocation: &Invocation<'_>, program: &Program) -> Result<Provided, D
     let passed: Vec<String> = environment
         .iter()
         .filter(|(name, _)| !BASE_ENVIRONMENT.contains(&name.as_str()))
-        .map(|(_, value)| value.to_string_lossy().into_owned())
+        .map(|(name, value)| {
+            let value = value.to_string_lossy().into_owned();
+            // Masked from now on, and refused wherever it would land outside a Secret.
+            crate::secret::register(&value, &format!("CI variable `{name}`"));
+            value
+        })
         .collect();
     let redactor = Redactor::new(invocation.secret_texts.iter().chain(&passed));
     execute(invocation, program, environment).map_err(|failure| {

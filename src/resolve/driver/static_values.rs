@@ -12,13 +12,10 @@ pub fn run(
     outputs: Option<&Located>,
     secrets: Option<&Located>,
 ) -> Result<Provided, DriverError> {
-    let read_secret = [outputs, secrets]
-        .into_iter()
-        .flatten()
-        .any(|located| reads_environment(&located.node));
+    let read_secret = secrets.is_some_and(|located| reads_environment(&located.node));
     Ok(Provided {
-        outputs: materialize_map(invocation, outputs)?,
-        secrets: materialize_map(invocation, secrets)?,
+        outputs: materialize_map(invocation, outputs, false)?,
+        secrets: materialize_map(invocation, secrets, true)?,
         read_secret,
         ..Provided::default()
     })
@@ -33,14 +30,17 @@ fn reads_environment(node: &Node) -> bool {
     }
 }
 
+/// `secret`: the map is the definition's `secrets`, whose CI variables are secrets.
 fn materialize_map(
     invocation: &Invocation<'_>,
     located: Option<&Located>,
+    secret: bool,
 ) -> Result<Map<String, Value>, DriverError> {
     let Some(located) = located else {
         return Ok(Map::new());
     };
-    match materialize(invocation, located, &located.node)? {
+    let reads = secret.then(|| super::SecretReads::of(invocation));
+    match materialize(invocation, reads.as_ref(), located, &located.node)? {
         Value::Object(map) => Ok(map),
         _ => Ok(Map::new()),
     }
@@ -48,6 +48,7 @@ fn materialize_map(
 
 fn materialize(
     invocation: &Invocation<'_>,
+    reads: Option<&super::SecretReads>,
     located: &Located,
     node: &Node,
 ) -> Result<Value, DriverError> {
@@ -60,7 +61,10 @@ fn materialize(
                     unreachable!("env syntax yields env references")
                 };
                 std::env::var(var)
-                    .map(|value| super::SecretReads::of(invocation).variable(var, value))
+                    .map(|value| match reads {
+                        Some(reads) => reads.variable(var, value),
+                        None => value,
+                    })
                     .map_err(|_| (p.offset, var.clone()))
             });
             match value {
@@ -79,7 +83,7 @@ fn materialize(
         Yaml::Seq(items) => Value::Array(
             items
                 .iter()
-                .map(|i| materialize(invocation, located, i))
+                .map(|i| materialize(invocation, reads, located, i))
                 .collect::<Result<_, _>>()?,
         ),
         Yaml::Map(entries) => {
@@ -87,7 +91,7 @@ fn materialize(
             for e in entries {
                 map.insert(
                     e.key_str().to_owned(),
-                    materialize(invocation, located, &e.value)?,
+                    materialize(invocation, reads, located, &e.value)?,
                 );
             }
             Value::Object(map)

@@ -27,6 +27,8 @@ struct Flags {
     refused: AtomicBool,
     used_development_key: AtomicBool,
     read_secret: AtomicBool,
+    /// The part being rendered is `secrets`: a CI variable read there is a secret.
+    in_secrets: AtomicBool,
 }
 
 pub fn run(invocation: &Invocation<'_>, templates: &Templates) -> Result<Provided, DriverError> {
@@ -36,6 +38,7 @@ pub fn run(invocation: &Invocation<'_>, templates: &Templates) -> Result<Provide
     let mut provided = Provided::default();
     for (part, template) in templates.parts() {
         let text = template.node.as_str().unwrap_or_default();
+        flags.in_secrets.store(part == "secrets", Ordering::Relaxed);
         let rendered = engine.render_str(text, context.clone()).map_err(|e| {
             let at = template.position_at(template_syntax::error_offset(text, &e));
             let diagnostic = template
@@ -175,9 +178,16 @@ fn engine<'s>(invocation: &Invocation<'_>, flags: Arc<Flags>) -> minijinja::Envi
     });
     let read = flags.clone();
     env.add_function("env", move |name: String| {
-        read.read_secret.store(true, Ordering::Relaxed);
+        let secret = read.in_secrets.load(Ordering::Relaxed);
+        read.read_secret.fetch_or(secret, Ordering::Relaxed);
         std::env::var(&name)
-            .map(|value| reads.variable(&name, value))
+            .map(|value| {
+                if secret {
+                    reads.variable(&name, value)
+                } else {
+                    value
+                }
+            })
             .map_err(|_| {
                 Error::new(
                     ErrorKind::InvalidOperation,

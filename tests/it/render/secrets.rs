@@ -85,7 +85,9 @@ fn secrets_in_command_or_args_are_refused() {
         )],
     )
     .run()
-    .fails(2);
-    out.stderr_has("score.yaml:7:27: error: a secret output is used in command or args");
+    .fails(3);
+    out.stderr_has(
+        "score.yaml:7:27: error: a secret output is used in `containers.main.args.1`, which is visible in the pod spec",
+    );
     out.stderr_has("$(VARIABLE)");
 }
