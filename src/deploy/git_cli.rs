@@ -212,10 +212,13 @@ fn credentials() -> Option<Credentials> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let user = var("GIT_USERNAME");
     let found = |variable: &'static str, default: &str| {
-        var(variable).map(|token| Credentials {
-            variable,
-            user: user.clone().unwrap_or_else(|| default.into()),
-            token,
+        var(variable).map(|token| {
+            crate::secret::register(&token, variable);
+            Credentials {
+                variable,
+                user: user.clone().unwrap_or_else(|| default.into()),
+                token,
+            }
         })
     };
     found("GIT_TOKEN", "x-access-token")

@@ -49,7 +49,10 @@ impl Key {
 
     pub fn from_env() -> Key {
         match std::env::var("SCORELINE_KEY") {
-            Ok(k) if !k.is_empty() => Key::Platform(k.into_bytes()),
+            Ok(k) if !k.is_empty() => {
+                crate::secret::register(&k, "SCORELINE_KEY");
+                Key::Platform(k.into_bytes())
+            }
             _ => Key::Missing,
         }
     }

@@ -49,7 +49,11 @@ impl Credentials {
 /// `pushed_to`: the hosts of the tags being pushed.
 pub fn for_registry(host: &str, pushed_to: &[String]) -> Credentials {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    choose(host, pushed_to, &var, docker_config)
+    let credentials = choose(host, pushed_to, &var, docker_config);
+    if let Some(secret) = credentials.secret() {
+        crate::secret::register(secret, &format!("the credentials for {host}"));
+    }
+    credentials
 }
 
 /// The choice itself, given the environment (`var`) and Docker's config, read only if needed.
