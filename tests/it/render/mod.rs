@@ -6,6 +6,7 @@ mod examples;
 mod output;
 mod resources;
 mod secrets;
+mod taint;
 mod workloads;
 
 use std::ffi::OsStr;
