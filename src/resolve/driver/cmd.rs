@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{DriverError, Invocation, Provided, definition_error};
 
@@ -21,17 +21,6 @@ pub fn run(
         DriverError::Failed(definition_error(invocation, message).with_help(help))
     };
     let program = program_path(&command[0], dir);
-    let context = invocation.context;
-    let input = json!({
-        "resource": context["resource"],
-        "context": {
-            "workload": context["workload"],
-            "workloads": context["workloads"],
-            "environment": context["environment"],
-            "app": context["app"],
-            "resources": context["resources"],
-        }
-    });
     let mut child = Command::new(&program)
         .args(&command[1..])
         .current_dir(dir.unwrap_or(Path::new(".")))
@@ -40,7 +29,7 @@ pub fn run(
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| failed(format!("cannot run `{}`: {e}", program.display()), "check that the program exists and is executable (bare names are looked up on PATH)".into()))?;
-    let payload = input.to_string();
+    let payload = invocation.context.to_cmd_input();
     let mut stdin = child.stdin.take().expect("stdin is piped");
     let writer = std::thread::spawn(move || {
         // A program that does not read its input is allowed: ignore a closed pipe.
