@@ -2,9 +2,10 @@
 //! canonical order, written atomically — a failed write leaves the previous folder as it was.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use hmac::Mac;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::folder::{self, FolderError};
 use crate::resolve::Key;
@@ -58,36 +59,42 @@ impl Object {
 pub struct ManifestSet {
     objects: Vec<Object>,
     namespace: String,
+    /// The files, written out once and kept: the render's id and its folder read the same text.
+    files: OnceLock<Vec<(String, String)>>,
 }
 
 impl ManifestSet {
     /// Orders objects canonically. The same object produced twice (shared infrastructure, such
     /// as one broker for several topics) is kept once; two different objects with the same
     /// identity are an error naming both producers.
-    pub fn new(objects: Vec<Object>, namespace: &str) -> Result<ManifestSet, String> {
-        let mut objects: Vec<Object> = objects
-            .into_iter()
-            .map(|o| Object {
-                body: canonical(&o.body, 0),
-                origin: o.origin,
-            })
-            .collect();
-        objects.sort_by(|a, b| {
-            (a.kind(), a.namespace(), a.name()).cmp(&(b.kind(), b.namespace(), b.name()))
-        });
-        let identity = |o: &Object| {
-            (
-                o.body["apiVersion"].clone(),
-                o.kind().to_owned(),
-                o.namespace().map(str::to_owned),
-                o.name().to_owned(),
-            )
+    pub fn new(mut objects: Vec<Object>, namespace: &str) -> Result<ManifestSet, String> {
+        for object in &mut objects {
+            canonicalize(&mut object.body, 0);
+        }
+        // A stable sort of positions by each object's key, read once: equal keys keep their
+        // order. Then whether each object has the identity of the one before it.
+        let mut order: Vec<usize> = (0..objects.len()).collect();
+        let same_as_previous: Vec<bool> = {
+            let keys: Vec<(&str, Option<&str>, &str)> = objects
+                .iter()
+                .map(|o| (o.kind(), o.namespace(), o.name()))
+                .collect();
+            order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
+            let api_version = |i: usize| &objects[i].body["apiVersion"];
+            std::iter::once(false)
+                .chain(order.windows(2).map(|pair| {
+                    keys[pair[0]] == keys[pair[1]] && api_version(pair[0]) == api_version(pair[1])
+                }))
+                .collect()
         };
-        let mut unique: Vec<Object> = Vec::with_capacity(objects.len());
-        for object in objects {
+        let mut slots: Vec<Option<Object>> = objects.into_iter().map(Some).collect();
+        let mut unique: Vec<Object> = Vec::with_capacity(order.len());
+        for (i, same) in order.into_iter().zip(same_as_previous) {
+            let object = slots[i].take().expect("each position once");
+            // The previous object was kept, or dropped as equal to the last one kept.
             match unique.last() {
-                Some(last) if identity(last) == identity(&object) && last.body == object.body => {}
-                Some(last) if identity(last) == identity(&object) => {
+                Some(last) if same && last.body == object.body => {}
+                Some(last) if same => {
                     return Err(format!(
                         "{} `{}` is produced twice, differently: by {} and by {}",
                         object.kind(),
@@ -102,6 +109,7 @@ impl ManifestSet {
         Ok(ManifestSet {
             objects: unique,
             namespace: namespace.to_owned(),
+            files: OnceLock::new(),
         })
     }
 
@@ -111,19 +119,26 @@ impl ManifestSet {
 
     /// Every file of the folder, by name, in order: objects, then kustomization.yaml.
     pub fn files(&self) -> Vec<(String, String)> {
-        let mut files: Vec<(String, String)> = self
-            .objects
-            .iter()
-            .map(|o| (o.file_name(&self.namespace), yaml::to_string(&o.body)))
-            .collect();
-        let resources: Vec<&String> = files.iter().map(|(name, _)| name).collect();
-        let kustomization = json!({
-            "apiVersion": "kustomize.config.k8s.io/v1beta1",
-            "kind": "Kustomization",
-            "resources": resources,
-        });
-        files.push(("kustomization.yaml".into(), yaml::to_string(&kustomization)));
-        files
+        self.written().to_vec()
+    }
+
+    /// The files, written out on first use.
+    fn written(&self) -> &[(String, String)] {
+        self.files.get_or_init(|| {
+            let mut files: Vec<(String, String)> = self
+                .objects
+                .iter()
+                .map(|o| (o.file_name(&self.namespace), yaml::to_string(&o.body)))
+                .collect();
+            let resources: Vec<&String> = files.iter().map(|(name, _)| name).collect();
+            let kustomization = json!({
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": resources,
+            });
+            files.push(("kustomization.yaml".into(), yaml::to_string(&kustomization)));
+            files
+        })
     }
 
     /// HMAC-SHA256 of every file's name and content under the platform key: the identity of
@@ -131,7 +146,7 @@ impl ManifestSet {
     /// where the Secrets are not (a record, a render folder's marker).
     pub fn digest(&self, key: &Key) -> String {
         let mut mac = key.content_mac("scoreline-render-id-v1");
-        for (name, content) in self.files() {
+        for (name, content) in self.written() {
             mac.update(name.as_bytes());
             mac.update(&[0]);
             mac.update(content.as_bytes());
@@ -149,53 +164,147 @@ impl ManifestSet {
 
     /// Writes the folder atomically, with the marker that says scoreline wrote it.
     pub fn write(&self, out: &Path, marker: &Value) -> Result<(), FolderError> {
-        let mut files: Vec<(String, Vec<u8>)> = self
-            .files()
-            .into_iter()
-            .map(|(n, c)| (n, c.into_bytes()))
-            .collect();
-        files.push((
-            MARKER.into(),
-            format!(
-                "{}\n",
-                serde_json::to_string_pretty(marker).unwrap_or_default()
-            )
-            .into_bytes(),
-        ));
-        folder::replace(out, &files, |dir| dir.join(MARKER).is_file())
+        let marker = format!(
+            "{}\n",
+            serde_json::to_string_pretty(marker).unwrap_or_default()
+        );
+        let files = self
+            .written()
+            .iter()
+            .map(|(name, content)| (name.as_str(), content.as_str()))
+            .chain([(MARKER, marker.as_str())]);
+        // File names are single path segments (see `Object::file_name`).
+        folder::replace_with(
+            out,
+            |dir| dir.join(MARKER).is_file(),
+            |staging| {
+                for (name, content) in files {
+                    let path = staging.join(name);
+                    std::fs::write(&path, content).map_err(|e| FolderError::Io(path, e))?;
+                }
+                Ok(())
+            },
+        )
     }
 }
 
 /// Keys sorted, with the conventional ones first (`apiVersion`, `kind`, `metadata` at the top,
-/// `name` first in any mapping), so output never depends on how it was built.
-fn canonical(value: &Value, depth: usize) -> Value {
+/// `name` first in any mapping), so output never depends on how it was built. In place: values
+/// are moved, never copied.
+fn canonicalize(value: &mut Value, depth: usize) {
     match value {
         Value::Object(map) => {
-            let rank = |key: &str| -> (u8, String) {
-                let first: &[&str] = if depth == 0 {
-                    &["apiVersion", "kind", "metadata"]
-                } else {
-                    &["name", "namespace"]
-                };
-                (
-                    first
-                        .iter()
-                        .position(|k| *k == key)
-                        .map_or(u8::MAX, |p| p as u8),
-                    key.to_owned(),
-                )
+            let first: &[&str] = if depth == 0 {
+                &["apiVersion", "kind", "metadata"]
+            } else {
+                &["name", "namespace"]
             };
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort_by_key(|k| rank(k));
-            let mut out = Map::new();
-            for key in keys {
-                out.insert(key.clone(), canonical(&map[key], depth + 1));
+            let in_order = map
+                .keys()
+                .zip(map.keys().skip(1))
+                .all(|(a, b)| ranked(first, a) <= ranked(first, b));
+            if !in_order {
+                // Sorted where the entries are, then the conventional keys moved to the front.
+                map.sort_keys();
+                let mut front = 0;
+                for key in first {
+                    if let Some((key, item)) = map.shift_remove_entry(*key) {
+                        map.shift_insert(front, key, item);
+                        front += 1;
+                    }
+                }
             }
-            Value::Object(out)
+            for item in map.values_mut() {
+                canonicalize(item, depth + 1);
+            }
         }
         Value::Array(items) => {
-            Value::Array(items.iter().map(|v| canonical(v, depth + 1)).collect())
+            for item in items {
+                canonicalize(item, depth + 1);
+            }
         }
-        other => other.clone(),
+        _ => {}
+    }
+}
+
+/// Where a key goes: the conventional ones first, in their order, then the rest by name.
+fn ranked<'k>(first: &[&str], key: &'k str) -> (usize, &'k str) {
+    let position = first.iter().position(|k| *k == key);
+    (position.unwrap_or(first.len()), key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(body: Value, origin: &str) -> Object {
+        Object {
+            body,
+            origin: origin.into(),
+        }
+    }
+
+    #[test]
+    fn objects_are_ordered_and_keys_canonical() {
+        let set = ManifestSet::new(
+            vec![
+                object(
+                    json!({"spec": {"b": 1, "a": 2, "name": "port"}, "metadata": {"namespace": "ns", "name": "web"}, "kind": "Service", "apiVersion": "v1"}),
+                    "one",
+                ),
+                object(
+                    json!({"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"name": "x"}, "data": {"z": "1", "name": "2"}}),
+                    "two",
+                ),
+            ],
+            "ns",
+        )
+        .unwrap();
+        let files = set.files();
+        let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["configmap-x.yaml", "service-web.yaml", "kustomization.yaml"]
+        );
+        assert_eq!(
+            files[1].1,
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: ns\nspec:\n  name: port\n  a: 2\n  b: 1\n"
+        );
+        assert_eq!(set.files(), files, "the files are written once and kept");
+    }
+
+    #[test]
+    fn the_same_object_twice_is_kept_once_and_a_different_one_refused() {
+        let broker = |port: u16| json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "broker"}, "spec": {"port": port}});
+        let other = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "other"}});
+        let set = ManifestSet::new(
+            vec![
+                object(broker(1), "topic a"),
+                object(other.clone(), "c"),
+                object(broker(1), "topic b"),
+                object(broker(1), "topic c"),
+            ],
+            "ns",
+        )
+        .unwrap();
+        assert_eq!(set.objects().len(), 2);
+        let error = ManifestSet::new(
+            vec![
+                object(broker(1), "topic a"),
+                object(broker(1), "topic b"),
+                object(broker(2), "topic c"),
+            ],
+            "ns",
+        )
+        .unwrap_err();
+        assert_eq!(
+            error,
+            "Service `broker` is produced twice, differently: by topic a and by topic c"
+        );
+        // Another apiVersion is another object.
+        let mut v2 = broker(2);
+        v2["apiVersion"] = "v2".into();
+        let set = ManifestSet::new(vec![object(broker(1), "a"), object(v2, "b")], "ns").unwrap();
+        assert_eq!(set.objects().len(), 2);
     }
 }

@@ -7,6 +7,8 @@ pub mod kubernetes;
 mod manifest_set;
 mod substitute;
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 pub use images::{ContainerImage, ImageError, Images};
@@ -83,20 +85,26 @@ pub fn render(
     }
     // Shared infrastructure (one broker for several topics) comes from several resources as the
     // same object: keep it once, saying every resource it serves.
+    // Equal manifests have equal identities: only those that share one are compared.
     let mut manifests: Vec<(&Value, Vec<&str>, String)> = Vec::new();
+    let mut by_identity: HashMap<ObjectIdentity<'_>, Vec<usize>> = HashMap::new();
     for provisioned in &graph.resources {
         let (workload, name) = &provisioned.declared_by[0];
         for manifest in &provisioned.manifests {
-            match manifests.iter_mut().find(|(m, _, _)| *m == manifest) {
-                Some((_, uids, _)) => uids.push(&provisioned.identity.uid),
-                None => manifests.push((
-                    manifest,
-                    vec![&provisioned.identity.uid],
-                    format!(
-                        "resource `{name}` of workload `{workload}` (definition `{}`)",
-                        provisioned.definition
-                    ),
-                )),
+            let same = by_identity.entry(identity(manifest)).or_default();
+            match same.iter().find(|&&i| manifests[i].0 == manifest) {
+                Some(&i) => manifests[i].1.push(&provisioned.identity.uid),
+                None => {
+                    same.push(manifests.len());
+                    manifests.push((
+                        manifest,
+                        vec![&provisioned.identity.uid],
+                        format!(
+                            "resource `{name}` of workload `{workload}` (definition `{}`)",
+                            provisioned.definition
+                        ),
+                    ));
+                }
             }
         }
     }
@@ -113,6 +121,19 @@ pub fn render(
     let manifests =
         ManifestSet::new(objects, &options.environment.namespace).map_err(Error::Conflict)?;
     Ok(Rendered { manifests, images })
+}
+
+/// apiVersion, kind, namespace and name, as a manifest gives them.
+type ObjectIdentity<'v> = [Option<&'v str>; 4];
+
+fn identity(manifest: &Value) -> ObjectIdentity<'_> {
+    let metadata = &manifest["metadata"];
+    [
+        manifest["apiVersion"].as_str(),
+        manifest["kind"].as_str(),
+        metadata["namespace"].as_str(),
+        metadata["name"].as_str(),
+    ]
 }
 
 /// A driver's manifest joins the environment: its namespace (unless it names one) and labels

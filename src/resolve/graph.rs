@@ -210,16 +210,21 @@ fn collect_strings(value: &serde_json::Value, out: &mut Vec<String>) {
 /// On a cycle, returns the nodes of one cycle in order.
 fn order(nodes: &[Node]) -> Result<Vec<usize>, Vec<usize>> {
     let mut waiting: Vec<usize> = nodes.iter().map(|n| n.dependencies.len()).collect();
+    // Who depends on each node, in declaration order: releasing a node touches only those.
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    for (j, node) in nodes.iter().enumerate() {
+        for &d in &node.dependencies {
+            dependents[d].push(j);
+        }
+    }
     let mut ready: BTreeSet<usize> = (0..nodes.len()).filter(|&i| waiting[i] == 0).collect();
     let mut order = Vec::with_capacity(nodes.len());
     while let Some(i) = ready.pop_first() {
         order.push(i);
-        for (j, node) in nodes.iter().enumerate() {
-            if node.dependencies.contains(&i) {
-                waiting[j] -= 1;
-                if waiting[j] == 0 {
-                    ready.insert(j);
-                }
+        for &j in &dependents[i] {
+            waiting[j] -= 1;
+            if waiting[j] == 0 {
+                ready.insert(j);
             }
         }
     }
@@ -227,8 +232,14 @@ fn order(nodes: &[Node]) -> Result<Vec<usize>, Vec<usize>> {
         return Ok(order);
     }
     // Every node left waits on another node left: walking dependencies must revisit one.
-    let left: BTreeSet<usize> = (0..nodes.len()).filter(|i| !order.contains(i)).collect();
+    let mut ordered = vec![false; nodes.len()];
+    for &i in &order {
+        ordered[i] = true;
+    }
+    let left: BTreeSet<usize> = (0..nodes.len()).filter(|&i| !ordered[i]).collect();
     let mut path = vec![*left.first().expect("some node is left")];
+    let mut on_path = vec![false; nodes.len()];
+    on_path[path[0]] = true;
     loop {
         let last = *path.last().expect("path is never empty");
         let next = *nodes[last]
@@ -236,11 +247,57 @@ fn order(nodes: &[Node]) -> Result<Vec<usize>, Vec<usize>> {
             .iter()
             .find(|d| left.contains(d))
             .expect("a waiting node has a waiting dependency");
-        if let Some(start) = path.iter().position(|&p| p == next) {
+        if on_path[next] {
+            let start = path.iter().position(|&p| p == next).expect("on the path");
             let mut cycle = path[start..].to_vec();
             cycle.push(next);
             return Err(cycle);
         }
+        on_path[next] = true;
         path.push(next);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nodes(dependencies: &[&[usize]]) -> Vec<Node> {
+        dependencies
+            .iter()
+            .enumerate()
+            .map(|(i, deps)| {
+                let resource: Resource =
+                    serde_json::from_value(serde_json::json!({"type": "t"})).unwrap();
+                Node {
+                    identity: Identity::of("w", &format!("r{i}"), &resource),
+                    resource,
+                    declarations: vec![(0, format!("r{i}"))],
+                    dependencies: deps.iter().copied().collect(),
+                    requested: BTreeSet::new(),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn dependencies_come_first_and_ties_keep_declaration_order() {
+        // 0 reads 3, 3 reads 1; 2 and 4 read nothing.
+        let order = order(&nodes(&[&[3], &[], &[], &[1], &[]])).unwrap();
+        assert_eq!(order, [1, 2, 3, 0, 4]);
+    }
+
+    #[test]
+    fn a_long_chain_is_ordered_and_a_cycle_is_named() {
+        let chain: Vec<Vec<usize>> = (0..5000).map(|i| vec![(i + 1) % 5000]).collect();
+        let mut deps: Vec<&[usize]> = chain.iter().map(Vec::as_slice).collect();
+        let last = deps.len() - 1;
+        deps[last] = &[];
+        assert_eq!(
+            order(&nodes(&deps)).unwrap(),
+            (0..5000).rev().collect::<Vec<_>>()
+        );
+        let cycle = order(&nodes(&[&[], &[2], &[3], &[1]])).unwrap_err();
+        assert_eq!(cycle, [1, 2, 3, 1]);
     }
 }

@@ -120,8 +120,8 @@ pub fn explain<'b>(
 pub fn resolve(request: &Request<'_>) -> Result<Graph, Error> {
     let workloads = request.workloads;
     let plan = graph::plan(workloads).map_err(Error::Invalid)?;
-    let all_workloads = context::workloads(workloads);
-    let environment = context::environment(request.environment);
+    let shared = context::Shared::new(workloads, request.environment);
+    let engines = driver::Engines::default();
     let mut done: Vec<Option<usize>> = vec![None; plan.nodes.len()];
     let mut graph = Graph::default();
     let (mut invalid, mut refused, mut failed) = (Vec::new(), Vec::new(), Vec::new());
@@ -180,8 +180,10 @@ pub fn resolve(request: &Request<'_>) -> Result<Graph, Error> {
                         .collect(),
                 ),
             };
-            json!({
-                "resource": {
+            context::Context {
+                shared: &shared,
+                workload: *w,
+                resource: json!({
                     "type": node.resource.kind,
                     "class": node.resource.class(),
                     "id": node.identity.res_id,
@@ -191,13 +193,10 @@ pub fn resolve(request: &Request<'_>) -> Result<Graph, Error> {
                     "params": params,
                     "metadata": node.resource.metadata.clone().unwrap_or_default(),
                     "requested": node.requested,
-                },
-                "workload": context::workload(&declaring.workload),
-                "workloads": all_workloads,
-                "environment": environment,
-                "app": request.app,
-                "resources": resources,
-            })
+                }),
+                app: request.app,
+                resources,
+            }
         };
         let context = context_of(Side::Real);
         let secret_texts = node
@@ -209,6 +208,7 @@ pub fn resolve(request: &Request<'_>) -> Result<Graph, Error> {
         let invocation = Invocation {
             definition,
             context: &context,
+            engines: &engines,
             environment: request.environment,
             uid: &node.identity.uid,
             key: &request.key,

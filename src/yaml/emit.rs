@@ -11,7 +11,7 @@ pub fn to_string(value: &Value) -> String {
         Value::Object(map) if !map.is_empty() => write_map(&mut out, map, 0, false),
         Value::Array(items) if !items.is_empty() => write_seq(&mut out, items, 0, false),
         other => {
-            out.push_str(&scalar(other));
+            write_scalar(&mut out, other);
             out.push('\n');
         }
     }
@@ -28,7 +28,7 @@ fn write_map(
         if i > 0 || !inline_first {
             push_indent(out, indent);
         }
-        out.push_str(&string(key));
+        write_string(out, key);
         out.push(':');
         match value {
             Value::Object(m) if !m.is_empty() => {
@@ -66,12 +66,11 @@ fn write_seq(out: &mut String, items: &[Value], indent: usize, inline_first: boo
 /// become literal blocks indented by `block_indent`.
 fn write_inline(out: &mut String, value: &Value, block_indent: usize) {
     if let Value::String(s) = value
-        && let Some(block) = literal_block(s, block_indent)
+        && write_literal_block(out, s, block_indent)
     {
-        out.push_str(&block);
         return;
     }
-    out.push_str(&scalar(value));
+    write_scalar(out, value);
     out.push('\n');
 }
 
@@ -79,14 +78,14 @@ fn push_indent(out: &mut String, indent: usize) {
     out.extend(std::iter::repeat_n(' ', indent));
 }
 
-fn scalar(value: &Value) -> String {
+fn write_scalar(out: &mut String, value: &Value) {
     match value {
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => number(n),
-        Value::String(s) => string(s),
-        Value::Array(_) => "[]".into(),
-        Value::Object(_) => "{}".into(),
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&number(n)),
+        Value::String(s) => write_string(out, s),
+        Value::Array(_) => out.push_str("[]"),
+        Value::Object(_) => out.push_str("{}"),
     }
 }
 
@@ -119,11 +118,11 @@ fn number(n: &serde_json::Number) -> String {
     }
 }
 
-fn string(s: &str) -> String {
+fn write_string(out: &mut String, s: &str) {
     if is_plain_safe(s) {
-        s.to_owned()
+        out.push_str(s);
     } else {
-        quoted(s)
+        write_quoted(out, s);
     }
 }
 
@@ -142,14 +141,13 @@ fn is_plain_safe(s: &str) -> bool {
         && s.chars().all(allowed)
         && !s.ends_with([' ', ':'])
         && !s.contains(": ")
-        && !reserved.contains(&s.to_ascii_lowercase().as_str())
+        && !reserved.iter().any(|r| r.eq_ignore_ascii_case(s))
 }
 
 /// Double-quoted, with JSON's escapes (valid YAML) plus escapes for every character outside
 /// YAML's printable set and the ones YAML 1.1 treats as line breaks.
-fn quoted(s: &str) -> String {
+fn write_quoted(out: &mut String, s: &str) {
     let json = serde_json::to_string(s).expect("strings serialise");
-    let mut out = String::with_capacity(json.len());
     for c in json.chars() {
         if needs_escape(c) {
             out.push_str(&format!("\\u{:04x}", c as u32));
@@ -157,7 +155,6 @@ fn quoted(s: &str) -> String {
             out.push(c);
         }
     }
-    out
 }
 
 /// DEL, the C1 controls (NEL included), the Unicode line and paragraph separators, the byte
@@ -169,8 +166,9 @@ fn needs_escape(c: char) -> bool {
     )
 }
 
-/// `|`, `|-` or `|+` block for readable multi-line text, when the text can be written that way.
-fn literal_block(s: &str, indent: usize) -> Option<String> {
+/// `|`, `|-` or `|+` block for readable multi-line text, when the text can be written that way
+/// (else writes nothing and says so).
+fn write_literal_block(out: &mut String, s: &str, indent: usize) -> bool {
     let printable = s
         .chars()
         .all(|c| c == '\n' || c == '\t' || !(c.is_control() || needs_escape(c)));
@@ -184,14 +182,16 @@ fn literal_block(s: &str, indent: usize) -> Option<String> {
             .split('\n')
             .any(|line| !line.is_empty() && line.trim().is_empty())
     {
-        return None;
+        return false;
     }
     let chomp = match trailing {
         0 => "-",
         1 => "",
         _ => "+",
     };
-    let mut out = format!("|{chomp}\n");
+    out.push('|');
+    out.push_str(chomp);
+    out.push('\n');
     let lines = if trailing > 1 {
         &s[..s.len() - 1]
     } else {
@@ -199,12 +199,12 @@ fn literal_block(s: &str, indent: usize) -> Option<String> {
     };
     for line in lines.split('\n') {
         if !line.is_empty() {
-            push_indent(&mut out, indent);
+            push_indent(out, indent);
             out.push_str(line);
         }
         out.push('\n');
     }
-    Some(out)
+    true
 }
 
 #[cfg(test)]

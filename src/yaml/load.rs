@@ -121,9 +121,13 @@ enum FrameKind {
     Map {
         entries: Vec<Entry>,
         key: Option<Node>,
-        first_seen: HashMap<String, Pos>,
+        /// Where each key was first seen, once the mapping is too long to search its entries.
+        first_seen: Option<HashMap<String, Pos>>,
     },
 }
+
+/// Mappings up to this many entries find a duplicate key by looking through their entries.
+const SEARCHED_ENTRIES: usize = 16;
 
 struct Builder<'a> {
     source: &'a SourceFile,
@@ -168,7 +172,7 @@ impl Builder<'_> {
                     FrameKind::Map {
                         entries: Vec::new(),
                         key: None,
-                        first_seen: HashMap::new(),
+                        first_seen: None,
                     }
                 };
                 self.stack.push(Frame {
@@ -271,18 +275,36 @@ impl Builder<'_> {
                 Some(key) => entries.push(Entry { key, value: node }),
                 None => {
                     let key = key_node(self.source, node)?;
-                    let text = key.as_str().unwrap_or_default().to_owned();
-                    if let Some(first) = first_seen.get(&text) {
-                        self.problems.push(
+                    let text = key.as_str().unwrap_or_default();
+                    if first_seen.is_none() && entries.len() >= SEARCHED_ENTRIES {
+                        let mut index = HashMap::new();
+                        for e in entries.iter() {
+                            index
+                                .entry(e.key_str().to_owned())
+                                .or_insert(e.key.span.start);
+                        }
+                        *first_seen = Some(index);
+                    }
+                    let first = match first_seen {
+                        Some(index) => index.get(text).copied(),
+                        None => entries
+                            .iter()
+                            .find(|e| e.key_str() == text)
+                            .map(|e| e.key.span.start),
+                    };
+                    match (first, first_seen) {
+                        (Some(first), _) => self.problems.push(
                             self.source
                                 .error(key.span.start, format!("duplicate key `{text}`"))
                                 .with_help(format!(
                                     "it is already defined at line {}; keep one of them",
                                     first.line
                                 )),
-                        );
-                    } else {
-                        first_seen.insert(text, key.span.start);
+                        ),
+                        (None, Some(index)) => {
+                            index.insert(text.to_owned(), key.span.start);
+                        }
+                        (None, None) => {}
                     }
                     *pending = Some(key);
                 }
@@ -539,6 +561,23 @@ mod tests {
             .map(Entry::key_str)
             .collect();
         assert_eq!(keys, ["TRUE", "010", "1.10", "~"]);
+    }
+
+    #[test]
+    fn duplicate_keys_of_long_mappings_point_at_the_first() {
+        let mut text: String = (0..40).map(|i| format!("k{i}: {i}\n")).collect();
+        text.push_str("k3: again\nk39: again\n");
+        let errs = load(&text).unwrap_err();
+        assert_eq!(errs.len(), 2);
+        assert_eq!((errs[0].line, errs[1].line), (41, 42));
+        assert!(
+            errs[0].help.as_deref().unwrap().contains("line 4;"),
+            "{errs:?}"
+        );
+        assert!(
+            errs[1].help.as_deref().unwrap().contains("line 40;"),
+            "{errs:?}"
+        );
     }
 
     #[test]

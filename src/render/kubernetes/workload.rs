@@ -49,8 +49,11 @@ pub fn objects(
     let (init, main) = split_init_containers(loaded, built);
     let labels = labels::workload(name, options.app, &options.policy.labels);
     let metadata = |object: &str| {
-        let mut m =
-            json!({"name": object, "namespace": options.environment.namespace, "labels": labels});
+        let mut m = object_of([
+            ("name", object.into()),
+            ("namespace", options.environment.namespace.as_str().into()),
+            ("labels", Value::Object(labels.clone())),
+        ]);
         if !options.policy.annotations.is_empty() {
             m["annotations"] = json!(options.policy.annotations);
         }
@@ -85,7 +88,7 @@ pub fn objects(
             json!({"name": volume, "configMap": {"name": object, "items": items}})
         });
     }
-    let mut pod_spec = json!({"containers": main});
+    let mut pod_spec = object_of([("containers", Value::Array(main))]);
     if !init.is_empty() {
         pod_spec["initContainers"] = init.into();
     }
@@ -95,7 +98,7 @@ pub fn objects(
     if let Some(security) = &options.policy.pod_security_context {
         pod_spec["securityContext"] = security.clone();
     }
-    let mut template_metadata = json!({"labels": labels});
+    let mut template_metadata = object_of([("labels", Value::Object(labels.clone()))]);
     let mut annotations: Map<String, Value> = options
         .policy
         .annotations
@@ -112,15 +115,22 @@ pub fn objects(
     if !annotations.is_empty() {
         template_metadata["annotations"] = Value::Object(annotations);
     }
-    let mut objects = vec![json!({
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": metadata(name),
-        "spec": {
-            "selector": {"matchLabels": labels::selector(name)},
-            "template": {"metadata": template_metadata, "spec": pod_spec},
-        },
-    })];
+    let selector = || Value::Object(labels::selector(name));
+    let mut objects = vec![object_of([
+        ("apiVersion", "apps/v1".into()),
+        ("kind", "Deployment".into()),
+        ("metadata", metadata(name)),
+        (
+            "spec",
+            object_of([
+                ("selector", object_of([("matchLabels", selector())])),
+                (
+                    "template",
+                    object_of([("metadata", template_metadata), ("spec", pod_spec)]),
+                ),
+            ]),
+        ),
+    ])];
     if let Some(service) = workload.service.as_ref().filter(|s| !s.ports.is_empty()) {
         let ports: Vec<Value> = service
             .ports
@@ -130,15 +140,22 @@ pub fn objects(
                 json!({"name": port_name, "port": p.port, "targetPort": p.target_port(), "protocol": protocol})
             })
             .collect();
-        objects.push(json!({
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": metadata(name),
-            "spec": {"selector": labels::selector(name), "ports": ports},
-        }));
+        objects.push(object_of([
+            ("apiVersion", "v1".into()),
+            ("kind", "Service".into()),
+            ("metadata", metadata(name)),
+            (
+                "spec",
+                object_of([("selector", selector()), ("ports", Value::Array(ports))]),
+            ),
+        ]));
     }
     if !pod.config.is_empty() {
-        let mut config = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata(&pod.config_name())});
+        let mut config = object_of([
+            ("apiVersion", "v1".into()),
+            ("kind", "ConfigMap".into()),
+            ("metadata", metadata(&pod.config_name())),
+        ]);
         config
             .as_object_mut()
             .expect("object")
@@ -146,15 +163,25 @@ pub fn objects(
         objects.push(config);
     }
     if !pod.secret.is_empty() {
-        objects.push(json!({
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": metadata(&pod.secret_name()),
-            "type": "Opaque",
-            "data": pod.secret.secret_data(),
-        }));
+        objects.push(object_of([
+            ("apiVersion", "v1".into()),
+            ("kind", "Secret".into()),
+            ("metadata", metadata(&pod.secret_name())),
+            ("type", "Opaque".into()),
+            ("data", Value::Object(pod.secret.secret_data())),
+        ]));
     }
     Ok((objects, pod.images))
+}
+
+/// A JSON object of these entries, moved in (the `json!` macro would copy each value).
+fn object_of<const N: usize>(entries: [(&str, Value); N]) -> Value {
+    Value::Object(
+        entries
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value))
+            .collect(),
+    )
 }
 
 /// Containers other containers wait for (`before`) start first, as init containers: to

@@ -14,7 +14,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{DriverError, Invocation, Provided, definition_error};
 use crate::baseline::Program;
@@ -62,17 +62,6 @@ fn execute(
     environment: Vec<(String, OsString)>,
 ) -> Result<Provided, Failure> {
     let shown = &program.command[0];
-    let context = invocation.context;
-    let input = json!({
-        "resource": context["resource"],
-        "context": {
-            "workload": context["workload"],
-            "workloads": context["workloads"],
-            "environment": context["environment"],
-            "app": context["app"],
-            "resources": context["resources"],
-        }
-    });
     let mut command = Command::new(&program.path);
     command
         .args(&program.command[1..])
@@ -91,7 +80,7 @@ fn execute(
         help: "check that the program exists and is executable (bare names are looked up on PATH)"
             .into(),
     })?;
-    let payload = input.to_string();
+    let payload = invocation.context.to_cmd_input();
     let mut stdin = child.stdin.take().expect("stdin is piped");
     // Not joined: a program that does not read its input is allowed (a closed pipe is
     // ignored), and one whose input pipe stays open must not hold us up.

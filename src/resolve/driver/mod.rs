@@ -6,6 +6,9 @@ mod template;
 
 use serde_json::{Map, Value};
 
+pub use template::Engines;
+
+use super::context::Context;
 use super::derive::Key;
 use crate::baseline::{Definition, Driver, Environment};
 use crate::diagnostic::Diagnostic;
@@ -15,7 +18,9 @@ use crate::diagnostic::Diagnostic;
 pub struct Invocation<'a> {
     pub definition: &'a Definition,
     /// `{resource, workload, workloads, environment, app, resources}` (see `resolve::context`).
-    pub context: &'a Value,
+    pub context: &'a Context<'a>,
+    /// The render's template engines, shared by its resources.
+    pub engines: &'a Engines,
     pub environment: &'a Environment,
     pub uid: &'a str,
     pub key: &'a Key,
@@ -97,7 +102,7 @@ fn check(invocation: &Invocation<'_>, provided: &Provided) -> Result<(), DriverE
 
 /// How a driver reads what is secret: in the real run each value is registered for masking
 /// the moment it is read; in the shadow run it is read as its shadow.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 struct SecretReads {
     shadow: bool,
     definition: String,

@@ -2,8 +2,11 @@
 //! scoreline's functions: `derive`, `derive_shared`, `fail`, `env`, `service_port`; filters
 //! `b64encode`, `sha256`, `dns_label`; the test `regex_path`.
 
-use std::sync::Arc;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use base64::Engine as _;
 use minijinja::{Error, ErrorKind, Value as Jinja};
@@ -21,9 +24,13 @@ use crate::yaml::{self, Located};
 /// environment (credentials of an instance several resources share).
 const SHARED_SCOPE: &str = "shared";
 
-/// What the template functions noticed while running.
+/// What the template functions read and noticed during one resource's run.
 #[derive(Default)]
-struct Flags {
+struct Call {
+    /// The resource's uid, which `derive` derives under.
+    uid: Mutex<String>,
+    /// How this run reads secrets (the real run registers them, the shadow run shadows them).
+    reads: Mutex<SecretReads>,
     refused: AtomicBool,
     used_development_key: AtomicBool,
     read_secret: AtomicBool,
@@ -31,20 +38,77 @@ struct Flags {
     in_secrets: AtomicBool,
 }
 
+impl Call {
+    fn start(&self, invocation: &Invocation<'_>) {
+        invocation
+            .uid
+            .clone_into(&mut self.uid.lock().unwrap_or_else(PoisonError::into_inner));
+        *self.reads.lock().unwrap_or_else(PoisonError::into_inner) = SecretReads::of(invocation);
+        for flag in [&self.refused, &self.used_development_key, &self.read_secret] {
+            flag.store(false, Ordering::Relaxed);
+        }
+    }
+
+    fn reads(&self) -> SecretReads {
+        self.reads
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// The template engines of one render, one per definition, each with the definition's
+/// templates compiled once: resources of the same definition only run them.
+#[derive(Default)]
+pub struct Engines {
+    by_definition: RefCell<HashMap<*const Templates, Rc<Engine>>>,
+}
+
+struct Engine {
+    env: minijinja::Environment<'static>,
+    call: Arc<Call>,
+}
+
+impl Engines {
+    /// The engine of `templates`, made on first use from what is the same for every resource
+    /// of the render (environment, key, workloads).
+    fn get(&self, invocation: &Invocation<'_>, templates: &Templates) -> Rc<Engine> {
+        let mut engines = self.by_definition.borrow_mut();
+        let engine = engines
+            .entry(std::ptr::from_ref(templates))
+            .or_insert_with(|| {
+                let call = Arc::new(Call::default());
+                let mut env = engine(invocation, call.clone());
+                for (part, template) in templates.parts() {
+                    let text = template.node.as_str().unwrap_or_default().to_owned();
+                    // A template that does not compile is left out: running it reports the error.
+                    let _ = env.add_template_owned(part, text);
+                }
+                Rc::new(Engine { env, call })
+            });
+        engine.clone()
+    }
+}
+
 pub fn run(invocation: &Invocation<'_>, templates: &Templates) -> Result<Provided, DriverError> {
-    let flags = Arc::new(Flags::default());
-    let engine = engine(invocation, flags.clone());
-    let context = Jinja::from(minijinja::value::Serde(invocation.context));
+    let engine = invocation.engines.get(invocation, templates);
+    let call = &engine.call;
+    call.start(invocation);
+    let context = invocation.context.to_template_value();
     let mut provided = Provided::default();
     for (part, template) in templates.parts() {
         let text = template.node.as_str().unwrap_or_default();
-        flags.in_secrets.store(part == "secrets", Ordering::Relaxed);
-        let rendered = engine.render_str(text, context.clone()).map_err(|e| {
+        call.in_secrets.store(part == "secrets", Ordering::Relaxed);
+        let rendered = match engine.env.get_template(part) {
+            Ok(compiled) => compiled.render(context.clone()),
+            Err(_) => engine.env.render_str(text, context.clone()),
+        };
+        let rendered = rendered.map_err(|e| {
             let at = template.position_at(template_syntax::error_offset(text, &e));
             let diagnostic = template
                 .source
                 .error(at, format!("template `{part}` of definition `{}` (for {}): {}", invocation.definition.name, invocation.subject, template_syntax::error_message(&e)));
-            if flags.refused.load(Ordering::Relaxed) {
+            if call.refused.load(Ordering::Relaxed) {
                 DriverError::Refused(diagnostic.with_help(
                     "set SCORELINE_KEY from the CI secret store (a random string of 32+ characters); the public development key is only allowed for development and preview environments",
                 ))
@@ -73,8 +137,8 @@ pub fn run(invocation: &Invocation<'_>, templates: &Templates) -> Result<Provide
             }
         }
     }
-    provided.used_development_key = flags.used_development_key.load(Ordering::Relaxed);
-    provided.read_secret = flags.read_secret.load(Ordering::Relaxed);
+    provided.used_development_key = call.used_development_key.load(Ordering::Relaxed);
+    provided.read_secret = call.read_secret.load(Ordering::Relaxed);
     Ok(provided)
 }
 
@@ -141,32 +205,32 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-fn engine<'s>(invocation: &Invocation<'_>, flags: Arc<Flags>) -> minijinja::Environment<'s> {
+fn engine(invocation: &Invocation<'_>, call: Arc<Call>) -> minijinja::Environment<'static> {
     let mut env = template_syntax::engine();
     let key = invocation.key.clone();
     let allow_development_key = invocation.environment.allows_development_key();
     let environment_name = invocation.environment.name.clone();
-    let reads = SecretReads::of(invocation);
-    for (function, uid) in [
-        ("derive", invocation.uid.to_owned()),
-        ("derive_shared", SHARED_SCOPE.to_owned()),
-    ] {
+    for (function, shared) in [("derive", false), ("derive_shared", true)] {
         let key = key.clone();
         let environment_name = environment_name.clone();
-        let flags = flags.clone();
-        let reads = reads.clone();
+        let call = call.clone();
         env.add_function(function, move |purpose: String, length: Option<usize>| {
         let length = length.unwrap_or(24);
+        let uid = if shared {
+            SHARED_SCOPE.to_owned()
+        } else {
+            call.uid.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        };
         match derive::derive(&key, allow_development_key, &environment_name, &uid, &purpose, length) {
             Ok(value) => {
                 if matches!(key, derive::Key::Missing) {
-                    flags.used_development_key.store(true, Ordering::Relaxed);
+                    call.used_development_key.store(true, Ordering::Relaxed);
                 }
-                flags.read_secret.store(true, Ordering::Relaxed);
-                Ok(reads.derived(&purpose, value))
+                call.read_secret.store(true, Ordering::Relaxed);
+                Ok(call.reads().derived(&purpose, value))
             }
             Err(Refusal::NoKey) => {
-                flags.refused.store(true, Ordering::Relaxed);
+                call.refused.store(true, Ordering::Relaxed);
                 Err(Error::new(ErrorKind::InvalidOperation, format!("derive(\"{purpose}\") needs the platform key: SCORELINE_KEY is not set and environment `{environment_name}` is not a development or preview environment")))
             }
             Err(Refusal::Length(n)) => Err(Error::new(ErrorKind::InvalidOperation, format!("derive length must be 1 to {}, got {n}", derive::MAX_LENGTH))),
@@ -176,14 +240,13 @@ fn engine<'s>(invocation: &Invocation<'_>, flags: Arc<Flags>) -> minijinja::Envi
     env.add_function("fail", |message: String| -> Result<Jinja, Error> {
         Err(Error::new(ErrorKind::InvalidOperation, message))
     });
-    let read = flags.clone();
     env.add_function("env", move |name: String| {
-        let secret = read.in_secrets.load(Ordering::Relaxed);
-        read.read_secret.fetch_or(secret, Ordering::Relaxed);
+        let secret = call.in_secrets.load(Ordering::Relaxed);
+        call.read_secret.fetch_or(secret, Ordering::Relaxed);
         std::env::var(&name)
             .map(|value| {
                 if secret {
-                    reads.variable(&name, value)
+                    call.reads().variable(&name, value)
                 } else {
                     value
                 }
@@ -195,7 +258,7 @@ fn engine<'s>(invocation: &Invocation<'_>, flags: Arc<Flags>) -> minijinja::Envi
                 )
             })
     });
-    let workloads = invocation.context["workloads"].clone();
+    let workloads = invocation.context.workloads();
     env.add_function("service_port", move |workload: String, port: Jinja| {
         service_port(&workloads, &workload, &port)
     });
