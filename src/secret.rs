@@ -104,6 +104,24 @@ impl Secrets {
         }
     }
 
+    /// A JSON value with every known secret masked in its strings and keys. Masked before it
+    /// is written out: JSON escapes (`\"`, `\\`, `\u…`) change how a secret reads in the text.
+    pub fn redact_json(&self, value: serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match value {
+            Value::String(text) => Value::String(self.redact(&text).into_owned()),
+            Value::Array(items) => {
+                Value::Array(items.into_iter().map(|v| self.redact_json(v)).collect())
+            }
+            Value::Object(map) => Value::Object(
+                map.into_iter()
+                    .map(|(key, item)| (self.redact(&key).into_owned(), self.redact_json(item)))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
     /// Where the first secret found in `text` came from.
     pub fn find(&self, text: &str) -> Option<String> {
         let m = self.matcher()?;
@@ -175,6 +193,32 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     global().redact(text)
 }
 
+/// Redacts a JSON value with the process's registry (see [`Secrets::redact_json`]).
+pub fn redact_json(value: serde_json::Value) -> serde_json::Value {
+    global().redact_json(value)
+}
+
+/// The CI variables that hold credentials scoreline reads (the platform key, git tokens,
+/// registry passwords).
+const CREDENTIAL_VARIABLES: [&str; 6] = [
+    "SCORELINE_KEY",
+    "GIT_TOKEN",
+    "GITHUB_TOKEN",
+    "CI_JOB_TOKEN",
+    "REGISTRY_PASSWORD",
+    "CI_REGISTRY_PASSWORD",
+];
+
+/// Registers the credentials the process was given, whether or not this run uses them: a
+/// definition that reads one (`${env.GIT_TOKEN}`) must find it known before it is rendered.
+pub fn register_credentials() {
+    for name in CREDENTIAL_VARIABLES {
+        if let Some(value) = std::env::var(name).ok().filter(|v| !v.is_empty()) {
+            register(&value, name);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +246,15 @@ mod tests {
         secrets.register("abcd", "a");
         secrets.register("xxabcdxx", "b");
         assert_eq!(secrets.redact("-xxabcdxx-"), format!("-{MASK}-"));
+    }
+
+    #[test]
+    fn json_is_masked_before_it_is_escaped() {
+        let secrets = Secrets::default();
+        secrets.register("q\"uote\\d-secret", "test");
+        let value = serde_json::json!({"m": "got q\"uote\\d-secret", "q\"uote\\d-secret": 1});
+        let text = serde_json::to_string(&secrets.redact_json(value)).unwrap();
+        assert_eq!(text, format!(r#"{{"m":"got {MASK}","{MASK}":1}}"#));
     }
 
     #[test]

@@ -17,6 +17,9 @@ pub fn github_command(d: &Diagnostic, workspace: Option<&Path>) -> String {
         message.push_str("\nhelp: ");
         message.push_str(help);
     }
+    // Masked before escaping: a secret with `%` or a line break is no longer itself once escaped,
+    // and the runner shows the annotation unescaped.
+    let message = crate::secret::redact(&message);
     if !d.has_location() {
         return format!("::{level} title=scoreline::{}", escape_data(&message));
     }

@@ -69,7 +69,9 @@ impl Reporter {
 
     /// A machine-readable result on stdout.
     pub fn json(&self, value: &impl serde::Serialize) {
-        let text = serde_json::to_string_pretty(value).expect("results serialise");
+        // Masked value by value before serialising, as JSON escapes change how a secret reads.
+        let value = secret::redact_json(serde_json::to_value(value).expect("results serialise"));
+        let text = serde_json::to_string_pretty(&value).expect("results serialise");
         println!("{}", secret::redact(&text));
     }
 

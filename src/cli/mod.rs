@@ -71,6 +71,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let reporter = Reporter::new(cli.output, System::detect());
     reporter.mask_secrets_as_learned();
+    crate::secret::register_credentials();
     let outcome = match cli.command {
         Command::Validate(args) => ended(validate::run(args, &reporter)),
         Command::Render(args) => ended(render::run(args, &reporter)),

@@ -43,6 +43,12 @@ fn find(
     secrets: &Secrets,
 ) -> Option<(String, String)> {
     let found = |text: &str, path: &[String]| secrets.find(text).map(|o| (path.join("."), o));
+    // A key that holds a secret is named masked: the message never shows the value.
+    let found_key = |key: &str, path: &[String]| {
+        let mut named = path.to_vec();
+        named.push(crate::secret::MASK.to_owned());
+        found(key, &named)
+    };
     match value {
         Value::String(text) => found(text, path),
         Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
@@ -52,12 +58,16 @@ fn find(
             hit
         }),
         Value::Object(map) => map.iter().find_map(|(key, item)| {
+            let hit = found_key(key, path);
             path.push(key.clone());
-            let hit = found(key, path).or_else(|| {
+            let hit = hit.or_else(|| {
                 let data = in_secret && path.len() == 1 && (key == "data" || key == "stringData");
-                (!data)
-                    .then(|| find(item, in_secret, path, secrets))
-                    .flatten()
+                if data {
+                    // Values may hold secrets; keys are shown (sops leaves them in plain text).
+                    item.as_object()?.keys().find_map(|k| found_key(k, path))
+                } else {
+                    find(item, in_secret, path, secrets)
+                }
             });
             path.pop();
             hit
@@ -96,10 +106,13 @@ mod tests {
             object(
                 json!({"kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"u": "pw=s3cr3t%2Dvalue"}}),
             ),
+            object(
+                json!({"kind": "Secret", "metadata": {"name": "keyed"}, "data": {"s3cr3t-value": "eA=="}}),
+            ),
         ];
         let refused = check(&objects, &secrets);
         let messages: Vec<&str> = refused.iter().map(|d| d.message.as_str()).collect();
-        assert_eq!(messages.len(), 3, "{messages:#?}");
+        assert_eq!(messages.len(), 4, "{messages:#?}");
         assert!(
             messages[0].starts_with("Secret `bad`") && messages[0].contains("`metadata.labels.x`")
         );
@@ -107,6 +120,7 @@ mod tests {
             messages[1].contains("Ingress `web`") && messages[1].contains("`spec.rules.0.host`")
         );
         assert!(messages[2].contains("ConfigMap `c`") && messages[2].contains("`data.u`"));
+        assert!(messages[3].starts_with("Secret `keyed`"), "{}", messages[3]);
         assert!(
             messages
                 .iter()

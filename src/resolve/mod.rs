@@ -236,12 +236,16 @@ pub fn resolve(request: &Request<'_>) -> Result<Graph, Error> {
         match provided {
             Ok((provided, shadowed)) => {
                 used_development_key |= provided.used_development_key;
-                register_secrets(&provided.secrets, name, workload_name);
+                // A `cmd` program given secrets makes every output secret for routing, but which
+                // of its values hold one is unknown: only what it declares secret is masked.
+                let masked: Option<Vec<String>> = matches!(shadowed, Shadowed::Opaque)
+                    .then(|| provided.secrets.keys().cloned().collect());
                 let outputs = Outputs::new(Returned {
                     outputs: provided.outputs,
                     secrets: provided.secrets,
                     shadow: shadowed,
                 });
+                register_secrets(&outputs, masked.as_deref(), name, workload_name);
                 done[index] = Some(graph.resources.len());
                 for (dw, dname) in &node.declarations {
                     graph.bindings.insert(
@@ -357,23 +361,16 @@ enum Side {
     Shadow,
 }
 
-/// Every string of a resource's secret outputs, registered for masking under the placeholder
-/// that reads it.
-fn register_secrets(secrets: &Map<String, Value>, resource: &str, workload: &str) {
-    fn texts(value: &Value, out: &mut Vec<String>) {
-        match value {
-            Value::String(s) => out.push(s.clone()),
-            Value::Array(items) => items.iter().for_each(|v| texts(v, out)),
-            Value::Object(map) => map.values().for_each(|v| texts(v, out)),
-            Value::Number(n) => out.push(n.to_string()),
-            _ => {}
+/// Every string of a resource's secret outputs — declared secret, or shown by its shadow run to
+/// be built from a secret — registered for masking under the placeholder that reads it; only
+/// the keys in `only` when given.
+fn register_secrets(outputs: &Outputs, only: Option<&[String]>, resource: &str, workload: &str) {
+    for (key, texts) in outputs.secret_texts_by_key() {
+        if only.is_some_and(|keys| !keys.contains(key)) {
+            continue;
         }
-    }
-    for (key, value) in secrets {
-        let mut found = Vec::new();
-        texts(value, &mut found);
         let origin = format!("${{resources.{resource}.{key}}} of workload `{workload}`");
-        found
+        texts
             .iter()
             .for_each(|t| crate::secret::register(t, &origin));
     }

@@ -116,11 +116,22 @@ impl Outputs {
 
     /// The secret values as text, so CI logs can mask them.
     pub fn secret_texts(&self) -> Vec<String> {
-        let mut texts = Vec::new();
-        for key in &self.secret {
-            collect_texts(&self.values[key], &mut texts);
-        }
-        texts
+        self.secret_texts_by_key()
+            .into_iter()
+            .flat_map(|(_, texts)| texts)
+            .collect()
+    }
+
+    /// The secret values as text, by output key.
+    pub fn secret_texts_by_key(&self) -> Vec<(&String, Vec<String>)> {
+        self.secret
+            .iter()
+            .map(|key| {
+                let mut texts = Vec::new();
+                collect_texts(&self.values[key], &mut texts);
+                (key, texts)
+            })
+            .collect()
     }
 }
 

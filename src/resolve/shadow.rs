@@ -82,9 +82,10 @@ fn walk(real: &Value, shadow: &Value, path: &mut Vec<String>, found: &mut Vec<Ve
     }
 }
 
-/// Where a driver's manifests hold something built from a secret outside a Secret's `data` or
-/// `stringData`: (manifest index, field path). `None` when even the number of manifests
-/// depends on a secret.
+/// Where a driver's manifests hold something built from a secret outside the values of a
+/// Secret's `data` or `stringData`: (manifest index, field path). A key under `data` is not a
+/// value: sops leaves keys in plain text and ExternalSecrets and records name them. `None`
+/// when even the number of manifests depends on a secret.
 pub fn exposed(real: &[Value], shadow: &[Value]) -> Option<Vec<(usize, Vec<String>)>> {
     if real.len() != shadow.len() {
         return None;
@@ -98,9 +99,11 @@ pub fn exposed(real: &[Value], shadow: &[Value]) -> Option<Vec<(usize, Vec<Strin
                 differences(a, b)
                     .into_iter()
                     .filter(move |path| {
-                        !(secret
-                            && path.len() >= 2
-                            && (path[0] == "data" || path[0] == "stringData"))
+                        let value_in_data = |doc: &Value| {
+                            (path[0] == "data" || path[0] == "stringData")
+                                && doc[&path[0]].get(&path[1]).is_some()
+                        };
+                        !(secret && path.len() >= 2 && value_in_data(a) && value_in_data(b))
                     })
                     .map(move |path| (i, path))
             })
@@ -148,5 +151,18 @@ mod tests {
             Some(vec![(1, vec!["spec".into(), "host".into()])])
         );
         assert_eq!(exposed(&real, &shadow[..1]), None);
+    }
+
+    #[test]
+    fn a_secret_data_key_built_from_a_secret_is_exposed() {
+        let real = [json!({"kind": "Secret", "metadata": {"name": "s"}, "data": {"a1": "YQ=="}})];
+        let shadow = [json!({"kind": "Secret", "metadata": {"name": "s"}, "data": {"b2": "YQ=="}})];
+        assert_eq!(
+            exposed(&real, &shadow),
+            Some(vec![
+                (0, vec!["data".into(), "a1".into()]),
+                (0, vec!["data".into(), "b2".into()])
+            ])
+        );
     }
 }

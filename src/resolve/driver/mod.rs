@@ -161,14 +161,19 @@ pub fn check_exposure(
         return Ok(());
     };
     let manifest = &real[*index];
-    let field = path.join(".");
+    // A key built from a secret is part of the path: masked, as every message is when shown.
+    let field = crate::secret::redact(&path.join(".")).into_owned();
     let value = path.iter().try_fold(manifest, |v, key| match v {
         Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
         Value::Object(map) => map.get(key),
         _ => None,
     });
-    let origin = value
-        .and_then(|v| crate::secret::global().find(&v.to_string()))
+    // The field's own name first: a key under a Secret's data may be what holds the secret.
+    let known = crate::secret::global();
+    let origin = path
+        .last()
+        .and_then(|key| known.find(key))
+        .or_else(|| value.and_then(|v| known.find(&v.to_string())))
         .unwrap_or_else(|| "a secret it was given or derived".into());
     let also = match exposed.len() {
         1 => String::new(),
