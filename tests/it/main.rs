@@ -6,6 +6,7 @@ mod support;
 
 mod baseline;
 mod build;
+mod cli;
 mod deploy;
 mod drivers;
 mod hardening;
