@@ -10,6 +10,7 @@ mod cli;
 mod deploy;
 mod drivers;
 mod hardening;
+mod readme;
 mod render;
 mod validate;
 mod yaml;
