@@ -28,16 +28,21 @@ pub fn known(given: &str, known: &[&str]) -> String {
     }
 }
 
+/// "did you mean `x`? " when a known name is close to `given`, else nothing.
+fn did_you_mean(given: &str, known: &[&str], what: &str) -> String {
+    closest(given, known)
+        .map(|close| format!("did you mean {what}`{close}`? "))
+        .unwrap_or_default()
+}
+
 impl Baseline {
     /// Why `--env NAME` names no environment here, with the closest name.
     pub fn unknown_environment(&self, name: &str) -> String {
         let names = self.environment_names();
-        let close = closest(name, &names)
-            .map(|close| format!(": did you mean `{close}`?"))
-            .unwrap_or_default();
         format!(
-            "environment `{name}` is not defined in {}{close} (environments: {})",
+            "environment `{name}` is not defined in {}: {}environments: {}",
             self.origin,
+            did_you_mean(name, &names, ""),
             names.join(", ")
         )
     }
@@ -45,12 +50,10 @@ impl Baseline {
     /// Why no definition provides a resource type, with the closest type defined.
     pub fn unknown_type(&self, resource_type: &str) -> String {
         let types = self.resource_types();
-        let close = closest(resource_type, &types)
-            .map(|close| format!("did you mean `{close}`? "))
-            .unwrap_or_default();
         format!(
-            "{} has no definition of type `{resource_type}`; {close}it defines: {}",
+            "{} has no definition of type `{resource_type}`; {}it defines: {}",
             self.origin,
+            did_you_mean(resource_type, &types, ""),
             types.join(", ")
         )
     }
@@ -80,11 +83,9 @@ impl Selection<'_> {
         if classes.contains(&class) {
             return None;
         }
-        let close = closest(class, &classes)
-            .map(|close| format!("did you mean class `{close}`? "))
-            .unwrap_or_default();
         Some(format!(
-            "{close}no definition of type `{}` has class `{class}`; its classes: {}",
+            "{}no definition of type `{}` has class `{class}`; its classes: {}",
+            did_you_mean(class, &classes, "class "),
             self.subject.resource_type,
             classes.join(", ")
         ))

@@ -1,10 +1,9 @@
 //! What a newcomer meets in their first hour: every command's `--help` (examples that copy and
 //! run, exit statuses, `pr-{n}` shown whole), "did you mean" for wrong names, one error for one
 //! typo, completions and schemas for their shell and editor, and the first `build` without a
-//! Dockerfile.
+//! Dockerfile. (An unchanged deploy's `revision` output: `deploy::records`.)
 
-use crate::support::git::git;
-use crate::support::{Cli, repo_root, text, write_files};
+use crate::support::{Cli, export_baseline, repo_root, text, write_files};
 
 /// Every command with subcommands of its own listed, as `--help` is asked for.
 const COMMANDS: &[&[&str]] = &[
@@ -201,10 +200,7 @@ fn schemas_are_printed_by_name_as_embedded() {
 fn exported_files_point_editors_at_schemas_written_beside_them() {
     let dir = tempfile::tempdir().unwrap();
     let platform = dir.path().join("platform");
-    Cli::new(["baseline", "export"])
-        .arg(&platform)
-        .run()
-        .success();
+    export_baseline(&platform);
     let mut checked = 0;
     for file in
         crate::support::files_below(&platform, &|p| p.extension().is_some_and(|e| e == "yaml"))
@@ -253,57 +249,6 @@ fn a_build_without_a_dockerfile_says_so_and_names_the_flag() {
         .fails(2);
     out.stderr_has("the Dockerfile nope/Dockerfile (-f/--file) does not exist");
     assert!(!dir.path().join("out").exists());
-}
-
-#[test]
-fn an_unchanged_deploy_names_the_commit_that_holds_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    git(
-        root,
-        &[
-            "init",
-            "--quiet",
-            "--bare",
-            "--initial-branch=main",
-            "env.git",
-        ],
-    );
-    let work = root.join("work");
-    copy_dir(&repo_root().join("examples/shop"), &work.join("shop"));
-    write_files(
-        &work,
-        &[(
-            "platform/environments.yaml",
-            "environments:\n  - name: qa\n    type: development\n    namespace: qa\n    delivery: { kind: git, repo: ../env.git, path: \"{env}/{app}\" }\n    secrets: { mode: plain }\n",
-        )],
-    );
-    Cli::new(["baseline", "export", "exported"])
-        .dir(&work)
-        .run()
-        .success();
-    std::fs::rename(
-        work.join("exported/resources"),
-        work.join("platform/resources"),
-    )
-    .unwrap();
-    let deploy = |outputs: &str| {
-        Cli::new(["deploy", "-f", "shop/score.yaml", "--platform", "platform"])
-            .args(["--env", "qa", "--image", "web=registry.test/shop:1"])
-            .dir(&work)
-            .env("SCORELINE_KEY", "k")
-            .env("GITHUB_ACTIONS", "true")
-            .env("GITHUB_OUTPUT", work.join(outputs))
-            .run()
-            .success();
-        std::fs::read_to_string(work.join(outputs)).unwrap()
-    };
-    let first = deploy("first");
-    let head = git(&root.join("env.git"), &["rev-parse", "main"]);
-    assert!(first.contains(&format!("revision={head}")), "{first}");
-    let second = deploy("second");
-    assert!(second.contains("status=unchanged\n"), "{second}");
-    assert!(second.contains(&format!("revision={head}")), "{second}");
 }
 
 /// Copies a folder's files (recursively).
