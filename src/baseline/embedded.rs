@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use super::Baseline;
 use super::load::{Role, load_sources};
+use super::{Baseline, schemas};
 use crate::source::SourceFile;
 
 macro_rules! embedded {
@@ -90,6 +90,19 @@ mod tests {
             assert!(types.contains(&wanted), "no `{wanted}` in {types:?}");
         }
     }
+
+    #[test]
+    fn every_embedded_file_names_its_schema_on_its_first_line() {
+        use crate::baseline::schemas::{self, modeline};
+        for (path, text) in super::FILES {
+            let wanted = match *path {
+                "environments.yaml" => modeline(&schemas::ENVIRONMENTS, 0),
+                "workload-policy.yaml" => modeline(&schemas::WORKLOAD_POLICY, 0),
+                _ => modeline(&schemas::RESOURCE_DEFINITION, path.matches('/').count()),
+            };
+            assert_eq!(text.lines().next(), Some(wanted.as_str()), "{path}");
+        }
+    }
 }
 
 /// Writes the embedded baseline's files into a new or empty folder, to start a baseline from.
@@ -108,6 +121,14 @@ pub fn export(dir: &std::path::Path) -> Result<Vec<PathBuf>, ExportError> {
         let parent = target.parent().unwrap_or(dir);
         std::fs::create_dir_all(parent).map_err(|e| ExportError::Io(parent.to_path_buf(), e))?;
         std::fs::write(&target, text).map_err(|e| ExportError::Io(target.clone(), e))?;
+        written.push(target);
+    }
+    // Each file's first line points editors at its schema, in `schemas/` beside the files.
+    let folder = dir.join(schemas::FOLDER);
+    std::fs::create_dir_all(&folder).map_err(|e| ExportError::Io(folder.clone(), e))?;
+    for schema in schemas::SCHEMAS {
+        let target = folder.join(schema.file);
+        std::fs::write(&target, schema.text).map_err(|e| ExportError::Io(target.clone(), e))?;
         written.push(target);
     }
     Ok(written)

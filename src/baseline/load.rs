@@ -11,7 +11,7 @@ use super::criteria::Rule;
 use super::definition::{Definition, Driver, Program, Templates, parse_timeout};
 use super::environment::Environment;
 use super::policy::WorkloadPolicy;
-use super::{Baseline, delivery, template_syntax};
+use super::{Baseline, delivery, schemas, template_syntax};
 use crate::diagnostic::{self, Diagnostic};
 use crate::json_schema::Schema;
 use crate::position::Pos;
@@ -20,24 +20,12 @@ use crate::score::quantity::Quantity;
 use crate::source::SourceFile;
 use crate::yaml::{self, Located, Node, Value};
 
-static ENVIRONMENTS: LazyLock<Schema> = LazyLock::new(|| {
-    Schema::new(
-        include_str!("../../schemas/scoreline/environments.json"),
-        "environments.yaml",
-    )
-});
-static DEFINITION: LazyLock<Schema> = LazyLock::new(|| {
-    Schema::new(
-        include_str!("../../schemas/scoreline/resource-definition.json"),
-        "the definition",
-    )
-});
-static POLICY: LazyLock<Schema> = LazyLock::new(|| {
-    Schema::new(
-        include_str!("../../schemas/scoreline/workload-policy.json"),
-        "the workload policy",
-    )
-});
+static ENVIRONMENTS: LazyLock<Schema> =
+    LazyLock::new(|| Schema::new(schemas::ENVIRONMENTS.text, "environments.yaml"));
+static DEFINITION: LazyLock<Schema> =
+    LazyLock::new(|| Schema::new(schemas::RESOURCE_DEFINITION.text, "the definition"));
+static POLICY: LazyLock<Schema> =
+    LazyLock::new(|| Schema::new(schemas::WORKLOAD_POLICY.text, "the workload policy"));
 
 /// What a baseline file is, by its place in the folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,6 +142,8 @@ pub(super) fn load_sources(
     let mut environments = Vec::new();
     let mut definitions = Vec::new();
     let mut policy = WorkloadPolicy::default();
+    // Whether environments.yaml was read whole: criteria are checked against its names only then.
+    let mut environments_read = true;
     for (role, file) in files {
         let source = Arc::new(file);
         // Duplicate keys are reported with the file's other problems, not instead of them.
@@ -163,11 +153,13 @@ pub(super) fn load_sources(
                 parsed.documents
             }
             Err(errors) => {
+                environments_read &= role != Role::Environments;
                 out.extend(errors);
                 continue;
             }
         };
         if role != Role::Resources && documents.len() != 1 {
+            environments_read &= role != Role::Environments;
             out.push(source.error(
                 Pos::START,
                 format!("expected one YAML document, found {}", documents.len()),
@@ -187,6 +179,7 @@ pub(super) fn load_sources(
             };
             let problems = schema.check(&source, &document, &json);
             if !problems.is_empty() {
+                environments_read &= role != Role::Environments;
                 out.extend(problems);
                 continue;
             }
@@ -208,7 +201,7 @@ pub(super) fn load_sources(
             }
         }
     }
-    out.extend(check_across(&environments, &definitions));
+    out.extend(check_across(&environments, &definitions, environments_read));
     out.extend(delivery::check_overlaps(&environments));
     diagnostic::sort(&mut out);
     if out.iter().any(Diagnostic::is_error) {
@@ -468,8 +461,14 @@ fn check_policy(source: &SourceFile, document: &Node) -> Vec<Diagnostic> {
     out
 }
 
-/// Unique names, and criteria that name environments or types no environment has.
-fn check_across(environments: &[Environment], definitions: &[Definition]) -> Vec<Diagnostic> {
+/// Unique names, and criteria that name environments or types no environment has (when the
+/// environments were read: a typo in environments.yaml is its own error, not one warning per
+/// definition).
+fn check_across(
+    environments: &[Environment],
+    definitions: &[Definition],
+    environments_read: bool,
+) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let mut seen: HashMap<&str, &Located> = HashMap::new();
     for env in environments {
@@ -502,8 +501,13 @@ fn check_across(environments: &[Environment], definitions: &[Definition]) -> Vec
             );
         }
     }
+    if !environments_read {
+        return out;
+    }
     let env_names: Vec<&str> = environments.iter().map(|e| e.name.as_str()).collect();
-    let env_types: Vec<&str> = environments.iter().map(|e| e.env_type.as_str()).collect();
+    let mut env_types: Vec<&str> = environments.iter().map(|e| e.env_type.as_str()).collect();
+    env_types.sort();
+    env_types.dedup();
     for d in definitions {
         for rule in &d.criteria {
             for (field, value, known) in [
@@ -517,7 +521,7 @@ fn check_across(environments: &[Environment], definitions: &[Definition]) -> Vec
                         d.location
                             .source
                             .warning(d.location.node.span.start, format!("definition `{}` has a rule for {field} `{value}`, which no environment has", d.name))
-                            .with_help(format!("known: {}", known.join(", "))),
+                            .with_help(super::suggest::known(value, known)),
                     );
                 }
             }

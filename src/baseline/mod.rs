@@ -8,7 +8,9 @@ mod embedded;
 mod environment;
 mod load;
 mod policy;
+pub mod schemas;
 mod selection;
+mod suggest;
 pub mod template_syntax;
 
 use std::path::PathBuf;

@@ -2,17 +2,20 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::plural;
+use super::{help, plural};
 use crate::baseline;
 use crate::ci::report::{OutputFormat, Reporter};
 use crate::error::Error;
 
 /// Work with platform baselines (environments, resource definitions, workload policy).
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
-Examples:
-  scoreline baseline export platform/            # start from the embedded baseline
-  scoreline baseline validate platform/          # gate the platform repository in CI")]
+#[command(
+    help_template = help::template(
+        "  scoreline baseline export platform/            # start from the embedded baseline
+  scoreline baseline validate platform/          # gate the platform repository in CI",
+        &[(0, "valid, or exported"), (1, "a file cannot be written"), (2, "invalid baseline, a folder that is not empty, or usage")],
+    )
+)]
 pub struct Args {
     #[command(subcommand)]
     command: Command,
@@ -27,21 +30,28 @@ enum Command {
 /// Check a baseline folder: every file against its schema, template syntax, unique names, and
 /// criteria that name unknown environments.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
-Examples:
-  scoreline baseline validate platform/
-  scoreline baseline validate platform/ --output json")]
+#[command(
+    help_template = help::template(
+        "  scoreline baseline validate platform/
+  scoreline baseline validate platform/ --output json",
+        &[(0, "valid (warnings allowed)"), (2, "invalid (located problems)")],
+    )
+)]
 struct ValidateArgs {
     /// The baseline folder.
     #[arg(value_name = "DIR")]
     dir: PathBuf,
 }
 
-/// Write the embedded baseline into a new or empty folder, to start your own from it.
+/// Write the embedded baseline into a new or empty folder, to start your own from it. Each file's
+/// first line points editors (yaml-language-server) at its JSON schema, written to `schemas/`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
-Examples:
-  scoreline baseline export platform/")]
+#[command(
+    help_template = help::template(
+        "  scoreline baseline export platform/",
+        &[(0, "exported"), (1, "a file cannot be written"), (2, "the folder is not empty")],
+    )
+)]
 struct ExportArgs {
     /// The folder to create.
     #[arg(value_name = "DIR")]

@@ -1,6 +1,7 @@
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use super::help;
 use crate::ci::progress::Progress;
 use crate::ci::provenance::Provenance;
 use crate::ci::report::{OutputFormat, Reporter};
@@ -10,18 +11,20 @@ use crate::image::{self, Event, Transfer, oci::Platform};
 /// Build an image without a Docker daemon and push it: a Dockerfile of base images and copied
 /// files becomes a reproducible OCI image, pinned by digest.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
-The last stdout line is the pinned reference REGISTRY/REPOSITORY@sha256:…, ready for
-`scoreline render --image CONTAINER=…`. A Dockerfile with RUN is handed to docker buildx, buildah
-or podman when one is on PATH. Registries on loopback and those named with --insecure-registry are
-reached over plain HTTP; every other one over verified TLS. Credentials come from
-REGISTRY_USERNAME/REGISTRY_PASSWORD (for the registries of the --tag references only, or the one
-REGISTRY names), CI_REGISTRY_*, GITHUB_TOKEN (ghcr.io) and Docker's config.
-
-Examples:
-  scoreline build --context . --tag ghcr.io/acme/shop:1.4.2
+#[command(
+    after_help = "The last stdout line is the pinned reference REGISTRY/REPOSITORY@sha256:…, ready for \
+`scoreline render --image CONTAINER=…`. A Dockerfile with RUN is handed to docker buildx, buildah \
+or podman when one is on PATH. Registries on loopback and those named with --insecure-registry are \
+reached over plain HTTP; every other one over verified TLS. Credentials come from \
+REGISTRY_USERNAME/REGISTRY_PASSWORD (for the registries of the --tag references only, or the one \
+REGISTRY names), CI_REGISTRY_*, GITHUB_TOKEN (ghcr.io) and Docker's config.",
+    help_template = help::template(
+        "  scoreline build --context . --tag ghcr.io/acme/shop:1.4.2
   scoreline build --context . --tag registry.example.com/shop:main --platform linux/amd64,linux/arm64
-  scoreline build --context . --oci-layout out/shop   (no registry needed)")]
+  scoreline build --context . --oci-layout out/shop   # no registry needed",
+        &[(0, "built (and pushed)"), (1, "registry or network failure, or the RUN builder failed"), (2, "Dockerfile errors (located) or usage")],
+    )
+)]
 pub struct Args {
     /// The build context (COPY reads from it).
     #[arg(long, value_name = "DIR", default_value = ".")]
@@ -77,6 +80,7 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
         .iter()
         .map(|p| Platform::parse(p).map_err(Error::Usage))
         .collect::<Result<Vec<_>, _>>()?;
+    check_inputs(&args.context, args.file.as_deref())?;
     // What the image records of its origin: the CI run's repository and commit, else git's.
     let provenance = Provenance::detect(&args.context);
     let request = image::Request {
@@ -130,6 +134,28 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
         reporter.print(format!("{pinned}\n"));
     }
     Ok(())
+}
+
+/// The context is a folder and the Dockerfile a file, or an error that says which flag names
+/// them (a newcomer's first build often runs where no Dockerfile is).
+fn check_inputs(context: &Path, file: Option<&Path>) -> Result<(), Error> {
+    if !context.is_dir() {
+        return Err(Error::Usage(format!(
+            "the build context {} is not a folder: name the folder COPY reads from with --context",
+            context.display()
+        )));
+    }
+    match file {
+        Some(file) if !file.is_file() => Err(Error::Usage(format!(
+            "the Dockerfile {} (-f/--file) does not exist",
+            file.display()
+        ))),
+        None if !context.join("Dockerfile").is_file() => Err(Error::Usage(format!(
+            "there is no Dockerfile in the build context {}: name one with -f/--file DOCKERFILE, or the folder holding it with --context DIR",
+            context.display()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// A build event as people read it: a line per stage, layer, blob and manifest; a bar per blob

@@ -2,6 +2,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
+use super::help;
 use super::render::InputArgs;
 use crate::ci::report::{OutputFormat, Reporter};
 use crate::deploy::{Delivered, Kind};
@@ -12,15 +13,17 @@ use crate::render::Images;
 /// Render for an environment and deliver: commit and push to its git environment repository
 /// (or write its local folder), with a deployment record. Identical output is a no-op.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
-The environment's `delivery` (environments.yaml) says where: `kind: git` (repo, branch, path) or
-`kind: dir` (path). A push that loses a race with another deploy is re-applied on the new tip
-and retried. https credentials come from GIT_TOKEN, GITHUB_TOKEN or CI_JOB_TOKEN.
-
-Examples:
-  scoreline deploy -f score.yaml
-  scoreline deploy -f score.yaml --platform platform/ --env staging --image web=ghcr.io/acme/shop@sha256:…
-  scoreline deploy -f score.yaml --env pr-123 --message \"preview of #123\"")]
+#[command(
+    after_help = "The environment's `delivery` (environments.yaml) says where: `kind: git` (repo, branch, path) or \
+`kind: dir` (path). A push that loses a race with another deploy is re-applied on the new tip \
+and retried. https credentials come from GIT_TOKEN, GITHUB_TOKEN or CI_JOB_TOKEN.",
+    help_template = help::template(
+        "  scoreline deploy -f score.yaml
+  scoreline deploy -f score.yaml --platform platform/ --env staging --image \"web=$IMAGE\"   # IMAGE: the build's name@sha256:… output
+  scoreline deploy -f score.yaml --env pr-123 --message \"preview of #123\"",
+        &[(0, "deployed, or unchanged"), (1, "git or the environment repository failed (or a driver program)"), help::INVALID, (3, "refused by policy (a secret outside Secret data, Secrets with no `secrets:` setting)")],
+    )
+)]
 pub struct Args {
     #[command(flatten)]
     inputs: InputArgs,
@@ -56,14 +59,16 @@ pub fn report(
     dotenv: Option<&std::path::Path>,
 ) -> Result<(), Error> {
     let record = &deployed.record;
-    let (status, revision) = match &deployed.delivered {
-        Delivered::Unchanged => ("unchanged", None),
-        Delivered::Written { revision } => ("deployed", Some(revision.as_str())),
+    let status = match &deployed.delivered {
+        Delivered::Unchanged => "unchanged",
+        Delivered::Written { .. } => "deployed",
     };
+    // Unchanged, the revision is the one that already holds this deployment.
+    let revision = deployed.revision.as_str();
     let outputs = [
         ("status", status.to_owned()),
         ("record-id", record.id.clone()),
-        ("revision", revision.unwrap_or_default().to_owned()),
+        ("revision", revision.to_owned()),
         ("folder", deployed.folder.clone()),
     ];
     crate::ci::outputs::write(&outputs, dotenv)
@@ -77,17 +82,17 @@ pub fn report(
         Kind::Rollback => "rolled back",
         Kind::Promote => "promoted",
     };
-    match revision {
-        Some(revision) => reporter.say(format!(
-            "{verb} {} to {}: {} → {} (revision {})",
+    let short = &revision[..revision.len().min(12)];
+    match deployed.delivered {
+        Delivered::Written { .. } => reporter.say(format!(
+            "{verb} {} to {}: {} → {} (revision {short})",
             record.app,
             record.environment,
             record.short_id(),
             deployed.store,
-            &revision[..revision.len().min(12)]
         )),
-        None => reporter.say(format!(
-            "unchanged: {} already holds {}",
+        Delivered::Unchanged => reporter.say(format!(
+            "unchanged: {} already holds {} (revision {short})",
             deployed.store,
             record.short_id()
         )),

@@ -2,19 +2,26 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
+use super::help;
 use crate::ci::report::{OutputFormat, Reporter};
 use crate::error::Error;
 use crate::flow;
 
 /// Tear down a preview environment: remove every app folder it owns, in one commit.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
-Examples:
-  scoreline destroy --env pr-123 --platform platform/
-  scoreline destroy --env staging --app shop --force     (not a preview: needs --force)")]
+#[command(
+    help_template = help::template(
+        "  scoreline destroy --env pr-123 --platform platform/
+  scoreline destroy --env staging --app shop --force     # not a preview: needs --force",
+        &[(0, "destroyed, or nothing to remove"), (1, "git or the environment repository failed"), (2, "invalid input or usage (not a preview environment without --force)")],
+    )
+)]
 pub struct Args {
-    /// The environment (an instance of a preview pattern such as pr-{n}).
-    #[arg(long, value_name = "NAME")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        help = help::literal("The environment (an instance of a preview pattern such as pr-{n})")
+    )]
     env: String,
 
     /// Only this app (default: every app of the environment).

@@ -1,5 +1,6 @@
 use serde_json::json;
 
+use super::help;
 use super::render::InputArgs;
 use crate::ci::report::{OutputFormat, Reporter};
 use crate::error::{Error, Outcome};
@@ -10,14 +11,14 @@ use crate::render::Images;
 /// deploying now would change (default), between two deployments (--from/--to), or between two
 /// environments (--against-env).
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
-Exit codes: 0 (with or without changes); 2 on invalid input (an unknown record id, no deployment);
-1 when git fails; with --exit-code, changes exit 4.
-
-Examples:
-  scoreline diff -f score.yaml --platform platform/ --env staging --image web=REF
+#[command(
+    help_template = help::template(
+        "  scoreline diff -f score.yaml --platform platform/ --env staging --image web=REF
   scoreline diff --env staging --app shop --from 3f2a9c --to 81be07
-  scoreline diff --env staging --against-env production --app shop --exit-code")]
+  scoreline diff --env staging --against-env production --app shop --exit-code",
+        &[(0, "compared (with or without changes)"), (1, "git or the store failed"), (2, "invalid input (an unknown or ambiguous record id, an app with no deployment)"), (4, "with --exit-code: there are changes")],
+    )
+)]
 pub struct Args {
     #[command(flatten)]
     inputs: InputArgs,

@@ -2,19 +2,25 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
+use super::help;
 use crate::ci::report::{OutputFormat, Reporter};
 use crate::error::Error;
 use crate::flow;
 
-/// Remove expired preview environments: instances of preview patterns (pr-{n}) whose last
-/// deployment is older than their pattern's ttl, or than --older-than.
-#[derive(Debug, clap::Args)]
-#[command(after_help = "\
-Run it on a schedule (a nightly CI job).
+const ABOUT: &str = "Remove expired preview environments: instances of preview patterns (pr-{n}) \
+whose last deployment is older than their pattern's ttl, or than --older-than";
 
-Examples:
-  scoreline gc --platform platform/
-  scoreline gc --platform platform/ --older-than 72h --dry-run")]
+// The about text holds `pr-{n}`: see `help::literal`.
+#[derive(Debug, clap::Args)]
+#[command(
+    about = help::literal(ABOUT),
+    after_help = "Run it on a schedule (a nightly CI job).",
+    help_template = help::template(
+        "  scoreline gc --platform platform/
+  scoreline gc --platform platform/ --older-than 72h --dry-run",
+        &[help::SUCCESS, (1, "git or the environment repository failed"), help::INVALID],
+    )
+)]
 pub struct Args {
     /// Remove instances last deployed longer ago than this (e.g. 72h, 7d), instead of each
     /// pattern's ttl.

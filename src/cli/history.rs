@@ -2,16 +2,20 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
+use super::help;
 use crate::ci::report::{OutputFormat, Reporter};
 use crate::error::Error;
 use crate::flow;
 
 /// List an environment's deployments, newest first (from the environment repository's history).
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
-Examples:
-  scoreline history --env staging --platform platform/
-  scoreline history --env staging --app shop --output json")]
+#[command(
+    help_template = help::template(
+        "  scoreline history --env staging --platform platform/
+  scoreline history --env staging --app shop --output json",
+        &[help::SUCCESS, (1, "git or the environment repository failed"), help::INVALID],
+    )
+)]
 pub struct Args {
     /// The environment.
     #[arg(long, value_name = "NAME")]

@@ -2,15 +2,18 @@
 
 mod baseline;
 mod build;
+mod completions;
 mod deploy;
 mod destroy;
 mod diff;
 mod gc;
+mod help;
 mod history;
 mod promote;
 mod render;
 mod resources;
 mod rollback;
+mod schema;
 mod validate;
 
 use std::process::ExitCode;
@@ -21,14 +24,12 @@ use crate::ci::System;
 use crate::ci::report::{OutputFormat, Reporter};
 use crate::error::{Error, Outcome};
 
-const EXAMPLES: &str = "\
-Examples:
-  scoreline validate                                   check ./score.yaml
-  scoreline render -f score.yaml                       manifests for the embedded development environment
-  scoreline render -f score.yaml --platform platform/ --env staging --image web=REF
+const EXAMPLES: &str = "  scoreline validate                                   # check ./score.yaml
+  scoreline render -f score.yaml                       # manifests for the embedded development environment
+  scoreline render -f score.yaml --platform platform/ --env staging --image \"web=$IMAGE\"
   scoreline resources explain -f score.yaml --platform platform/ --env production
   scoreline build --context . --tag ghcr.io/acme/shop:1.4.2
-  scoreline deploy -f score.yaml --platform platform/ --env staging --image web=REF
+  scoreline deploy -f score.yaml --platform platform/ --env staging --image \"web=$IMAGE\"
   scoreline promote --from staging --to production --platform platform/";
 
 #[derive(Debug, Parser)]
@@ -38,7 +39,7 @@ Examples:
     about = "A platform orchestrator inside your CI pipeline",
     long_about = "scoreline turns Score workloads (score.yaml) into deployable manifests using your platform \
 team's environment baselines, from inside GitHub Actions, GitLab CI or Jenkins.",
-    after_help = EXAMPLES,
+    help_template = help::template(EXAMPLES, &[help::SUCCESS, help::RUNTIME, help::INVALID, help::REFUSED]),
     propagate_version = true
 )]
 pub struct Cli {
@@ -64,6 +65,8 @@ pub enum Command {
     Destroy(destroy::Args),
     Gc(gc::Args),
     Baseline(baseline::Args),
+    Schema(schema::Args),
+    Completions(completions::Args),
 }
 
 /// Parses the command line, runs the command, and turns its outcome into an exit code.
@@ -85,6 +88,8 @@ pub fn run() -> ExitCode {
         Command::Destroy(args) => ended(destroy::run(args, &reporter)),
         Command::Gc(args) => ended(gc::run(args, &reporter)),
         Command::Baseline(args) => ended(baseline::run(args, &reporter)),
+        Command::Schema(args) => ended(schema::run(args)),
+        Command::Completions(args) => ended(completions::run(args)),
     };
     match outcome {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
@@ -107,5 +112,67 @@ fn plural(n: usize, word: &str) -> String {
         format!("1 {word}")
     } else {
         format!("{n} {word}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::Cli;
+
+    /// The words of an example line as a shell would pass them: up to a comment or a
+    /// redirection, double-quoted words kept whole.
+    fn words(line: &str) -> Vec<String> {
+        let (mut words, mut word, mut quoted) = (Vec::new(), String::new(), false);
+        for c in line.chars() {
+            match c {
+                '"' => quoted = !quoted,
+                ' ' if !quoted => {
+                    if matches!(word.as_str(), "#" | ">" | ">>" | "|") {
+                        word.clear();
+                        break;
+                    }
+                    if !word.is_empty() {
+                        words.push(std::mem::take(&mut word));
+                    }
+                }
+                _ => word.push(c),
+            }
+        }
+        if !word.is_empty() {
+            words.push(word);
+        }
+        words
+    }
+
+    #[test]
+    fn every_example_in_every_help_parses() {
+        let mut pending = vec![Cli::command()];
+        let mut checked = 0;
+        while let Some(mut command) = pending.pop() {
+            let help = command.render_long_help().to_string();
+            let examples = help
+                .lines()
+                .skip_while(|l| *l != "Examples:")
+                .skip(1)
+                .take_while(|l| !l.is_empty())
+                .filter_map(|l| l.trim_start().strip_prefix("scoreline "));
+            for example in examples {
+                let mut args = vec!["scoreline".to_owned()];
+                args.extend(words(example));
+                if let Err(e) = Cli::try_parse_from(&args) {
+                    panic!("`{}` of `{} --help`: {e}", example, command.get_name());
+                }
+                checked += 1;
+            }
+            pending.extend(
+                command
+                    .get_subcommands()
+                    .filter(|c| c.get_name() != "help")
+                    .cloned(),
+            );
+        }
+        assert!(checked > 30, "{checked} examples");
     }
 }

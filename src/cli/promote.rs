@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
 use super::deploy::report;
+use super::help;
 use crate::ci::report::Reporter;
 use crate::error::Error;
 use crate::flow;
@@ -9,10 +10,13 @@ use crate::flow;
 /// image digests — resolve it against another environment's baseline, and deliver it there.
 /// Nothing is rebuilt.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
-Examples:
-  scoreline promote --from staging --to production --platform platform/
-  scoreline promote --from staging --to production --app shop --message \"release 1.4\"")]
+#[command(
+    help_template = help::template(
+        "  scoreline promote --from staging --to production --platform platform/
+  scoreline promote --from staging --to production --app shop --message \"release 1.4\"",
+        &[(0, "promoted, or unchanged"), help::RUNTIME, (2, "invalid input or usage (no deployment to promote, an unknown environment)"), help::REFUSED],
+    )
+)]
 pub struct Args {
     /// The environment to take the deployment from.
     #[arg(long, value_name = "NAME")]

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::plural;
+use super::{help, plural};
 use crate::ci::report::{OutputFormat, Reporter};
 use crate::error::Error;
 use crate::flow::{self, Inputs};
@@ -11,14 +11,16 @@ use crate::render::Images;
 /// Render Kubernetes manifests for one environment: resolve every resource against the
 /// baseline, substitute placeholders, and write one YAML file per object plus kustomization.yaml.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
-The output folder is replaced as a whole, atomically: a failed render leaves the previous one
-intact. It works with `kubectl apply -k DIR`, Argo CD and Flux as it is.
-
-Examples:
-  scoreline render -f examples/shop/score.yaml
-  scoreline render -f score.yaml --platform platform/ --env staging --image web=ghcr.io/acme/shop@sha256:…
-  scoreline render -f api.yaml -f worker.yaml --app shop --out rendered/ --output json")]
+#[command(
+    after_help = "The output folder is replaced as a whole, atomically: a failed render leaves the previous one \
+intact. It works with `kubectl apply -k DIR`, Argo CD and Flux as it is.",
+    help_template = help::template(
+        "  scoreline render -f examples/shop/score.yaml
+  scoreline render -f score.yaml --platform platform/ --env staging --image \"web=$IMAGE\"   # IMAGE: the build's name@sha256:… output
+  scoreline render -f api.yaml -f worker.yaml --app shop --out rendered/ --output json",
+        &[help::SUCCESS, help::RUNTIME, help::INVALID, help::REFUSED],
+    )
+)]
 pub struct Args {
     #[command(flatten)]
     pub inputs: InputArgs,

@@ -1,5 +1,6 @@
 use serde_json::json;
 
+use super::help;
 use super::render::InputArgs;
 use crate::ci::report::{OutputFormat, Reporter};
 use crate::error::Error;
@@ -8,9 +9,12 @@ use crate::resolve;
 
 /// Inspect how resources are provided.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
-Examples:
-  scoreline resources explain -f score.yaml --platform platform/ --env staging")]
+#[command(
+    help_template = help::template(
+        "  scoreline resources explain -f score.yaml --platform platform/ --env staging",
+        &[help::SUCCESS, (2, "a resource has no definition or two tie, or invalid input or usage")],
+    )
+)]
 pub struct Args {
     #[command(subcommand)]
     command: Command,
@@ -24,13 +28,15 @@ enum Command {
 /// For every resource of every workload: the definition that wins in an environment, and why
 /// each other definition of its type lost.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
-Specificity ranks res_id > env > app > env_type; class must match (default `default`).
-Exits 2 when a resource has no definition or two definitions tie.
-
-Examples:
-  scoreline resources explain -f score.yaml --platform platform/ --env production
-  scoreline resources explain -f score.yaml --env development --output json")]
+#[command(
+    after_help = "Specificity ranks res_id > env > app > env_type; class must match (default `default`). \
+Exits 2 when a resource has no definition or two definitions tie.",
+    help_template = help::template(
+        "  scoreline resources explain -f score.yaml --platform platform/ --env production
+  scoreline resources explain -f score.yaml --env development --output json",
+        &[help::SUCCESS, (2, "a resource has no definition or two tie, or invalid input or usage")],
+    )
+)]
 struct ExplainArgs {
     #[command(flatten)]
     inputs: InputArgs,

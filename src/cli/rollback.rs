@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
 use super::deploy::report;
+use super::help;
 use crate::ci::report::Reporter;
 use crate::error::Error;
 use crate::flow;
@@ -8,10 +9,13 @@ use crate::flow;
 /// Redeploy an earlier deployment as a new commit (history is never rewritten, so GitOps
 /// controllers simply follow).
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
-Examples:
-  scoreline rollback --env staging --app shop                 back to the previous deployment
-  scoreline rollback --env staging --app shop --to 3f2a9c     back to a given record id")]
+#[command(
+    help_template = help::template(
+        "  scoreline rollback --env staging --app shop                 # back to the previous deployment
+  scoreline rollback --env staging --app shop --to 3f2a9c     # back to a given record id",
+        &[(0, "rolled back, or unchanged"), (1, "git or the environment repository failed"), (2, "invalid input or usage (no earlier deployment, an unknown record id)")],
+    )
+)]
 pub struct Args {
     /// The environment.
     #[arg(long, value_name = "NAME")]

@@ -1,19 +1,21 @@
 use std::path::PathBuf;
 
+use super::help;
 use crate::ci::report::Reporter;
 use crate::error::Error;
 use crate::score;
 
 /// Check Score files against the official schema and scoreline's semantic rules.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
-Every problem is reported with file:line:column, what is wrong and what would be right.
-Exit codes: 0 valid (warnings allowed), 2 invalid.
-
-Examples:
-  scoreline validate
+#[command(
+    after_help = "Every problem is reported with file:line:column, what is wrong and what would be right.",
+    help_template = help::template(
+        "  scoreline validate
   scoreline validate services/*/score.yaml
-  scoreline validate -f score.yaml --output json")]
+  scoreline validate -f score.yaml --output json",
+        &[(0, "valid (warnings allowed)"), (2, "invalid, or a file that cannot be read")],
+    )
+)]
 pub struct Args {
     /// Score files to check (default: ./score.yaml).
     #[arg(value_name = "FILE")]

@@ -16,6 +16,9 @@ use crate::render::Images;
 pub struct Deployed {
     pub record: Record,
     pub delivered: Delivered,
+    /// The commit (git) or snapshot (dir) holding it: the new one, or when unchanged the one
+    /// that already held it.
+    pub revision: String,
     pub folder: String,
     /// Where it went (repository and folder), for messages.
     pub store: String,
@@ -114,11 +117,16 @@ fn deliver(
     message: Option<&str>,
 ) -> Result<Deployed, Error> {
     let delivered = target.deliver(app, files, &record, message)?;
+    let revision = match &delivered {
+        Delivered::Written { revision } => revision.clone(),
+        Delivered::Unchanged => target.store.holding(&target.folder(app))?,
+    };
     Ok(Deployed {
         store: target.location(app),
         folder: target.folder(app),
         record,
         delivered,
+        revision,
     })
 }
 

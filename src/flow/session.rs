@@ -112,12 +112,9 @@ pub(super) fn choose_environment(
 ) -> Result<Environment, Error> {
     let names = baseline.environment_names().join(", ");
     match wanted {
-        Some(name) => baseline.environment(name).ok_or_else(|| {
-            Error::Usage(format!(
-                "environment `{name}` is not defined in {} (environments: {names})",
-                baseline.origin
-            ))
-        }),
+        Some(name) => baseline
+            .environment(name)
+            .ok_or_else(|| Error::Usage(baseline.unknown_environment(name))),
         None => baseline
             .environment("development")
             .or_else(|| {

@@ -333,13 +333,7 @@ fn no_definition_help(selection: &Selection<'_>, baseline: &Baseline) -> String 
         return "make one rule more specific (res_id > env > app > env_type), or narrow the other's criteria".into();
     }
     if selection.candidates.is_empty() {
-        let types = baseline.resource_types();
-        return format!(
-            "{} has no definition of type `{}`; it defines: {}",
-            baseline.origin,
-            selection.subject.resource_type,
-            types.join(", ")
-        );
+        return baseline.unknown_type(&selection.subject.resource_type);
     }
     let lines: Vec<String> = selection
         .candidates
@@ -351,7 +345,12 @@ fn no_definition_help(selection: &Selection<'_>, baseline: &Baseline) -> String 
             _ => c.definition.describe(),
         })
         .collect();
-    format!("definitions of this type:\n    {}", lines.join("\n    "))
+    let class = selection.class_suggestion().map(|s| s + "\n  ");
+    format!(
+        "{}definitions of this type:\n    {}",
+        class.unwrap_or_default(),
+        lines.join("\n    ")
+    )
 }
 
 /// Which values a run sees: the real ones, or their shadows (see `shadow`).

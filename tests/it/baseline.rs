@@ -142,5 +142,5 @@ fn the_example_platform_validates() {
     let out = Cli::new(["baseline", "validate", "examples/platform"])
         .run()
         .success();
-    out.stderr_has("examples/platform: OK (3 environments,");
+    out.stderr_has("examples/platform: OK (4 environments,");
 }

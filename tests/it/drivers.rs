@@ -335,7 +335,7 @@ fn explain_shows_the_winner_and_why_the_others_lost() {
     out.stderr_has("shop / db: postgres (class default, id shop.db)");
     out.stderr_has("✔ postgres-staging-shared (examples/platform/resources/postgres.yaml:");
     out.stderr_has("selected by rule 1 {env: staging, res_id: shop.db} [res_id + env]");
-    out.stderr_has("· postgres-in-cluster (examples/platform/resources/postgres.yaml:6): matches by rule 2 {env_type: staging} [env_type], but a more specific definition wins");
+    out.stderr_has("· postgres-in-cluster (examples/platform/resources/postgres.yaml:8): matches by rule 2 {env_type: staging} [env_type], but a more specific definition wins");
     out.stderr_has("· postgres-managed (examples/platform/resources/postgres.yaml:");
 }
 

@@ -235,6 +235,16 @@ impl Store for GitStore {
         Ok(entries)
     }
 
+    /// The tip of the branch, which `deliver` found already holding the deployment.
+    fn holding(&mut self, _folder: &str) -> Result<String, Error> {
+        let git = self.checkout(false)?.clone();
+        Ok(git
+            .run(&["rev-parse", "HEAD"])
+            .map_err(|e| self.failed(e))?
+            .trim()
+            .to_owned())
+    }
+
     fn files_at(&mut self, folder: &str, entry: &Entry) -> Result<Files, Error> {
         let git = self.checkout(true)?.clone();
         let listing = git

@@ -47,6 +47,17 @@ pub trait Store {
     /// Every deployment of `folder`, newest first.
     fn history(&mut self, folder: &str) -> Result<Vec<Entry>, Error>;
 
+    /// The revision that holds `folder`'s current deployment (after `deliver` answered
+    /// `Unchanged`): its newest entry here; the git store answers with the tip it compared.
+    fn holding(&mut self, folder: &str) -> Result<String, Error> {
+        Ok(self
+            .history(folder)?
+            .into_iter()
+            .next()
+            .map(|e| e.revision)
+            .unwrap_or_default())
+    }
+
     /// The files of a past deployment.
     fn files_at(&mut self, folder: &str, entry: &Entry) -> Result<Files, Error>;
 

@@ -89,7 +89,10 @@ pub fn run(
         .first()
         .cloned()
         .unwrap_or_else(|| "scoreline-build".into());
-    execute(builder, &build_arguments(builder, request, &manifest))?;
+    execute(
+        builder,
+        &command(builder, request, &manifest, &source.text)?,
+    )?;
     if builder != Builder::Buildx {
         push_from_store(builder, request, &manifest)?;
     }
@@ -148,6 +151,66 @@ fn build_arguments(builder: Builder, request: &Request, manifest: &str) -> Vec<S
     }
     args.push(request.context.display().to_string());
     args
+}
+
+/// The builder's build command; buildah and podman also get the TLS setting of their pulls.
+fn command(
+    builder: Builder,
+    request: &Request,
+    manifest: &str,
+    dockerfile: &str,
+) -> Result<Vec<String>, BuildError> {
+    let mut arguments = build_arguments(builder, request, manifest);
+    if builder != Builder::Buildx {
+        let context = arguments.len() - 1;
+        arguments.splice(context..context, pull_tls(request, dockerfile)?);
+    }
+    Ok(arguments)
+}
+
+/// buildah's and podman's `--tls-verify` for the build's pulls: `false` when the base images come
+/// from registries reached over plain HTTP (on loopback, or named with --insecure-registry). It
+/// covers every registry the build pulls from, so a build that also pulls from another
+/// registry is refused rather than pulling from that one unverified.
+fn pull_tls(request: &Request, dockerfile: &str) -> Result<Vec<String>, BuildError> {
+    let plain = |host: &str| is_loopback(host) || request.insecure.iter().any(|h| h == host);
+    let mut stages = Vec::new();
+    let (mut plain_hosts, mut verified_hosts) = (Vec::new(), Vec::new());
+    for line in dockerfile.lines() {
+        let mut words = line.split_whitespace();
+        if !words.next().is_some_and(|w| w.eq_ignore_ascii_case("from")) {
+            continue;
+        }
+        let mut words = words.filter(|w| !w.starts_with("--"));
+        let Some(image) = words.next() else { continue };
+        let earlier_stage = stages.contains(&image.to_ascii_lowercase());
+        if let (Some(r#as), Some(name)) = (words.next(), words.next())
+            && r#as.eq_ignore_ascii_case("as")
+        {
+            stages.push(name.to_ascii_lowercase());
+        }
+        if image == "scratch" || earlier_stage {
+            continue;
+        }
+        // A registry host has a dot or a port, or is localhost (Docker's rule); else Docker Hub.
+        let host = image
+            .split_once('/')
+            .map(|(first, _)| first)
+            .filter(|first| first.contains(['.', ':']) || *first == "localhost")
+            .unwrap_or("docker.io");
+        if plain(host) {
+            plain_hosts.push(host.to_owned());
+        } else {
+            verified_hosts.push(host.to_owned());
+        }
+    }
+    match (plain_hosts.first(), verified_hosts.first()) {
+        (None, _) => Ok(Vec::new()),
+        (Some(_), None) => Ok(vec!["--tls-verify=false".into()]),
+        (Some(plain), Some(verified)) => Err(BuildError::Usage(format!(
+            "the Dockerfile pulls from {plain} over plain HTTP and from {verified} over TLS: buildah and podman verify TLS for every pull of a build or for none; mirror the base images to one kind of registry"
+        ))),
+    }
 }
 
 /// buildah and podman build into their store: the image (or manifest list) is pushed from
@@ -359,5 +422,78 @@ fn execute(builder: Builder, args: &[String]) -> Result<(), BuildError> {
             builder.program(),
             args.first().map(String::as_str).unwrap_or("")
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(insecure: &[&str]) -> Request {
+        Request {
+            context: PathBuf::from("ctx"),
+            tags: vec!["registry.internal:5000/shop:1".into()],
+            insecure: insecure.iter().map(|h| (*h).to_owned()).collect(),
+            ..Request::default()
+        }
+    }
+
+    #[test]
+    fn a_base_on_an_insecure_registry_is_pulled_without_tls_verification() {
+        let dockerfile = "FROM --platform=$BUILDPLATFORM registry.internal:5000/base:1 AS build\nRUN make\nFROM build\n";
+        assert_eq!(
+            pull_tls(&request(&["registry.internal:5000"]), dockerfile).unwrap(),
+            vec!["--tls-verify=false"]
+        );
+        // Loopback registries are plain HTTP too.
+        assert_eq!(
+            pull_tls(&request(&[]), "FROM 127.0.0.1:5000/base\nRUN true\n").unwrap(),
+            vec!["--tls-verify=false"]
+        );
+    }
+
+    #[test]
+    fn other_bases_keep_tls_verified_and_a_mix_is_refused() {
+        let insecure = request(&["registry.internal:5000"]);
+        assert!(
+            pull_tls(&insecure, "FROM debian:13\nRUN true\n")
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            pull_tls(&insecure, "FROM scratch\nRUN true\n")
+                .unwrap()
+                .is_empty()
+        );
+        let mixed = "FROM registry.internal:5000/base AS a\nFROM ghcr.io/acme/tools\nRUN true\n";
+        let refused = pull_tls(&insecure, mixed).unwrap_err().to_string();
+        assert!(
+            refused.contains("registry.internal:5000") && refused.contains("ghcr.io"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn buildahs_build_command_has_the_flag_and_buildxs_has_none() {
+        let request = request(&["registry.internal:5000"]);
+        let dockerfile = "FROM registry.internal:5000/base\nRUN make\n";
+        let manifest = "registry.internal:5000/shop:1";
+        assert_eq!(
+            command(Builder::Buildah, &request, manifest, dockerfile).unwrap(),
+            [
+                "build",
+                "--file",
+                "ctx/Dockerfile",
+                "--tag",
+                "registry.internal:5000/shop:1",
+                "--tls-verify=false",
+                "ctx"
+            ]
+        );
+        let buildx = command(Builder::Buildx, &request, manifest, dockerfile).unwrap();
+        assert!(
+            !buildx.iter().any(|a| a.starts_with("--tls-verify")),
+            "{buildx:?}"
+        );
     }
 }

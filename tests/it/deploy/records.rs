@@ -2,6 +2,7 @@
 //! changed, images marked pinned or not, and outputs for later CI steps.
 
 use super::{FIRST, World};
+use crate::support::git::git;
 
 #[test]
 fn a_deploy_commits_a_record_of_what_it_deployed() {
@@ -56,6 +57,29 @@ fn an_image_pinned_by_digest_is_not_warned_about_and_marked_pinned() {
     assert_eq!(
         (&images["image"], &images["pinned"]),
         (&pinned.into(), &true.into())
+    );
+}
+
+#[test]
+fn an_unchanged_deploy_names_the_commit_that_already_holds_it() {
+    let world = World::new();
+    let deploy = |outputs: &str| {
+        let path = world.dir.path().join(outputs);
+        world
+            .deploy_cli("throwaway", "x:1")
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_OUTPUT", &path)
+            .run()
+            .success();
+        std::fs::read_to_string(path).unwrap()
+    };
+    let first = deploy("first");
+    let head = git(&world.repo(), &["rev-parse", "main"]);
+    assert!(first.contains(&format!("revision={head}")), "{first}");
+    let second = deploy("second");
+    assert!(
+        second.contains("status=unchanged\n") && second.contains(&format!("revision={head}")),
+        "{second}"
     );
 }
 

@@ -61,38 +61,32 @@ impl TestRegistry {
         })
     }
 
+    /// A registry on this port (README.md's `localhost:5000`), or none if it did not start
+    /// there (the port is taken).
+    pub fn start_on(port: u16) -> Option<TestRegistry> {
+        let dir = tempfile::tempdir().unwrap();
+        let process = launch(dir.path(), port, "")?;
+        Some(TestRegistry {
+            _process: process,
+            port,
+            _dir: dir,
+        })
+    }
+
     /// `extra`: configuration appended after the `http:` section's `addr`, given the folder.
     fn start_with(extra: impl FnOnce(&Path) -> String) -> TestRegistry {
         let dir = tempfile::tempdir().unwrap();
         let extra = extra(dir.path());
         for _ in 0..5 {
             let port = free_port();
-            let config = dir.path().join("config.yml");
-            std::fs::write(
-                &config,
-                format!(
-                    "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n{extra}",
-                    dir.path().join("data").display()
-                ),
-            )
-            .unwrap();
-            let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-            let mut child = Command::new("docker-registry")
-                .arg("serve")
-                .arg(&config)
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .expect("docker-registry (Debian package) is installed");
-            if wait_for_http(port, &mut child) {
+            if let Some(process) = launch(dir.path(), port, &extra) {
                 return TestRegistry {
-                    _process: Process(child),
+                    _process: process,
                     port,
                     _dir: dir,
                 };
             }
             // Most likely the port was taken meanwhile: try another.
-            drop(Process(child));
         }
         panic!("docker-registry did not start");
     }
@@ -218,6 +212,34 @@ impl Proxy {
             .into_iter()
             .filter(|r| r.path.contains("/blobs/uploads/") && !r.path.contains("mount="))
             .collect()
+    }
+}
+
+/// `docker-registry serve` on 127.0.0.1:`port` with its storage and log in `dir` and `extra`
+/// configuration after the `http:` section's `addr`, once it answers; none if it died first.
+fn launch(dir: &Path, port: u16, extra: &str) -> Option<Process> {
+    let config = dir.join("config.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n{extra}",
+            dir.join("data").display()
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.join("registry.log")).unwrap();
+    let mut child = Command::new("docker-registry")
+        .arg("serve")
+        .arg(&config)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("docker-registry (Debian package) is installed");
+    if wait_for_http(port, &mut child) {
+        Some(Process(child))
+    } else {
+        drop(Process(child));
+        None
     }
 }
 
