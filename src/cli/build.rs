@@ -14,7 +14,9 @@ use crate::image::{self, Event, Transfer, oci::Platform};
 #[command(
     after_help = "The last stdout line is the pinned reference REGISTRY/REPOSITORY@sha256:…, ready for \
 `scoreline render --image CONTAINER=…`. A Dockerfile with RUN is handed to docker buildx, buildah \
-or podman when one is on PATH. Registries on loopback and those named with --insecure-registry are \
+or podman when one is on PATH. Layers of unchanged files come from the layer cache, in \
+$SCORELINE_CACHE_DIR, else $XDG_CACHE_HOME/scoreline, else ~/.cache/scoreline (none without a \
+writable one; --no-cache skips it). Registries on loopback and those named with --insecure-registry are \
 reached over plain HTTP; every other one over verified TLS. Credentials come from \
 REGISTRY_USERNAME/REGISTRY_PASSWORD (for the registries of the --tag references only, or the one \
 REGISTRY names), CI_REGISTRY_*, GITHUB_TOKEN (ghcr.io) and Docker's config.",
@@ -61,6 +63,10 @@ pub struct Args {
     /// Also write the outputs (image, digest) as a dotenv file (GitLab `artifacts:reports:dotenv`).
     #[arg(long, value_name = "FILE")]
     dotenv: Option<PathBuf>,
+
+    /// Neither use nor update the layer cache: every layer is read and compressed again.
+    #[arg(long)]
+    no_cache: bool,
 }
 
 pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
@@ -96,6 +102,7 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
             .collect::<BTreeMap<_, _>>(),
         source: provenance.repository,
         revision: provenance.commit,
+        cache: if args.no_cache { None } else { cache_dir() },
     };
     let progress = Progress::new(&reporter.system);
     let built = image::run(&request, &|event| show(&progress, event))?;
@@ -116,8 +123,14 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
             .iter()
             .filter(|t| t.transfer == Transfer::Uploaded)
             .count();
+        let cached = built.layers.iter().filter(|l| l.cached).count();
+        let cached = if cached == 0 {
+            String::new()
+        } else {
+            format!(", {cached} of {} layers from the cache", built.layers.len())
+        };
         reporter.say(format!(
-            "built {} for {} ({}, {uploaded} blob{} uploaded)",
+            "built {} for {} ({}, {uploaded} blob{} uploaded{cached})",
             built.digest,
             built
                 .platforms
@@ -126,7 +139,7 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
                 .collect::<Vec<_>>()
                 .join(", "),
             human(built.size),
-            if uploaded == 1 { "" } else { "s" }
+            if uploaded == 1 { "" } else { "s" },
         ));
         if let Some(layout) = &built.layout {
             reporter.say(format!("wrote the OCI layout {}", layout.display()));
@@ -169,10 +182,12 @@ fn show(progress: &Progress, event: Event) {
             platform,
             digest,
             size,
+            cached,
         } => progress.line(format!(
-            "layer {} ({}) for {platform}",
+            "layer {} ({}) for {platform}{}",
             short(&digest),
-            human(size)
+            human(size),
+            if cached { ", from the cache" } else { "" }
         )),
         Event::Blob {
             repository,
@@ -193,6 +208,10 @@ fn show(progress: &Progress, event: Event) {
             ))
         }
         Event::Manifest { reference } => progress.line(format!("manifest {reference}")),
+        Event::CacheStale => progress.line(
+            "a layer from the cache no longer matches its files: building again without the cache"
+                .into(),
+        ),
         Event::Delegating { builder } => {
             progress.line(format!("the Dockerfile has RUN: building with {builder}"))
         }
@@ -200,6 +219,29 @@ fn show(progress: &Progress, event: Event) {
             progress.advance(&digest, short(&digest), sent, size)
         }
     }
+}
+
+/// Where the layer cache lives, as CI caches expect it: $SCORELINE_CACHE_DIR, else
+/// $XDG_CACHE_HOME/scoreline, else $HOME/.cache/scoreline; none when none is set (Jenkins may
+/// leave HOME unset). A folder that cannot be made also means no cache, silently.
+fn cache_dir() -> Option<PathBuf> {
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    var("SCORELINE_CACHE_DIR")
+        .or_else(|| {
+            // The XDG spec: a relative path is invalid and ignored.
+            var("XDG_CACHE_HOME")
+                .filter(|p| p.is_absolute())
+                .map(|p| p.join("scoreline"))
+        })
+        .or_else(|| {
+            var("HOME")
+                .filter(|p| p.is_absolute())
+                .map(|p| p.join(".cache/scoreline"))
+        })
 }
 
 fn short(digest: &str) -> &str {

@@ -6,11 +6,13 @@ use super::oci::Platform;
 pub enum Event {
     /// A stage of the Dockerfile is being built for a platform.
     Stage { platform: Platform, stage: String },
-    /// A layer was written.
+    /// A layer was written, or found in the layer cache (`cached`: not written, its files
+    /// neither read nor compressed).
     Layer {
         platform: Platform,
         digest: String,
         size: u64,
+        cached: bool,
     },
     /// Bytes of a blob sent so far (for progress bars).
     Sending {
@@ -29,6 +31,9 @@ pub enum Event {
     Manifest { reference: String },
     /// The Dockerfile needs a container runtime: the build is handed to another builder.
     Delegating { builder: String },
+    /// A layer known from the layer cache came out different when written (its files changed
+    /// during the build): the build starts again without looking the cache up.
+    CacheStale,
 }
 
 /// How a blob got to the registry.

@@ -18,6 +18,18 @@ pub struct Built {
     pub platforms: Vec<PlatformBuilt>,
     pub layout: Option<PathBuf>,
     pub transfers: Vec<BlobTransfer>,
+    /// The layers the Dockerfile's COPY and ADD made (not the base image's), per platform.
+    pub layers: Vec<LayerBuilt>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerBuilt {
+    pub platform: String,
+    pub digest: String,
+    pub size: u64,
+    /// From the layer cache: its files were neither read nor compressed (a destination that
+    /// lacked the blob would have had it written, and then this is false).
+    pub cached: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -271,6 +271,7 @@ fn read_back(request: &Request) -> Result<Built, BuildError> {
             platforms: image.platforms,
             layout: request.oci_layout.clone(),
             transfers: Vec::new(),
+            layers: Vec::new(),
         });
     };
     let parsed = oci_client::Reference::from_str(tag)
@@ -308,6 +309,7 @@ fn read_back(request: &Request) -> Result<Built, BuildError> {
         platforms: pushed.platforms,
         layout: request.oci_layout.clone(),
         transfers: Vec::new(),
+        layers: Vec::new(),
     })
 }
 

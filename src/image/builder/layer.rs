@@ -6,11 +6,12 @@
 //! read it whole). The pieces are fixed, so the digest depends only on the content.
 //!
 //! The compressor is pinned: flate2 with the zlib-rs backend at level 6. Another compressor,
-//! version or level gives other bytes, hence other digests, for the same files.
+//! version or level gives other bytes, hence other digests, for the same files: `identity()`
+//! names all of it, and the layer cache keys on it.
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
@@ -22,6 +23,20 @@ use crate::image::blob::{Blob, hex_digest};
 pub const COMPRESSION_LEVEL: u32 = 6;
 /// Tar bytes per gzip member.
 const PIECE: usize = 4 << 20;
+/// The crates whose output the layer bytes are (Cargo.lock pins them; a test keeps these equal).
+const TAR_VERSION: &str = "0.4.46";
+const FLATE2_VERSION: &str = "1.1.11";
+const ZLIB_RS_VERSION: &str = "0.6.8";
+/// Bump when `write` changes the bytes it makes of the same entries.
+const FORMAT: u32 = 1;
+
+/// Everything besides the entries that the bytes of a layer depend on: a layer written with
+/// another identity may differ for the same files.
+pub fn identity() -> String {
+    format!(
+        "layer format {FORMAT}; tar {TAR_VERSION} GNU headers; flate2 {FLATE2_VERSION} with zlib-rs {ZLIB_RS_VERSION} at level {COMPRESSION_LEVEL}; gzip members of {PIECE} tar bytes, mtime 0, OS 255"
+    )
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -45,20 +60,28 @@ pub struct Layer {
     pub blob: Blob,
     /// sha256 of the uncompressed tar.
     pub diff_id: String,
+    /// When asked for: the sha256 of each file's content as it went into the tar, in the order
+    /// of `sorted` (for the layer cache).
+    pub files: Vec<String>,
 }
 
-/// Writes the layer of `entries` (sorted here; a later entry for the same path wins) into a new
-/// file in `dir`.
-pub fn write(entries: &[Entry], mtime: u64, dir: &Path) -> io::Result<Layer> {
+/// The entries as the layer holds them: sorted by path, a later entry for the same path winning.
+pub fn sorted(entries: &[Entry]) -> Vec<&Entry> {
     let mut latest: std::collections::BTreeMap<&str, &Entry> = std::collections::BTreeMap::new();
     for entry in entries {
         latest.insert(&entry.path, entry);
     }
-    let sorted = latest.into_values();
+    latest.into_values().collect()
+}
+
+/// Writes the layer of `entries` (see `sorted`) into a new file in `dir`; with `hash_files`,
+/// also the digest of each file's content, from the very bytes the tar got.
+pub fn write(entries: &[Entry], mtime: u64, dir: &Path, hash_files: bool) -> io::Result<Layer> {
+    let mut files = Vec::new();
     let file = tempfile::Builder::new().prefix("layer-").tempfile_in(dir)?;
     let (file, path) = file.keep().map_err(|e| e.error)?;
     let mut tar = tar::Builder::new(Members::new(BufWriter::new(file)));
-    for entry in sorted {
+    for entry in sorted(entries) {
         let mut header = tar::Header::new_gnu();
         header.set_mtime(mtime);
         header.set_uid(entry.uid);
@@ -74,7 +97,16 @@ pub fn write(entries: &[Entry], mtime: u64, dir: &Path) -> io::Result<Layer> {
                 let file = File::open(source)?;
                 header.set_entry_type(tar::EntryType::Regular);
                 header.set_size(file.metadata()?.len());
-                tar.append_data(&mut header, &entry.path, file)?;
+                if hash_files {
+                    let mut hashing = Hashing {
+                        inner: file,
+                        hash: Sha256::new(),
+                    };
+                    tar.append_data(&mut header, &entry.path, &mut hashing)?;
+                    files.push(hex_digest(hashing.hash));
+                } else {
+                    tar.append_data(&mut header, &entry.path, file)?;
+                }
             }
             EntryKind::Symlink(target) => {
                 header.set_entry_type(tar::EntryType::Symlink);
@@ -87,7 +119,22 @@ pub fn write(entries: &[Entry], mtime: u64, dir: &Path) -> io::Result<Layer> {
     Ok(Layer {
         blob: Blob { path, digest, size },
         diff_id,
+        files,
     })
+}
+
+/// A reader hashing what it reads.
+struct Hashing<R> {
+    inner: R,
+    hash: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
 }
 
 /// A writer compressing its input as gzip members on worker threads, written in order.
@@ -233,13 +280,20 @@ mod tests {
                 .set_modified(time)
                 .unwrap();
         }
-        let a = write(&entries(one.path()), 0, out.path()).unwrap();
-        let b = write(&entries(two.path()), 0, out.path()).unwrap();
+        let a = write(&entries(one.path()), 0, out.path(), false).unwrap();
+        let b = write(&entries(two.path()), 0, out.path(), true).unwrap();
         assert_eq!(
             (a.blob.digest.clone(), a.diff_id.clone()),
             (b.blob.digest.clone(), b.diff_id.clone())
         );
-        let c = write(&entries(two.path()), 1, out.path()).unwrap();
+        assert!(a.files.is_empty(), "files are hashed only when asked");
+        let hash = |bytes: &[u8]| hex_digest(Sha256::new_with_prefix(bytes));
+        assert_eq!(
+            b.files,
+            [hash(&vec![7u8; 9 << 20]), hash(b"hello")],
+            "the files' digests, in the layer's order"
+        );
+        let c = write(&entries(two.path()), 1, out.path(), false).unwrap();
         assert_ne!(
             a.blob.digest, c.blob.digest,
             "the mtime is part of the content"
@@ -275,5 +329,37 @@ mod tests {
         let bytes = std::fs::read(&a.blob.path).unwrap();
         assert_eq!(hex_digest(Sha256::new_with_prefix(&bytes)), a.blob.digest);
         assert_eq!(bytes.len() as u64, a.blob.size);
+    }
+
+    /// The layer cache trusts `identity()` to name the crates the bytes come from.
+    #[test]
+    fn the_identity_names_the_locked_versions_of_tar_flate2_and_zlib_rs() {
+        let lock =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.lock")).unwrap();
+        for (name, version) in [
+            ("tar", TAR_VERSION),
+            ("flate2", FLATE2_VERSION),
+            ("zlib-rs", ZLIB_RS_VERSION),
+        ] {
+            let locked: Vec<&str> = lock
+                .split("[[package]]")
+                .filter_map(|p| {
+                    let mut lines = p.trim().lines();
+                    (lines.next()? == format!("name = \"{name}\""))
+                        .then(|| {
+                            lines
+                                .next()?
+                                .strip_prefix("version = \"")?
+                                .strip_suffix('"')
+                        })
+                        .flatten()
+                })
+                .collect();
+            assert_eq!(
+                locked,
+                [version],
+                "{name} changed: update its version in layer.rs (cached layers of the old one are then not reused)"
+            );
+        }
     }
 }

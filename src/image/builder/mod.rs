@@ -1,11 +1,13 @@
 //! A build from start to finish: read the Dockerfile, build the stages the last one needs for
 //! every platform, assemble manifests (and an index for several platforms) with their
-//! annotations, then write an OCI layout and/or push to every tag. A Dockerfile with RUN is
+//! annotations, then write an OCI layout and/or push to every tag. Layers an earlier build made
+//! of the same files come from the layer cache (`cache`) unwritten. A Dockerfile with RUN is
 //! handed to a container runtime instead (`delegate`).
 
 pub mod base;
 mod build_error;
 mod built;
+pub mod cache;
 pub mod context;
 mod copy;
 mod delegate;
@@ -25,7 +27,8 @@ use std::str::FromStr;
 use oci_client::Reference;
 
 pub use build_error::BuildError;
-pub use built::{BlobTransfer, Built, PlatformBuilt};
+pub use built::{BlobTransfer, Built, LayerBuilt, PlatformBuilt};
+use cache::LayerCache;
 use context::Context;
 use dockerfile::Dockerfile;
 use manifest::{Image, assemble};
@@ -33,7 +36,7 @@ pub use request::Request;
 use stage::Settings;
 
 use crate::image::blob::Blob;
-use crate::image::event::Sink;
+use crate::image::event::{Event, Sink};
 use crate::image::layout;
 use crate::image::oci::{self, Platform};
 use crate::image::registry::Access;
@@ -51,10 +54,19 @@ pub fn run(request: &Request, progress: Sink<'_>) -> Result<Built, BuildError> {
         .unwrap_or_else(|| request.context.join("Dockerfile"));
     let source = SourceFile::read(&path).map_err(|d| BuildError::Dockerfile(vec![d]))?;
     let dockerfile = dockerfile::parse(&source).map_err(BuildError::Dockerfile)?;
-    match dockerfile.first_run {
-        Some(run_at) => delegate::run(request, &source, run_at, progress),
-        None => build(request, &dockerfile, &source, progress),
+    if let Some(run_at) = dockerfile.first_run {
+        return delegate::run(request, &source, run_at, progress);
     }
+    let cache = LayerCache::open(request.cache.as_deref(), true);
+    let mut built = build(request, &dockerfile, &source, &cache, progress);
+    cache.prune();
+    if built.is_err() && cache.is_stale() {
+        progress(Event::CacheStale);
+        let refresh = LayerCache::open(request.cache.as_deref(), false);
+        built = build(request, &dockerfile, &source, &refresh, progress);
+        refresh.prune();
+    }
+    built
 }
 
 /// Builds without a container runtime (the Dockerfile has no RUN).
@@ -62,6 +74,7 @@ fn build(
     request: &Request,
     dockerfile: &Dockerfile,
     source: &SourceFile,
+    cache: &LayerCache,
     progress: Sink<'_>,
 ) -> Result<Built, BuildError> {
     let tags: Vec<Reference> = request
@@ -104,6 +117,7 @@ fn build(
                 mtime: source_date_epoch().unwrap_or(0),
                 created,
                 scratch: scratch.path(),
+                cache,
             };
             let image = platform::build_platform(
                 dockerfile, source, &context, &settings, &access, progress,
@@ -139,6 +153,19 @@ fn build(
                 .collect(),
             layout: request.oci_layout.clone(),
             transfers,
+            layers: image
+                .platforms
+                .iter()
+                .flat_map(|p| {
+                    let own = &p.image.layers[p.image.layers.len() - p.image.own.len()..];
+                    own.iter().map(|l| LayerBuilt {
+                        platform: p.platform.to_string(),
+                        digest: l.descriptor.digest.clone(),
+                        size: l.descriptor.size,
+                        cached: l.is_deferred(),
+                    })
+                })
+                .collect(),
         })
     })
 }
@@ -151,17 +178,39 @@ async fn write_layout(
     scratch: &Path,
 ) -> Result<(), BuildError> {
     let mut blobs: Vec<Blob> = Vec::new();
+    let mut layers = BTreeSet::new();
     for p in &image.platforms {
         blobs.push(p.config.clone());
         if image.has_index() {
             blobs.push(p.manifest.clone());
         }
-        for l in &p.image.layers {
-            blobs.push(
-                l.local(scratch)
+        for l in p
+            .image
+            .layers
+            .iter()
+            .filter(|l| layers.insert(l.descriptor.digest.clone()))
+        {
+            // A layer known from the cache is written only when the layout lacks it.
+            let kept = dir
+                .join("blobs/sha256")
+                .join(l.descriptor.digest.trim_start_matches("sha256:"));
+            let kept = l
+                .is_deferred()
+                .then(|| std::fs::metadata(&kept).ok())
+                .flatten()
+                .filter(|m| m.is_file() && m.len() == l.descriptor.size)
+                .map(|_| Blob {
+                    path: kept,
+                    digest: l.descriptor.digest.clone(),
+                    size: l.descriptor.size,
+                });
+            blobs.push(match kept {
+                Some(blob) => blob,
+                None => l
+                    .local(scratch)
                     .await
                     .map_err(|e| BuildError::Registry(e.to_string()))?,
-            );
+            });
         }
     }
     blobs.push(image.top.clone());

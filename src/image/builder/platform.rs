@@ -57,7 +57,7 @@ pub async fn build_platform(
         let name = stage.alias.clone().unwrap_or_else(|| i.to_string());
         progress(Event::Stage {
             platform: settings.platform.clone(),
-            stage: name,
+            stage: name.clone(),
         });
         let base_name = dockerfile::expand(&stage.base, &global);
         let mut image = if base_name.eq_ignore_ascii_case("scratch") {
@@ -73,7 +73,7 @@ pub async fn build_platform(
             from_base(&base_name, &platform, access).await.map_err(|m| at(stage.at, m, "check the image name, that it exists for this platform, and registry credentials".into()))?
         };
         let mut vars = Vars::new(&automatic, &global, &image);
-        let mut state = State::default();
+        let mut state = State::new(&name);
         for (pos, instruction) in &stage.instructions {
             let located = |e: StageError| match e {
                 StageError::Instruction { message, help } => at(*pos, message, help),
@@ -118,6 +118,7 @@ pub async fn build_platform(
                     platform: settings.platform.clone(),
                     digest: l.descriptor.digest.clone(),
                     size: l.descriptor.size,
+                    cached: l.is_deferred(),
                 });
             }
         }

@@ -23,4 +23,6 @@ pub struct Request {
     pub source: Option<String>,
     /// The commit the code is at (`org.opencontainers.image.revision`).
     pub revision: Option<String>,
+    /// The layer cache's folder (none: no cache); the caller chooses it.
+    pub cache: Option<PathBuf>,
 }

@@ -6,13 +6,14 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
+use super::cache::{LayerCache, Slot};
 use super::copy::{self, Source};
 use super::dockerfile::{Command, Copy, Healthcheck, Instruction, expand};
 use super::filesystem::{Filesystem, join};
-use super::layer::{self, Entry};
+use super::layer::Entry;
 use super::stage_error::{StageError, wrong};
 use crate::image::oci::{self, Descriptor, Platform};
-use crate::image::registry::{LayerSource, Origin};
+use crate::image::registry::LayerSource;
 
 /// A stage as built so far.
 #[derive(Clone)]
@@ -38,6 +39,7 @@ pub struct Settings<'a> {
     pub created: u64,
     /// Where layers are written.
     pub scratch: &'a Path,
+    pub cache: &'a LayerCache,
 }
 
 impl StageImage {
@@ -253,23 +255,33 @@ pub fn apply(
                 &workdir,
                 settings.scratch,
             )?;
-            let built = layer::write(&entries, settings.mtime, settings.scratch)
+            let platform = settings.platform.to_string();
+            let expanded = describe(&Instruction::Copy(copy));
+            let slot = Slot {
+                platform: &platform,
+                stage: &state.stage,
+                instruction: &expanded,
+                mtime: settings.mtime,
+            };
+            let (known, origin) = settings
+                .cache
+                .layer(&slot, &entries, settings.scratch)
                 .map_err(|e| StageError::Io(format!("writing a layer: {e}")))?;
             let mut diff_ids = image.config["rootfs"]["diff_ids"]
                 .as_array()
                 .cloned()
                 .unwrap_or_default();
-            diff_ids.push(built.diff_id.clone().into());
+            diff_ids.push(known.diff_id.into());
             image.config["rootfs"]["diff_ids"] = diff_ids.into();
             image.layers.push(LayerSource {
                 descriptor: Descriptor {
                     media_type: oci::LAYER.into(),
-                    digest: built.blob.digest.clone(),
-                    size: built.blob.size,
+                    digest: known.digest,
+                    size: known.size,
                     platform: None,
                     annotations: Default::default(),
                 },
-                origin: Origin::Local(built.blob),
+                origin,
             });
             image.own.push(entries);
             image.history(&describe(instruction), false);
@@ -282,20 +294,21 @@ pub fn apply(
 
 /// What one stage carries between instructions.
 pub struct State {
+    /// The stage's name (its alias, else its index), for the layer cache.
+    pub stage: String,
     pub shell: Vec<String>,
     pub cmd_set: bool,
 }
 
-impl Default for State {
-    fn default() -> Self {
+impl State {
+    pub fn new(stage: &str) -> State {
         State {
+            stage: stage.to_owned(),
             shell: vec!["/bin/sh".into(), "-c".into()],
             cmd_set: false,
         }
     }
-}
 
-impl State {
     fn argv(&self, command: &Command) -> Vec<String> {
         match command {
             Command::Exec(argv) => argv.clone(),

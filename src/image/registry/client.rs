@@ -45,12 +45,23 @@ pub struct Registry {
     pub host: String,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("registry {host}: {message}")]
+/// A failure talking to a registry (`host`), or making a blob for it on this machine (no host).
+#[derive(Debug)]
 pub struct RegistryError {
     pub host: String,
     pub message: String,
 }
+
+impl std::fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.host.is_empty() {
+            write!(f, "registry {}: ", self.host)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for RegistryError {}
 
 /// How the build reaches registries.
 #[derive(Debug, Clone, Default)]

@@ -4,6 +4,7 @@
 //! container runtimes and credential helpers are fakes that follow their CLIs.
 
 mod bases;
+mod cache;
 mod credentials;
 mod dockerfile;
 mod push;
@@ -20,7 +21,8 @@ use crate::support::registry::{inspect, skopeo, umoci_unpack};
 use crate::support::{Cli, Outcome, text, write_files};
 
 /// `build --context CONTEXT ARGS…` with no registry credentials from the environment nor from
-/// the developer's own Docker login, and no SOURCE_DATE_EPOCH.
+/// the developer's own Docker login, and no SOURCE_DATE_EPOCH; the layer cache beside the
+/// context (`cache_beside`), never the developer's own.
 fn build(context: &Path, args: &[&str]) -> Cli {
     [
         "SOURCE_DATE_EPOCH",
@@ -37,6 +39,15 @@ fn build(context: &Path, args: &[&str]) -> Cli {
         |cli, var| cli.env_remove(var),
     )
     .env("DOCKER_CONFIG", context.join(".no-docker-config"))
+    .env("SCORELINE_CACHE_DIR", cache_beside(context))
+}
+
+/// The layer cache the builds of `context` use: shared by the contexts of one folder.
+fn cache_beside(context: &Path) -> PathBuf {
+    context
+        .parent()
+        .expect("contexts are in a folder")
+        .join("cache")
 }
 
 /// The last stdout line of a successful build: the pinned reference (or digest).
