@@ -142,8 +142,8 @@ impl GitStore {
             git.run(&["commit", "--quiet", "--no-verify", "-m", &message])
                 .map_err(|e| self.failed(e))?;
             let target = format!("HEAD:refs/heads/{}", self.branch);
-            match git.run(&["push", "--quiet", "origin", &target]) {
-                Ok(_) => {
+            match git.push(&target) {
+                Ok(()) => {
                     let revision = git
                         .run(&["rev-parse", "HEAD"])
                         .map_err(|e| self.failed(e))?

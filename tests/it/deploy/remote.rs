@@ -287,3 +287,30 @@ fn a_push_refused_by_the_server_fails_at_once_with_its_reason() {
     );
     assert_eq!(world.commits(), before);
 }
+
+/// Only git's own verdict on a ref makes a lost race: a hook whose message merely mentions one
+/// (`non-fast-forward`, `fetch first`, `[rejected]`) is a refusal like any other.
+#[test]
+fn a_hook_that_talks_of_a_non_fast_forward_is_not_retried() {
+    let world = World::new();
+    world.deploy("staging", "x:1").success();
+    let before = world.commits();
+    let runs = world.dir.path().join("hook-runs");
+    world.hook(&format!(
+        "#!/bin/sh\necho run >> {}\necho '! [rejected] main (non-fast-forward): fetch first' >&2\nexit 1\n",
+        runs.display()
+    ));
+    let out = world
+        .deploy_cli("staging", "x:2")
+        .limit(std::time::Duration::from_secs(60))
+        .run()
+        .fails(1);
+    out.stderr_has("non-fast-forward")
+        .stderr_has("pre-receive hook declined");
+    assert_eq!(
+        std::fs::read_to_string(&runs).unwrap(),
+        "run\n",
+        "one push attempt"
+    );
+    assert_eq!(world.commits(), before);
+}
