@@ -120,6 +120,7 @@ impl From<crate::image::BuildError> for Error {
         use crate::image::BuildError as B;
         match e {
             B::Dockerfile(d) => Error::Invalid(d),
+            B::Pull(d) => Error::Failed(d),
             B::Usage(m) => Error::Usage(m),
             B::Registry(m) | B::Io(m) => Error::Runtime(m),
         }
