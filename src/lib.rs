@@ -15,5 +15,6 @@ pub mod position;
 pub mod render;
 pub mod resolve;
 pub mod score;
+pub mod scratch;
 pub mod source;
 pub mod yaml;

@@ -1,6 +1,7 @@
 //! A text file read for parsing, with the guards every input file passes through.
 
 use std::io::Read;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::Diagnostic;
@@ -38,12 +39,35 @@ impl SourceFile {
         let at_start = |message: String, help: &str| {
             Diagnostic::error(path, Pos::START, message).with_help(help)
         };
-        let file = std::fs::File::open(path).map_err(|e| {
+        let cannot_read = |e: std::io::Error| {
             at_start(
                 format!("cannot read file: {}", io_reason(&e)),
                 "check the path; relative paths are resolved from the current directory",
             )
-        })?;
+        };
+        // Only a regular file (symbolic links followed) is read: a FIFO would block the open
+        // forever, a device never end, a folder is no file. Checked before opening (opening a
+        // device can act on it), and again on what was opened, without blocking, in case the
+        // path was swapped in between.
+        let not_regular = |kind: &str| {
+            at_start(
+                format!("cannot read file: it is {kind}, not a regular file"),
+                "name a regular file (or a symbolic link to one)",
+            )
+        };
+        let metadata = std::fs::metadata(path).map_err(cannot_read)?;
+        if !metadata.is_file() {
+            return Err(not_regular(file_kind(&metadata.file_type())));
+        }
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .map_err(cannot_read)?;
+        let opened = file.metadata().map_err(cannot_read)?;
+        if !opened.is_file() {
+            return Err(not_regular(file_kind(&opened.file_type())));
+        }
         let mut bytes = Vec::new();
         file.take(MAX_FILE_BYTES + 1)
             .read_to_end(&mut bytes)
@@ -139,6 +163,21 @@ fn end_of(prefix: &str) -> Pos {
     Pos {
         line: prefix.matches('\n').count() + 1,
         column: prefix.rsplit('\n').next().unwrap_or("").chars().count() + 1,
+    }
+}
+
+/// What a file that is not a regular file is, for messages.
+fn file_kind(kind: &std::fs::FileType) -> &'static str {
+    if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a named pipe (FIFO)"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
     }
 }
 

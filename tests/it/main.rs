@@ -10,5 +10,6 @@ mod deploy;
 mod drivers;
 mod hardening;
 mod render;
+mod robustness;
 mod validate;
 mod yaml;

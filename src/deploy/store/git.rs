@@ -34,9 +34,8 @@ impl GitStore {
         author: (String, String),
         configured: String,
     ) -> Result<GitStore, Error> {
-        let work = tempfile::Builder::new()
-            .prefix("scoreline-env-")
-            .tempdir()
+        // Swept by a later run if this one is killed.
+        let work = crate::scratch::tempdir("env")
             .map_err(|e| Error::Io(format!("temporary folder: {e}")))?;
         Ok(GitStore {
             url: url.to_owned(),
