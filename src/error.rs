@@ -128,7 +128,7 @@ impl From<crate::image::BuildError> for Error {
 }
 
 fn count(diagnostics: &[Diagnostic]) -> String {
-    match diagnostics.iter().filter(|d| d.is_error()).count() {
+    match diagnostics.iter().map(Diagnostic::errors).sum::<usize>() {
         1 => "1 error found".into(),
         n => format!("{n} errors found"),
     }
