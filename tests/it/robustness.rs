@@ -71,23 +71,19 @@ fn baseline_files_that_are_not_regular_files_are_refused_without_blocking() {
     );
     std::fs::create_dir(dir.path().join("platform/resources")).unwrap();
     fifo(&dir.path().join("platform/resources/pipe.yaml"));
-    let limit = Duration::from_secs(20);
-    refused(
-        Cli::new(["render", "--platform", "platform"])
-            .dir(dir.path())
-            .limit(limit)
-            .run(),
-        "platform/resources/pipe.yaml",
-        "a named pipe",
-    );
-    refused(
-        Cli::new(["baseline", "validate", "platform"])
-            .dir(dir.path())
-            .limit(limit)
-            .run(),
-        "platform/resources/pipe.yaml",
-        "a named pipe",
-    );
+    for args in [
+        ["render", "--platform", "platform"],
+        ["baseline", "validate", "platform"],
+    ] {
+        refused(
+            Cli::new(args)
+                .dir(dir.path())
+                .limit(Duration::from_secs(20))
+                .run(),
+            "platform/resources/pipe.yaml",
+            "a named pipe",
+        );
+    }
 }
 
 /// A process id that ran and is gone.
