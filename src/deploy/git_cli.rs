@@ -301,7 +301,8 @@ mod tests {
     #[test]
     fn only_git_s_own_verdict_on_a_ref_makes_a_lost_race() {
         let line = |summary: &str| format!("!\tHEAD:refs/heads/main\t{summary}");
-        let hook = "remote: ! [rejected] main (non-fast-forward)\nremote: error: cannot lock ref 'x'";
+        let hook =
+            "remote: ! [rejected] main (non-fast-forward)\nremote: error: cannot lock ref 'x'";
         for summary in ["[rejected] (fetch first)", "[rejected] (non-fast-forward)"] {
             assert!(ref_moved(&line(summary), ""), "{summary}");
         }
@@ -309,7 +310,10 @@ mod tests {
             &line("[remote rejected] (failed to update ref)"),
             "remote: error: cannot lock ref 'refs/heads/main': is at 1 but expected 2"
         ));
-        assert!(!ref_moved(&line("[remote rejected] (failed to update ref)"), ""));
+        assert!(!ref_moved(
+            &line("[remote rejected] (failed to update ref)"),
+            ""
+        ));
         assert!(!ref_moved(
             &line("[remote rejected] (pre-receive hook declined)"),
             hook
