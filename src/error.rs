@@ -121,6 +121,7 @@ impl From<crate::image::BuildError> for Error {
         use crate::image::BuildError as B;
         match e {
             B::Dockerfile(d) => Error::Invalid(d),
+            B::Pull(d) => Error::Failed(d),
             B::Usage(m) => Error::Usage(m),
             B::Registry(m) | B::Io(m) => Error::Runtime(m),
         }
@@ -128,7 +129,7 @@ impl From<crate::image::BuildError> for Error {
 }
 
 fn count(diagnostics: &[Diagnostic]) -> String {
-    match diagnostics.iter().filter(|d| d.is_error()).count() {
+    match diagnostics.iter().map(Diagnostic::errors).sum::<usize>() {
         1 => "1 error found".into(),
         n => format!("{n} errors found"),
     }

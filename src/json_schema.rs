@@ -37,7 +37,7 @@ impl Schema {
         let errors: Vec<_> = self.validator.iter_errors(instance).collect();
         // A misspelt required field (`imagee` for `image`) is one mistake: report it once, as the
         // unknown field with its suggestion, not also as the missing one.
-        let misspelt: Vec<(String, String)> = errors
+        let misspelt: std::collections::HashSet<(String, String)> = errors
             .iter()
             .filter_map(|e| match e.kind() {
                 ValidationErrorKind::AdditionalProperties { unexpected } => {
@@ -64,9 +64,10 @@ impl Schema {
         let mut out = Vec::new();
         for error in &errors {
             if let ValidationErrorKind::Required { property } = error.kind()
-                && misspelt.iter().any(|(at, name)| {
-                    at == error.instance_path().as_str() && property == name.as_str()
-                })
+                && misspelt.contains(&(
+                    error.instance_path().as_str().to_owned(),
+                    property.as_str().unwrap_or_default().to_owned(),
+                ))
             {
                 continue;
             }
@@ -146,16 +147,9 @@ impl Reporter<'_> {
         match error.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected } => {
                 let allowed = self.schema.allowed_properties(schema_path);
-                // One lookup table, not a scan per field: a mapping of many unknown keys
-                // stays linear.
-                let keys: std::collections::HashMap<&str, crate::position::Pos> = node
-                    .as_map()
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|e| (e.key_str(), e.key.span.start))
-                    .collect();
                 for field in unexpected {
-                    let at = keys.get(field.as_str()).copied().unwrap_or(at_node);
+                    // Mappings are indexed by key: many unknown keys stay linear.
+                    let at = node.entry(field).map_or(at_node, |e| e.key.span.start);
                     let mut help = format!("`{name}` takes: {}", allowed.join(", "));
                     if let Some(close) = closest(field, &allowed) {
                         help = format!("did you mean `{close}`? {help}");

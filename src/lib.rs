@@ -15,6 +15,7 @@ pub mod position;
 pub mod render;
 pub mod resolve;
 pub mod score;
+pub mod scratch;
 pub mod secret;
 pub mod source;
 pub mod yaml;

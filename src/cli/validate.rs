@@ -40,11 +40,7 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
         let Some(workload) = loaded.workloads.iter().find(|w| w.source.path == *file) else {
             continue;
         };
-        if !loaded
-            .diagnostics
-            .iter()
-            .any(|d| d.file == shown && d.is_error())
-        {
+        if !loaded.diagnostics.iter().any(|d| d.is_error_in(&shown)) {
             let name = &workload.workload.metadata.name;
             reporter.say(format!("{shown}: OK (workload `{name}`)"));
         }

@@ -12,6 +12,10 @@ use base64::Engine;
 pub enum GitError {
     #[error("`git {command}` failed: {stderr}")]
     Failed { command: String, stderr: String },
+    /// A push git refused because the branch moved on (someone else pushed first), as git
+    /// itself reports it per ref: never judged by what a server's hook prints.
+    #[error("`git {command}` failed: {stderr}")]
+    Moved { command: String, stderr: String },
     /// The server answered with a redirect, which git is told not to follow while it sends a
     /// token; `configured` says where the URL to change is.
     #[error(
@@ -29,12 +33,7 @@ pub enum GitError {
 impl GitError {
     /// A push refused because the branch moved on (someone else pushed first).
     pub fn is_race(&self) -> bool {
-        matches!(self, GitError::Failed { stderr, .. }
-            if stderr.contains("[rejected]")
-                || stderr.contains("Updates were rejected")
-                || stderr.contains("fetch first")
-                || stderr.contains("non-fast-forward")
-                || stderr.contains("cannot lock ref"))
+        matches!(self, GitError::Moved { .. })
     }
 
     /// This failure as a redirect git did not follow (`The requested URL returned error: 302`),
@@ -155,8 +154,51 @@ impl Git {
             .map(|out| String::from_utf8_lossy(&out).into_owned())
     }
 
+    /// Pushes `refspec` to `origin`. A ref git reports as rejected because the remote moved
+    /// on (see `ref_moved`) is `GitError::Moved`; any other failure, such as a hook declining
+    /// it (whose `remote:` lines may say anything), is `GitError::Failed` with what the server
+    /// said.
+    pub fn push(&self, refspec: &str) -> Result<(), GitError> {
+        let args = ["push", "--porcelain", "origin", refspec];
+        let out = self.output(&args, None)?;
+        if out.status.success() {
+            return Ok(());
+        }
+        // `--porcelain` lists each ref on stdout as `FLAG\tFROM:TO\tSUMMARY (REASON)`; `!` is
+        // a ref that was not pushed.
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let refused: Vec<&str> = stdout.lines().filter(|l| l.starts_with('!')).collect();
+        let mut stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+        let moved = !refused.is_empty() && refused.iter().all(|line| ref_moved(line, &stderr));
+        for line in &refused {
+            stderr.push_str(&format!("\n{}", line.replace('\t', " ")));
+        }
+        let (command, stderr) = (self.redact(&args.join(" ")), self.redact(&stderr));
+        Err(if moved {
+            GitError::Moved { command, stderr }
+        } else {
+            GitError::Failed { command, stderr }
+        })
+    }
+
     /// Runs git with `input` on stdin; raw stdout on success.
     pub fn run_with_input(&self, args: &[&str], input: Option<&[u8]>) -> Result<Vec<u8>, GitError> {
+        let out = self.output(args, input)?;
+        if out.status.success() {
+            return Ok(out.stdout);
+        }
+        Err(GitError::Failed {
+            command: self.redact(&args.join(" ")),
+            stderr: self.redact(String::from_utf8_lossy(&out.stderr).trim()),
+        })
+    }
+
+    /// Runs git with `input` on stdin, whatever its exit status.
+    fn output(
+        &self,
+        args: &[&str],
+        input: Option<&[u8]>,
+    ) -> Result<std::process::Output, GitError> {
         let mut command = Command::new("git");
         command
             .arg("-C")
@@ -183,14 +225,7 @@ impl Git {
                 let _ = stdin.write_all(&input);
             });
         }
-        let out = child.wait_with_output().map_err(GitError::Spawn)?;
-        if out.status.success() {
-            return Ok(out.stdout);
-        }
-        Err(GitError::Failed {
-            command: self.redact(&args.join(" ")),
-            stderr: self.redact(String::from_utf8_lossy(&out.stderr).trim()),
-        })
+        child.wait_with_output().map_err(GitError::Spawn)
     }
 
     fn redact(&self, text: &str) -> String {
@@ -198,6 +233,27 @@ impl Git {
             .iter()
             .filter(|s| !s.is_empty())
             .fold(text.to_owned(), |acc, s| acc.replace(s.as_str(), "••••••"))
+    }
+}
+
+/// Whether a `--porcelain` status line of a ref that was not pushed says the remote moved on:
+/// git refused it as not a fast-forward, or the server could not update the ref because another
+/// push updated it meanwhile (its ref transaction saw another old value: `cannot lock ref`,
+/// which receive-pack itself prints on `stderr`). A hook's refusal has a status of its own
+/// (`pre-receive hook declined`), whatever the hook prints.
+fn ref_moved(line: &str, stderr: &str) -> bool {
+    let Some(summary) = line.splitn(3, '\t').nth(2) else {
+        return false;
+    };
+    match summary {
+        "[rejected] (fetch first)" | "[rejected] (non-fast-forward)" => true,
+        "[remote rejected] (failed to update ref)" => stderr
+            .lines()
+            .any(|l| l.starts_with("remote: error: cannot lock ref ")),
+        _ => {
+            summary.starts_with("[remote rejected] (cannot lock ref ")
+                || summary == "[remote rejected] (incorrect old value provided)"
+        }
     }
 }
 
@@ -239,4 +295,33 @@ pub fn withheld_token(url: &str) -> Option<&'static str> {
         .then(credentials)
         .flatten()
         .map(|c| c.variable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ref_moved;
+
+    #[test]
+    fn only_git_s_own_verdict_on_a_ref_makes_a_lost_race() {
+        let line = |summary: &str| format!("!\tHEAD:refs/heads/main\t{summary}");
+        let hook =
+            "remote: ! [rejected] main (non-fast-forward)\nremote: error: cannot lock ref 'x'";
+        for summary in ["[rejected] (fetch first)", "[rejected] (non-fast-forward)"] {
+            assert!(ref_moved(&line(summary), ""), "{summary}");
+        }
+        assert!(ref_moved(
+            &line("[remote rejected] (failed to update ref)"),
+            "remote: error: cannot lock ref 'refs/heads/main': is at 1 but expected 2"
+        ));
+        assert!(!ref_moved(
+            &line("[remote rejected] (failed to update ref)"),
+            ""
+        ));
+        assert!(!ref_moved(
+            &line("[remote rejected] (pre-receive hook declined)"),
+            hook
+        ));
+        assert!(!ref_moved(&line("[remote rejected] (hook declined)"), hook));
+        assert!(!ref_moved("remote: [rejected] (fetch first)", ""));
+    }
 }

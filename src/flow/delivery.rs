@@ -167,8 +167,8 @@ pub fn promote(
             "app `{app}` has no deployment in environment `{from}`"
         ))
     })?;
-    let workspace =
-        tempfile::tempdir().map_err(|e| Error::Runtime(format!("temporary folder: {e}")))?;
+    let workspace = crate::scratch::tempdir("promote")
+        .map_err(|e| Error::Runtime(format!("temporary folder: {e}")))?;
     let inputs = Inputs {
         files: record.reconstruct(workspace.path())?,
         platform: platform.map(Path::to_path_buf),

@@ -161,6 +161,10 @@ impl Session {
         images: &Images,
         warnings: &mut Vec<Diagnostic>,
     ) -> Result<(Graph, Rendered), Error> {
+        // Everything a render writes is keyed: no key, or a weak one, refuses before anything runs.
+        self.key
+            .check(&self.environment)
+            .map_err(|d| Error::Refused(vec![d]))?;
         let graph = resolve::resolve(&self.request())?;
         warnings.extend(graph.warnings.iter().cloned());
         let options = render::Options {

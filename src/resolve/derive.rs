@@ -5,9 +5,16 @@
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+use crate::baseline::Environment;
+use crate::diagnostic::{Diagnostic, Severity};
+
 /// Used when `SCORELINE_KEY` is unset, for development and preview environments only: it is
 /// public, so anything derived from it is too.
 const DEVELOPMENT_KEY: &str = "scoreline-development-key: public, never for real environments";
+
+/// The shortest platform key accepted, in bytes: as long as the HMAC-SHA256 output, so the key
+/// is no easier to guess than a digest it makes.
+pub const MIN_KEY_BYTES: usize = 32;
 
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -45,6 +52,39 @@ impl Key {
         mac.update(purpose.as_bytes());
         mac.update(&[0]);
         mac
+    }
+
+    /// Whether this key may key what is rendered for `environment` (the render's digest, a
+    /// deployment's record id, config hashes, Secret digests, derived secrets): a key shorter
+    /// than `MIN_KEY_BYTES` never may; none at all (the public development key standing in)
+    /// only where the environment allows it. The refusal never shows the key.
+    pub fn check(&self, environment: &Environment) -> Result<(), Diagnostic> {
+        match self {
+            Key::Platform(k) if k.len() < MIN_KEY_BYTES => Err(Diagnostic::general(
+                Severity::Error,
+                format!(
+                    "SCORELINE_KEY is {} bytes long: the platform key must be at least {MIN_KEY_BYTES} bytes, or the digests and secrets it keys can be guessed",
+                    k.len()
+                ),
+            )
+            .with_help(
+                "generate one (e.g. `openssl rand -base64 32`) and set it from the CI secret store",
+            )),
+            Key::Missing if !environment.allows_development_key() => {
+                let message = format!(
+                    "SCORELINE_KEY is not set: environment `{}` (type `{}`) keys what it writes (the render's digest, record ids, config hashes, Secret digests) with the platform key; only development and preview environments may use the public development key",
+                    environment.name, environment.env_type
+                );
+                let diagnostic = match &environment.location {
+                    Some(at) => at.source.error(at.node.span.start, message),
+                    None => Diagnostic::general(Severity::Error, message),
+                };
+                Err(diagnostic.with_help(format!(
+                    "set it from the CI secret store: a random string of at least {MIN_KEY_BYTES} bytes (e.g. `openssl rand -base64 32`)"
+                )))
+            }
+            _ => Ok(()),
+        }
     }
 
     pub fn from_env() -> Key {

@@ -53,6 +53,8 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
             }
             Err(diagnostics) => loaded.diagnostics.extend(diagnostics),
         }
+        // Each file's problems are cut to what is shown (and counted) before the next is read.
+        diagnostic::sort(&mut loaded.diagnostics);
     }
     loaded.diagnostics.extend(semantic::duplicate_names(
         documents.iter().map(|w| (&w.source, &w.document)),
@@ -96,7 +98,8 @@ fn load_one(path: &Path) -> Result<(LoadedWorkload, Vec<Diagnostic>), Vec<Diagno
     diagnostics.extend(schema::check(&source, &document, &json));
     // One message per node: where the schema already refused a value, semantic checks of the
     // same value would only repeat it.
-    let refused: Vec<(usize, usize)> = diagnostics.iter().map(|d| (d.line, d.column)).collect();
+    let refused: std::collections::HashSet<(usize, usize)> =
+        diagnostics.iter().map(|d| (d.line, d.column)).collect();
     diagnostics.extend(
         semantic::check(&source, &document, &workspace)
             .into_iter()

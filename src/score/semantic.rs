@@ -8,18 +8,21 @@ use base64::Engine;
 use super::placeholder::{self, Reference, Template};
 use super::quantity::Quantity;
 use super::workspace::{SourceError, Workspace};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{self, Diagnostic};
 use crate::json_schema::display_path;
 use crate::position::Pos;
 use crate::source::SourceFile;
-use crate::yaml::{Entry, Node, Value};
+use crate::yaml::{Entry, Mapping, Node, Value};
+
+/// "Did you mean" looks among at most this many names.
+const SUGGESTED_AMONG: usize = 1000;
 
 pub fn check(source: &SourceFile, document: &Node, workspace: &Workspace) -> Vec<Diagnostic> {
-    let resources: Vec<String> = document
-        .get("resources")
-        .and_then(Node::as_map)
-        .map(|entries| entries.iter().map(|e| e.key_str().to_owned()).collect())
-        .unwrap_or_default();
+    let no_resources = Mapping::default();
+    let resources = match document.get("resources").map(|r| &r.value) {
+        Some(Value::Map(resources)) => resources,
+        _ => &no_resources,
+    };
     let mut checker = Checker {
         source,
         workspace,
@@ -38,7 +41,8 @@ struct Checker<'a> {
     source: &'a SourceFile,
     workspace: &'a Workspace,
     metadata: serde_json::Value,
-    resources: Vec<String>,
+    /// The workload's resources, by name.
+    resources: &'a Mapping,
     out: Vec<Diagnostic>,
 }
 
@@ -123,13 +127,15 @@ impl Checker<'_> {
                 .and_then(|c| c.get(other))
                 .is_none()
             {
-                let known: Vec<String> = entries(document.get("containers"))
-                    .map(|(n, _)| n.to_owned())
-                    .collect();
+                let total = document
+                    .get("containers")
+                    .and_then(Node::as_map)
+                    .map_or(0, <[Entry]>::len);
+                let known = entries(document.get("containers")).map(|(n, _)| n);
                 self.error(
                     key,
                     format!("`before` names `{other}`, which is not a container of this workload"),
-                    format!("containers: {}", known.join(", ")),
+                    format!("containers: {}", diagnostic::listing(known, total)),
                 );
             }
         }
@@ -435,12 +441,13 @@ impl Checker<'_> {
         match Template::parse(text) {
             Err(errors) => self.template_errors(field.node, errors),
             Ok(template) => {
+                let locate = field.node.locator(self.source);
                 for p in template.placeholders() {
                     let problem = extra(&p.reference)
                         .map(|m| (m, "refer to another resource's outputs".to_owned()))
                         .or_else(|| self.reference_problem(&p.reference, true));
                     if let Some((message, help)) = problem {
-                        let at = field.node.position_at(self.source, p.offset);
+                        let at = locate.at(p.offset);
                         self.out.push(
                             self.source
                                 .error(
@@ -459,8 +466,9 @@ impl Checker<'_> {
     }
 
     fn template_errors(&mut self, node: &Node, errors: Vec<placeholder::PlaceholderError>) {
+        let locate = node.locator(self.source);
         for e in errors {
-            let at = node.position_at(self.source, e.offset);
+            let at = locate.at(e.offset);
             self.out
                 .push(self.source.error(at, e.message).with_help(e.help));
         }
@@ -484,15 +492,25 @@ impl Checker<'_> {
             // Score placeholders never parse to `${env.…}`.
             Reference::Env(_) => None,
             Reference::Resource { name, keys } => {
-                if !self.resources.iter().any(|r| r == name) {
+                if self.resources.get(name.as_str()).is_none() {
                     let mut help = if self.resources.is_empty() {
                         "declare it under `resources:` with a `type`".to_owned()
                     } else {
-                        format!("declared resources: {}", self.resources.join(", "))
+                        format!(
+                            "declared resources: {}",
+                            diagnostic::listing(
+                                self.resources.iter().map(|e| e.key_str()),
+                                self.resources.len()
+                            )
+                        )
                     };
+                    // A suggestion among a few names; among very many it would cost more than
+                    // it helps.
                     if let Some(close) = self
                         .resources
                         .iter()
+                        .take(SUGGESTED_AMONG)
+                        .map(|e| e.key_str())
                         .find(|r| strsim::jaro_winkler(r, name) > 0.85)
                     {
                         help = format!("did you mean `{close}`? {help}");

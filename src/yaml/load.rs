@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use saphyr_parser::{Event, Marker, Parser, ScanError, Tag};
 
-use super::node::{Entry, Node, ScalarStyle, Span, Value};
+use super::node::{Entry, Mapping, Node, ScalarStyle, Span, Value};
 use crate::diagnostic::Diagnostic;
 use crate::position::Pos;
 use crate::source::SourceFile;
@@ -186,7 +186,7 @@ impl Builder<'_> {
                 let frame = self.stack.pop().expect("parser balances collection events");
                 let value = match frame.kind {
                     FrameKind::Seq(items) => Value::Seq(items),
-                    FrameKind::Map { entries, .. } => Value::Map(entries),
+                    FrameKind::Map { entries, .. } => Value::Map(Mapping::new(entries)),
                 };
                 let node = Node {
                     value,

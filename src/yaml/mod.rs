@@ -7,4 +7,4 @@ mod node;
 
 pub use emit::to_string;
 pub use load::{Limits, Parsed, parse, parse_keeping_duplicates};
-pub use node::{Entry, Located, Node, ScalarStyle, Span, Value};
+pub use node::{Entry, Located, Mapping, Node, ScalarStyle, Span, Value};

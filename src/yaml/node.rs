@@ -1,5 +1,7 @@
 //! Located YAML nodes and the lookups the validators need.
 
+use std::collections::HashMap;
+
 use serde_json::Map;
 
 use crate::position::Pos;
@@ -36,7 +38,56 @@ pub enum Value {
     Float(f64),
     String(String),
     Seq(Vec<Node>),
-    Map(Vec<Entry>),
+    Map(Mapping),
+}
+
+/// A mapping's entries in the order written, indexed by key: finding a key costs the same
+/// however many keys the mapping has (a file of many keys, each with an error to locate, stays
+/// linear).
+#[derive(Debug, Clone, Default)]
+pub struct Mapping {
+    entries: Vec<Entry>,
+    /// Each key's first entry (a repeated key is an error; lookups find the first).
+    index: HashMap<String, usize>,
+}
+
+impl Mapping {
+    pub fn new(entries: Vec<Entry>) -> Mapping {
+        let mut index = HashMap::with_capacity(entries.len());
+        for (i, e) in entries.iter().enumerate() {
+            index.entry(e.key_str().to_owned()).or_insert(i);
+        }
+        Mapping { entries, index }
+    }
+
+    /// The entry of `key`.
+    pub fn get(&self, key: &str) -> Option<&Entry> {
+        self.entries.get(*self.index.get(key)?)
+    }
+}
+
+impl std::ops::Deref for Mapping {
+    type Target = [Entry];
+
+    fn deref(&self) -> &[Entry] {
+        &self.entries
+    }
+}
+
+impl<'a> IntoIterator for &'a Mapping {
+    type Item = &'a Entry;
+    type IntoIter = std::slice::Iter<'a, Entry>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.iter()
+    }
+}
+
+/// Two mappings are equal when their entries are (the index follows from them).
+impl PartialEq for Mapping {
+    fn eq(&self, other: &Mapping) -> bool {
+        self.entries == other.entries
+    }
 }
 
 /// A mapping entry. Keys are scalars, kept as the text they were written as.
@@ -75,7 +126,10 @@ impl Node {
     }
 
     pub fn entry(&self, key: &str) -> Option<&Entry> {
-        self.as_map()?.iter().find(|e| e.key_str() == key)
+        match &self.value {
+            Value::Map(mapping) => mapping.get(key),
+            _ => None,
+        }
     }
 
     pub fn get(&self, key: &str) -> Option<&Node> {
@@ -141,49 +195,145 @@ impl Node {
 
     /// Where character `offset` of this scalar's value sits in the file. Exact for one-line
     /// plain and quoted scalars without escapes and for literal blocks; otherwise the scalar's
-    /// start, which is still the right node.
+    /// start, which is still the right node. For many offsets of one scalar, `locator`.
     pub fn position_at(&self, source: &SourceFile, offset: usize) -> Pos {
-        let (Some(style), Some(value)) = (self.style, self.as_str()) else {
-            return self.span.start;
-        };
-        let prefix: String = value.chars().take(offset).collect();
+        self.locator(source).at(offset)
+    }
+
+    /// Finds the places of many offsets in this scalar, each at a cost independent of the
+    /// scalar's length (what `position_at` does, with the scalar read once).
+    pub fn locator<'a>(&'a self, source: &'a SourceFile) -> Locator<'a> {
         let start = self.span.start;
-        match style {
+        let (Some(style), Some(value)) = (self.style, self.as_str()) else {
+            return Locator {
+                start,
+                kind: Kind::Start,
+            };
+        };
+        let kind = match style {
             ScalarStyle::Plain | ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
                 let quote = usize::from(style != ScalarStyle::Plain);
-                let raw: String = source
+                let raw = source
                     .line(start.line)
                     .unwrap_or_default()
                     .chars()
-                    .skip(start.column - 1 + quote)
-                    .collect();
-                if !prefix.contains('\n') && raw.starts_with(&prefix) {
-                    return Pos {
-                        line: start.line,
-                        column: start.column + quote + offset,
-                    };
+                    .skip(start.column - 1 + quote);
+                // The value is where it is written up to its first line break or escape.
+                let exact = value
+                    .chars()
+                    .zip(raw)
+                    .take_while(|(v, r)| v == r && *v != '\n')
+                    .count();
+                let whole = value.chars().count();
+                Kind::Inline {
+                    column: start.column + quote,
+                    // A prefix matches in full only if the value matches to its end.
+                    exact: if exact == whole { usize::MAX } else { exact },
+                    whole,
                 }
             }
             ScalarStyle::Literal => {
-                let line_index = prefix.matches('\n').count();
-                let column_in_line = prefix.rsplit('\n').next().unwrap_or("").chars().count();
-                let value_line = value.split('\n').nth(line_index).unwrap_or_default();
-                // A literal block's span starts at its first non-blank content line.
-                let leading_blank = value.len() - value.trim_start_matches('\n').len();
-                let line = (start.line + line_index).saturating_sub(leading_blank);
-                if let Some(text) = source.line(line)
-                    && !value_line.is_empty()
-                    && let Some(byte_at) = text.find(value_line)
-                {
-                    return Pos {
-                        line,
-                        column: text[..byte_at].chars().count() + 1 + column_in_line,
-                    };
+                let mut lines = vec![(0, 0)];
+                let mut chars = 0;
+                for (byte, c) in value.char_indices() {
+                    chars += 1;
+                    if c == '\n' {
+                        lines.push((chars, byte + 1));
+                    }
+                }
+                Kind::Literal {
+                    source,
+                    value,
+                    lines,
+                    whole: chars,
+                    leading_blank: value.len() - value.trim_start_matches('\n').len(),
+                    found: Default::default(),
                 }
             }
-            ScalarStyle::Folded => {}
+            ScalarStyle::Folded => Kind::Start,
+        };
+        Locator { start, kind }
+    }
+}
+
+/// The places of a scalar's characters in its file (`Node::locator`).
+pub struct Locator<'a> {
+    start: Pos,
+    kind: Kind<'a>,
+}
+
+enum Kind<'a> {
+    /// Only the scalar's start is known.
+    Start,
+    /// On one line from `column`: the first `exact` characters (all when `usize::MAX`) are
+    /// where they are written; `whole` is the value's length.
+    Inline {
+        column: usize,
+        exact: usize,
+        whole: usize,
+    },
+    /// A literal block: each value line's (first character, first byte), the value's length,
+    /// how many blank lines it starts with, and the column each value line was found at.
+    Literal {
+        source: &'a SourceFile,
+        value: &'a str,
+        lines: Vec<(usize, usize)>,
+        whole: usize,
+        leading_blank: usize,
+        found: std::cell::RefCell<HashMap<usize, Option<(usize, usize)>>>,
+    },
+}
+
+impl Locator<'_> {
+    /// Where character `offset` of the value is.
+    pub fn at(&self, offset: usize) -> Pos {
+        let start = self.start;
+        match &self.kind {
+            Kind::Start => start,
+            Kind::Inline {
+                column,
+                exact,
+                whole,
+            } => {
+                if offset.min(*whole) <= *exact {
+                    Pos {
+                        line: start.line,
+                        column: column + offset,
+                    }
+                } else {
+                    start
+                }
+            }
+            Kind::Literal {
+                source,
+                value,
+                lines,
+                whole,
+                leading_blank,
+                found,
+            } => {
+                let at = offset.min(*whole);
+                let index = lines.partition_point(|&(first, _)| first <= at) - 1;
+                let column_in_line = at - lines[index].0;
+                let found = *found.borrow_mut().entry(index).or_insert_with(|| {
+                    let bytes = lines[index].1;
+                    let end = lines.get(index + 1).map_or(value.len(), |&(_, b)| b - 1);
+                    let value_line = &value[bytes..end];
+                    // A literal block's span starts at its first non-blank content line.
+                    let line = (start.line + index).saturating_sub(*leading_blank);
+                    let text = source.line(line)?;
+                    let byte_at = text.find(value_line).filter(|_| !value_line.is_empty())?;
+                    Some((line, text[..byte_at].chars().count() + 1))
+                });
+                match found {
+                    Some((line, column)) => Pos {
+                        line,
+                        column: column + column_in_line,
+                    },
+                    None => start,
+                }
+            }
         }
-        start
     }
 }
 

@@ -82,7 +82,7 @@ fn cmd_programs_see_only_path_home_and_the_variables_their_definition_names() {
             &[("bin/provision.sh", &program)],
         );
         render(dir.path())
-            .env("SCORELINE_KEY", "platform-key-SECRET")
+            .env("SCORELINE_KEY", "platform-key-SECRET-0123456789abcdef")
             .env("GIT_TOKEN", "git-token-SECRET")
             .env("CI_DEPLOY_PASSWORD", "ci-SECRET")
             .env("PROVISION_REGION", "eu-west-1")

@@ -13,5 +13,6 @@ mod drivers;
 mod hardening;
 mod readme;
 mod render;
+mod robustness;
 mod validate;
 mod yaml;

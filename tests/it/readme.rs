@@ -240,7 +240,10 @@ impl World {
                 ("CI_REGISTRY_PASSWORD", "readme-job-token".into()),
                 ("CI_JOB_TOKEN", "readme-job-token".into()),
                 // The project's CI/CD variables.
-                ("SCORELINE_KEY", "readme-scoreline-key".into()),
+                (
+                    "SCORELINE_KEY",
+                    "readme-scoreline-key-of-32-bytes-or-more".into(),
+                ),
                 ("GIT_TOKEN", "readme-env-repo-token".into()),
                 ("STAGING_SHOP_DB_PASSWORD", "readme-staging-db".into()),
                 ("REDIS_PASSWORD", "readme-staging-redis".into()),
@@ -330,7 +333,7 @@ impl World {
             let expression = rest[start + 3..end].trim();
             let parts: Vec<&str> = expression.split('.').collect();
             let value = match parts.as_slice() {
-                ["secrets", name] => format!("readme-{}", name.to_lowercase().replace('_', "-")),
+                ["secrets", name] => fake_secret(&name.to_lowercase().replace('_', "-")),
                 ["github", "repository"] => "acme/shop".to_owned(),
                 ["github", "sha"] => self.head(),
                 ["steps", id, "outputs", name] => self
@@ -420,7 +423,7 @@ impl World {
                     .unwrap_or_else(|| {
                         panic!("README.md:{}: the test knows no `{value}`", block.line)
                     });
-                let secret = format!("readme-{id}");
+                let secret = fake_secret(id);
                 vars.push((format!("{name}_USR"), "readme-user".into()));
                 vars.push((format!("{name}_PSW"), secret.clone()));
                 vars.push((name.to_owned(), secret));
@@ -730,4 +733,9 @@ fn registry_on_port_5000() -> TestRegistry {
         );
         std::thread::sleep(Duration::from_millis(500));
     }
+}
+
+/// A stand-in for a CI secret, long enough for any of them (the platform key needs 32 bytes).
+fn fake_secret(name: &str) -> String {
+    format!("readme-{name}-stand-in-0123456789abcdef")
 }

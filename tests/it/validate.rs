@@ -279,6 +279,122 @@ fn large_files_under_the_limit_never_hang() {
     }
 }
 
+/// Many errors cost time in proportion to their number (a hang guard, not a timing claim:
+/// `scripts/bench-validate` measures the growth), and only the first are shown, the rest
+/// counted exactly. Each shape was once quadratic: 120,000 containers with an unknown field
+/// each (3.3 MB), all unknown fields in one mapping on one line (each error showed the whole
+/// line), many wrong placeholders in one value, and errors whose help listed every container or
+/// resource.
+#[test]
+fn many_errors_are_reported_in_linear_time_and_the_rest_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = "apiVersion: score.dev/v1b1\nmetadata:\n  name: app\ncontainers:\n";
+    let web = format!("{head}  web:\n    image: nginx\n");
+    let write = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let shapes = [
+        (
+            write(
+                "containers.yaml",
+                format!(
+                    "{head}{}",
+                    (0..120_000)
+                        .map(|i| format!("  c{i:06}: {{image: x, u: 1}}\n"))
+                        .collect::<String>()
+                ),
+            ),
+            120_000,
+        ),
+        (
+            write(
+                "one-line.yaml",
+                format!(
+                    "{{apiVersion: score.dev/v1b1, metadata: {{name: app}}, containers: {{web: {{image: nginx}}}}, {}}}\n",
+                    (0..60_000)
+                        .map(|i| format!("u{i}: 1"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+            60_000,
+        ),
+        (
+            write(
+                "placeholders.yaml",
+                format!(
+                    "{web}    variables:\n      A: \"{}\"\n",
+                    vec!["${resources.nope.x}"; 40_000].join(" ")
+                ),
+            ),
+            40_000,
+        ),
+        (
+            write(
+                "before.yaml",
+                format!(
+                    "{head}{}",
+                    (0..30_000)
+                        .map(|i| format!(
+                            "  c{i}:\n    image: x\n    before: {{nope{i}: {{ready: complete}}}}\n"
+                        ))
+                        .collect::<String>()
+                ),
+            ),
+            30_000,
+        ),
+        (
+            write(
+                "resources.yaml",
+                format!(
+                    "{web}    variables:\n{}resources:\n{}",
+                    (0..30_000)
+                        .map(|i| format!("      V{i}: ${{resources.nope{i}.x}}\n"))
+                        .collect::<String>(),
+                    (0..30_000)
+                        .map(|i| format!("  r{i}:\n    type: postgres\n"))
+                        .collect::<String>()
+                ),
+            ),
+            30_000,
+        ),
+    ];
+    for (file, errors) in shapes {
+        let out = Cli::new(["validate"])
+            .arg(&file)
+            .limit(Duration::from_secs(60))
+            .run();
+        let stderr = &out.stderr[..out.stderr.len().min(2000)];
+        assert_eq!(out.code(), Some(2), "{}: {stderr}", file.display());
+        let more = errors - 200;
+        for wanted in [
+            format!("and {more} more errors (only the first 200 are shown)"),
+            format!("scoreline: error: {errors} errors found"),
+        ] {
+            assert!(
+                out.stderr.contains(&wanted),
+                "{}: no `{wanted}` in …{}",
+                file.display(),
+                &out.stderr[out.stderr.len().saturating_sub(2000)..]
+            );
+        }
+        let shown = out
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with(&format!("{}:", file.display())))
+            .count();
+        assert_eq!(shown, 200, "{}", file.display());
+        assert!(
+            out.stderr.len() < 200_000,
+            "{}: {} bytes of output",
+            file.display(),
+            out.stderr.len()
+        );
+    }
+}
+
 /// `noExpand: true` content is not a template: text that would be a broken or unknown
 /// placeholder elsewhere validates, and renders byte for byte.
 #[test]

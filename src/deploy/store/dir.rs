@@ -1,5 +1,7 @@
 //! A local folder (the embedded `development` environment's delivery): each app folder is
 //! replaced atomically, and keeps its own history as snapshots under `.scoreline/history/`.
+//! Deploys of one folder from separate processes take turns (a lock file beside it), so each
+//! reads the history the one before it wrote and none is lost.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,6 +33,30 @@ impl DirStore {
         DirStore {
             root: root.to_path_buf(),
         }
+    }
+
+    /// Waits for, and holds until the file is dropped, the exclusive lock of `folder`: the
+    /// advisory lock of `.NAME.lock` beside it (not inside: the folder is replaced whole). The
+    /// operating system releases it when a process ends, however it ends.
+    fn lock(&self, folder: &str) -> Result<std::fs::File, Error> {
+        let dir = self.root.join(folder);
+        let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+            return Err(Error::Io(format!(
+                "{}: not a folder to deliver to",
+                dir.display()
+            )));
+        };
+        let path = parent.join(format!(".{}.lock", name.to_string_lossy()));
+        let io = |e: std::io::Error| Error::Io(format!("{}: {e}", path.display()));
+        std::fs::create_dir_all(parent).map_err(io)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        file.lock().map_err(io)?;
+        Ok(file)
     }
 }
 
@@ -101,6 +127,7 @@ impl Store for DirStore {
         id: &str,
         _message: &str,
     ) -> Result<Delivered, Error> {
+        let _turn = self.lock(folder)?;
         let dir = self.root.join(folder);
         let previous = read_folder(&dir, &self.location(folder))?;
         if previous.as_ref().is_some_and(|(record, _)| record.id == id) {
@@ -152,6 +179,10 @@ impl Store for DirStore {
         let mut removed = Vec::new();
         for folder in folders {
             let dir = self.root.join(folder);
+            if !dir.is_dir() {
+                continue;
+            }
+            let _turn = self.lock(folder)?;
             if read_folder(&dir, &self.location(folder))?
                 .is_some_and(|(record, _)| still(folder, &record))
             {

@@ -34,9 +34,8 @@ impl GitStore {
         author: (String, String),
         configured: String,
     ) -> Result<GitStore, Error> {
-        let work = tempfile::Builder::new()
-            .prefix("scoreline-env-")
-            .tempdir()
+        // Swept by a later run if this one is killed.
+        let work = crate::scratch::tempdir("env")
             .map_err(|e| Error::Io(format!("temporary folder: {e}")))?;
         Ok(GitStore {
             url: url.to_owned(),
@@ -142,8 +141,8 @@ impl GitStore {
             git.run(&["commit", "--quiet", "--no-verify", "-m", &message])
                 .map_err(|e| self.failed(e))?;
             let target = format!("HEAD:refs/heads/{}", self.branch);
-            match git.run(&["push", "--quiet", "origin", &target]) {
-                Ok(_) => {
+            match git.push(&target) {
+                Ok(()) => {
                     let revision = git
                         .run(&["rev-parse", "HEAD"])
                         .map_err(|e| self.failed(e))?

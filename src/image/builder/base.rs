@@ -20,19 +20,38 @@ pub struct Base {
     pub layers: Vec<LayerSource>,
 }
 
+/// Why a base image could not be had.
+#[derive(Debug)]
+pub enum PullError {
+    /// The reference, or the image it names, does not fit the build: the Dockerfile's to fix.
+    Invalid(String),
+    /// The registry could not be reached or failed: the same build may pass later.
+    Registry(String),
+}
+
+impl From<String> for PullError {
+    fn from(message: String) -> PullError {
+        PullError::Invalid(message)
+    }
+}
+
+fn registry_failed(e: impl std::fmt::Display) -> PullError {
+    PullError::Registry(e.to_string())
+}
+
 /// Pulls the manifest and config of `image` for `platform`.
-pub async fn pull(image: &str, platform: &Platform, access: &Access) -> Result<Base, String> {
+pub async fn pull(image: &str, platform: &Platform, access: &Access) -> Result<Base, PullError> {
     let reference = Reference::from_str(image)
         .map_err(|e| format!("`{image}` is not an image reference: {e}"))?;
     let registry = Arc::new(Registry::new(reference.resolve_registry(), access));
     registry
         .login(&reference, false)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(registry_failed)?;
     let (bytes, digest) = registry
         .manifest(&reference)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(registry_failed)?;
     let top: Value = serde_json::from_slice(&bytes)
         .map_err(|e| format!("{image}: the manifest is not JSON ({e})"))?;
     let manifest_bytes = if top.get("manifests").is_some() {
@@ -57,7 +76,7 @@ pub async fn pull(image: &str, platform: &Platform, access: &Access) -> Result<B
         let (bytes, _) = registry
             .manifest(&by_digest)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(registry_failed)?;
         bytes
     } else {
         bytes
@@ -67,9 +86,9 @@ pub async fn pull(image: &str, platform: &Platform, access: &Access) -> Result<B
     let config_blob = registry
         .download(&reference, &manifest.config, &std::env::temp_dir())
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(registry_failed)?;
     let config: Value =
-        serde_json::from_slice(&std::fs::read(&config_blob.path).map_err(|e| e.to_string())?)
+        serde_json::from_slice(&std::fs::read(&config_blob.path).map_err(registry_failed)?)
             .map_err(|e| format!("{image}: unreadable config ({e})"))?;
     let _ = std::fs::remove_file(&config_blob.path);
     let (os, arch) = (
@@ -77,9 +96,9 @@ pub async fn pull(image: &str, platform: &Platform, access: &Access) -> Result<B
         config["architecture"].as_str().unwrap_or_default(),
     );
     if !(os == platform.os && arch == platform.architecture) {
-        return Err(format!(
+        return Err(PullError::Invalid(format!(
             "base image {image} is {os}/{arch}, not {platform}: name a multi-platform base, or build for {os}/{arch}"
-        ));
+        )));
     }
     let diff_ids = config["rootfs"]["diff_ids"]
         .as_array()
@@ -88,10 +107,10 @@ pub async fn pull(image: &str, platform: &Platform, access: &Access) -> Result<B
         .filter(|d| d.is_string())
         .count();
     if diff_ids != manifest.layers.len() {
-        return Err(format!(
+        return Err(PullError::Invalid(format!(
             "{image}: its config lists {diff_ids} layers, its manifest {}",
             manifest.layers.len()
-        ));
+        )));
     }
     let layers = manifest
         .layers

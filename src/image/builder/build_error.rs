@@ -12,6 +12,10 @@ pub enum BuildError {
     /// A registry or the network failed (exit 1).
     #[error("{0}")]
     Registry(String),
+    /// The registry of an image the Dockerfile names (`FROM`, `COPY --from`) failed or could not
+    /// be reached, located at the instruction naming it (exit 1: the same build may pass later).
+    #[error("a base image could not be pulled")]
+    Pull(Vec<Diagnostic>),
     #[error("{0}")]
     Io(String),
 }

@@ -100,9 +100,7 @@ fn build(
     };
     let context = Context::open(&request.context).map_err(|e| BuildError::Usage(e.to_string()))?;
     let created = created(context.root());
-    let scratch = tempfile::Builder::new()
-        .prefix("scoreline-build-")
-        .tempdir()
+    let scratch = crate::scratch::tempdir("build")
         .map_err(|e| BuildError::Io(format!("temporary folder: {e}")))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

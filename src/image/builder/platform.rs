@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::base;
+use super::base::{self, PullError};
 use super::build_error::BuildError;
 use super::context::Context;
 use super::copy::Source;
@@ -29,6 +29,19 @@ pub async fn build_platform(
 ) -> Result<StageImage, BuildError> {
     let at = |pos: Pos, message: String, help: String| {
         BuildError::Dockerfile(vec![source.error(pos, message).with_help(help)])
+    };
+    // A base image that does not fit is the Dockerfile's mistake; a registry that fails is not.
+    let pulling = |pos: Pos, help: &'static str| {
+        move |e: PullError| match e {
+            PullError::Invalid(message) => at(pos, message, help.to_owned()),
+            PullError::Registry(message) => {
+                let (message, help) = match message.split_once("\n  help: ") {
+                    Some((message, own)) => (message.to_owned(), own.to_owned()),
+                    None => (message, "try again; check the registry's status".to_owned()),
+                };
+                BuildError::Pull(vec![source.error(pos, message).with_help(help)])
+            }
+        }
     };
     let automatic = stage::automatic_args(settings.platform);
     let mut global = automatic.clone();
@@ -70,7 +83,7 @@ pub async fn build_platform(
                     .map_err(|m| at(stage.at, m, "FROM --platform=OS/ARCH".into()))?,
                 None => settings.platform.clone(),
             };
-            from_base(&base_name, &platform, access).await.map_err(|m| at(stage.at, m, "check the image name, that it exists for this platform, and registry credentials".into()))?
+            from_base(&base_name, &platform, access).await.map_err(pulling(stage.at, "check the image name, that it exists for this platform, and registry credentials"))?
         };
         let mut vars = Vars::new(&automatic, &global, &image);
         let mut state = State::new(&name);
@@ -84,19 +97,12 @@ pub async fn build_platform(
                 Instruction::Copy(copy) => match &copy.from {
                     None => Some(Source::Context(context)),
                     Some(from) => {
-                        let other =
-                            match stage_index(from, i) {
-                                Some(j) => built[j].clone().expect("needed stages are built first"),
-                                None => from_base(from, settings.platform, access).await.map_err(
-                                    |m| {
-                                        at(
-                                            *pos,
-                                            m,
-                                            "--from names an earlier stage or an image".into(),
-                                        )
-                                    },
-                                )?,
-                            };
+                        let other = match stage_index(from, i) {
+                            Some(j) => built[j].clone().expect("needed stages are built first"),
+                            None => from_base(from, settings.platform, access).await.map_err(
+                                pulling(*pos, "--from names an earlier stage or an image"),
+                            )?,
+                        };
                         files = other.filesystem(settings.scratch).await.map_err(located)?;
                         Some(Source::Files(&files))
                     }
@@ -157,7 +163,7 @@ async fn from_base(
     image: &str,
     platform: &Platform,
     access: &Access,
-) -> Result<StageImage, String> {
+) -> Result<StageImage, PullError> {
     let base = base::pull(image, platform, access).await?;
     let mut config = base.config;
     if !config["config"].is_object() {

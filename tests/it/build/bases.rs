@@ -374,3 +374,24 @@ fn an_image_on_a_docker_format_base_is_written_in_oci_media_types_with_its_annot
     );
     assert_eq!(std::fs::read_to_string(root.join("hello")).unwrap(), "hi\n");
 }
+
+/// A base image whose registry cannot be reached is a runtime failure (exit 1), not a mistake in
+/// the Dockerfile (exit 2): the same build may pass once the network is back. The message still
+/// says which line and which registry.
+#[test]
+fn an_unreachable_base_image_registry_is_a_runtime_failure() {
+    let work = tempfile::tempdir().unwrap();
+    write_files(
+        work.path(),
+        &[("Dockerfile", "FROM 127.0.0.1:1/nothing:1\nCOPY . /app\n")],
+    );
+    let layout = work.path().join("layout");
+    let out = build(work.path(), &["--oci-layout", layout.to_str().unwrap()])
+        .limit(std::time::Duration::from_secs(90))
+        .run()
+        .fails(1);
+    out.stderr_has("Dockerfile:1:")
+        .stderr_has("127.0.0.1:1")
+        .stderr_has("help:");
+    assert!(!layout.exists(), "nothing written");
+}

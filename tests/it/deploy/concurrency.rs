@@ -2,7 +2,8 @@
 
 use serde_json::Value;
 
-use super::{World, nginx_app};
+use super::{World, copy_shop, nginx_app};
+use crate::support::git::git;
 use crate::support::{Cli, write_files};
 
 #[test]
@@ -95,4 +96,43 @@ fn concurrent_deploys_of_the_same_app_each_land_as_one_clean_commit() {
     assert_eq!(deployed, images, "each deploy is one commit");
     listings.dedup();
     assert_eq!(listings.len(), 1, "the same files each time: {listings:?}");
+}
+
+/// A local folder (`kind: dir`) takes concurrent deploys of one app one at a time: each lands in
+/// the history, none overwrites another's snapshot.
+#[test]
+fn concurrent_deploys_to_a_local_folder_each_land_in_its_history() {
+    let dir = tempfile::tempdir().unwrap();
+    git(dir.path(), &["init", "--quiet"]);
+    copy_shop(dir.path());
+    let images: Vec<String> = (0..8).map(|i| format!("ghcr.io/acme/shop:{i}")).collect();
+    let running: Vec<_> = images
+        .iter()
+        .map(|image| {
+            Cli::new(["deploy", "--image", image])
+                .dir(dir.path())
+                .spawn()
+        })
+        .collect();
+    for run in running {
+        run.wait().success().stderr_has("deployed");
+    }
+    let history: Value = Cli::new(["history", "--env", "development", "--output", "json"])
+        .dir(dir.path())
+        .run()
+        .success()
+        .json();
+    let mut deployed: Vec<String> = history[0]["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            d["record"]["images"][0]["image"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    deployed.sort();
+    assert_eq!(deployed, images, "{history:#}");
 }

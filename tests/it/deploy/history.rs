@@ -84,7 +84,8 @@ fn a_folder_with_an_unreadable_record_is_named_in_the_repository_and_a_deploy_re
         "{} (main) staging/shop/.scoreline/record.json: not a scoreline deployment record",
         world.repo().display()
     ));
-    assert!(!stderr.contains("scoreline-env-"), "{stderr}");
+    // Not the temporary clone (`$TMPDIR/scoreline-UID/env-PID-…`).
+    assert!(!stderr.contains("/env-"), "{stderr}");
     world.deploy("staging", "x:2").success();
     assert_eq!(world.record("staging/shop")["images"][0]["image"], "x:2");
     // The broken commit is no deployment: the history lists the two that are.

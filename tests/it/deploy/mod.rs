@@ -58,6 +58,9 @@ const ENVIRONMENTS: &str = r#"environments:
     secrets: { mode: plain }
 "#;
 
+/// The platform key the tests deploy with (a key must be 32 bytes or more).
+const TEST_KEY: &str = "test-platform-key-0123456789abcdef";
+
 /// The variables a CI gives git tokens in.
 const TOKEN_VARIABLES: [&str; 4] = ["GIT_TOKEN", "GITHUB_TOKEN", "CI_JOB_TOKEN", "GIT_USERNAME"];
 
@@ -130,7 +133,7 @@ impl World {
         Cli::new(args)
             .dir(self.work())
             .args(["--platform", "platform"])
-            .env("SCORELINE_KEY", "test-platform-key")
+            .env("SCORELINE_KEY", TEST_KEY)
     }
 
     /// `deploy` of the shop to an environment; more flags may follow.

@@ -265,25 +265,45 @@ fn a_remote_that_disappears_mid_push_leaves_the_repository_unchanged_and_a_rerun
     assert_eq!(world.commits(), 2);
 }
 
-#[test]
-fn a_push_refused_by_the_server_fails_at_once_with_its_reason() {
+/// A deploy whose push a pre-receive hook declines, printing `message` (and counting its runs):
+/// it fails at once, exit 1, after one push, and the repository is as it was.
+fn declined_once(message: &str) -> crate::support::Outcome {
     let world = World::new();
     world.deploy("staging", "x:1").success();
     let before = world.commits();
-    // As GitHub refuses a push to a protected branch: a declining hook (counting its runs).
     let runs = world.dir.path().join("hook-runs");
     world.hook(&format!(
-        "#!/bin/sh\necho run >> {}\necho 'GH006: Protected branch update failed for refs/heads/main.' >&2\nexit 1\n",
+        "#!/bin/sh\necho run >> {}\necho '{message}' >&2\nexit 1\n",
         runs.display()
     ));
-    let out = world.deploy("staging", "x:2").fails(1);
-    out.stderr_has("`git push")
-        .stderr_has("GH006: Protected branch update failed")
-        .stderr_has("pre-receive hook declined");
+    let out = world
+        .deploy_cli("staging", "x:2")
+        .limit(std::time::Duration::from_secs(60))
+        .run()
+        .fails(1);
     assert_eq!(
         std::fs::read_to_string(&runs).unwrap(),
         "run\n",
-        "a refusal is not a lost race: no retry"
+        "a refusal is not a lost race: one push, no retry"
     );
     assert_eq!(world.commits(), before);
+    out
+}
+
+#[test]
+fn a_push_refused_by_the_server_fails_at_once_with_its_reason() {
+    // As GitHub refuses a push to a protected branch.
+    let out = declined_once("GH006: Protected branch update failed for refs/heads/main.");
+    out.stderr_has("`git push")
+        .stderr_has("GH006: Protected branch update failed")
+        .stderr_has("pre-receive hook declined");
+}
+
+/// Only git's own verdict on a ref makes a lost race: a hook whose message merely mentions one
+/// (`non-fast-forward`, `fetch first`, `[rejected]`) is a refusal like any other.
+#[test]
+fn a_hook_that_talks_of_a_non_fast_forward_is_not_retried() {
+    let out = declined_once("! [rejected] main (non-fast-forward): fetch first");
+    out.stderr_has("non-fast-forward")
+        .stderr_has("pre-receive hook declined");
 }

@@ -5,7 +5,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use super::World;
+use super::{World, edit_record};
 use crate::support::{Outcome, base64, files_below, secret_value, text, write_files};
 
 #[test]
@@ -183,36 +183,115 @@ fn diff_across_environments_compares_secret_values_without_showing_them() {
     assert!(all.contains("secret-keyed-secrets.yaml (changed)"), "{all}");
 }
 
+/// Records written without digests of their Secret values (by a scoreline that allowed keyless
+/// deploys to shared environments) cannot tell whether a value changed: it may have.
 #[test]
-fn without_a_platform_key_a_secret_that_cannot_be_compared_may_have_changed() {
+fn records_without_secret_digests_may_have_changed() {
     let world = World::new();
     keyed_app(&world);
-    let keyless = |args: &[&str], token: &str| {
+    let mut ids = Vec::new();
+    for token in [OLD, NEW] {
+        with_token(
+            &world,
+            &["deploy", "-f", "keyed.yaml", "--env", "staging"],
+            token,
+        )
+        .success();
+        ids.push(
+            world.record("staging/keyed")["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+        world.commit_to("a record without digests", |checkout| {
+            edit_record(checkout, "staging/keyed", |record| {
+                record.as_object_mut().unwrap().remove("secrets");
+            });
+        });
+    }
+    let diff = |from: &str, to: &str| {
         world
-            .cli(args)
-            .env_remove("SCORELINE_KEY")
-            .env("API_TOKEN", token)
+            .cli(&["diff", "--env", "staging", "--app", "keyed", "--exit-code"])
+            .args(["--from", from, "--to", to])
             .run()
     };
-    // Staging (not a development environment) keeps no digests without the key.
-    keyless(&["deploy", "-f", "keyed.yaml", "--env", "staging"], OLD).success();
-    assert!(world.record("staging/keyed").get("secrets").is_none());
-    let diff = [
-        "diff",
-        "-f",
-        "keyed.yaml",
-        "--env",
-        "staging",
-        "--exit-code",
-    ];
-    let changed = keyless(&diff, NEW).fails(4);
+    let changed = diff(&ids[0], &ids[1]).fails(4);
     let all = shown(&changed, NEW);
     assert!(
         all.contains("secret-keyed-secrets.yaml (may have changed)")
             && all.contains("cannot be compared"),
         "{all}"
     );
-    // The very same render is known to be unchanged.
-    let same = keyless(&diff, OLD);
+    // The very same deployment is known to be unchanged.
+    let same = diff(&ids[0], &ids[0]);
     assert_eq!(same.code(), Some(0), "{}", shown(&same, OLD));
+}
+
+/// Whatever a shared environment's render holds, what is written is keyed (the render's digest,
+/// the record id, the config hash, Secret digests): without the platform key, render, deploy,
+/// diff and promote to it are refused before anything runs, and nothing is written.
+#[test]
+fn a_shared_environment_needs_the_platform_key() {
+    let world = World::new();
+    world.deploy("throwaway", "x:1").success();
+    let before = world.commits();
+    let keyless = |args: &[&str]| world.cli(args).env_remove("SCORELINE_KEY").run();
+    let shop = [
+        "-f",
+        "shop/score.yaml",
+        "--env",
+        "staging",
+        "--image",
+        "web=x:1",
+    ];
+    for command in [
+        [&["render", "--out", "staging-manifests"][..], &shop[..]].concat(),
+        [&["deploy"][..], &shop[..]].concat(),
+        [&["diff"][..], &shop[..]].concat(),
+        vec!["promote", "--from", "throwaway", "--to", "staging"],
+    ] {
+        let refused = keyless(&command).fails(3);
+        refused
+            .stderr_has("SCORELINE_KEY is not set: environment `staging`")
+            .stderr_has("set it from the CI secret store");
+    }
+    assert!(!world.work().join("staging-manifests").exists());
+    assert_eq!(world.commits(), before);
+    // Development and preview environments may still use the public development key.
+    world
+        .cli(&[
+            "deploy",
+            "-f",
+            "shop/score.yaml",
+            "--env",
+            "pr-2",
+            "--image",
+            "web=x:1",
+        ])
+        .env_remove("SCORELINE_KEY")
+        .run()
+        .success()
+        .stderr_has("SCORELINE_KEY is not set");
+}
+
+/// A key too short to resist guessing is refused everywhere, development included, saying how
+/// long it must be and never showing it.
+#[test]
+fn a_short_platform_key_is_refused_in_every_environment() {
+    let world = World::new();
+    world.deploy("throwaway", "x:0").success();
+    let before = world.commits();
+    let key = "short-key-SECRET";
+    for env in ["throwaway", "staging"] {
+        let refused = world
+            .deploy_cli(env, "x:1")
+            .env("SCORELINE_KEY", key)
+            .run()
+            .fails(3);
+        refused
+            .stderr_has("SCORELINE_KEY is 16 bytes long")
+            .stderr_has("at least 32 bytes");
+        assert!(!refused.all().contains(key), "{}", refused.streams());
+    }
+    assert_eq!(world.commits(), before);
 }

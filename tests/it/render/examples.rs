@@ -278,7 +278,7 @@ fn the_sample_platform_renders_the_shop_in(env: &str) -> tempfile::TempDir {
     let platform = repo_root().join("examples/platform");
     let shop = repo_root().join("examples/shop/score.yaml");
     let secrets = [
-        ("SCORELINE_KEY", "test-platform-key"),
+        ("SCORELINE_KEY", "test-platform-key-0123456789abcdef"),
         ("REDIS_PASSWORD", "redis-pass-4f2a"),
         ("STAGING_SHOP_DB_PASSWORD", "staging-pass-9c1e"),
         ("PROD_SHOP_DB_PASSWORD", "prod-pass-7d3b"),

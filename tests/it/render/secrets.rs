@@ -14,7 +14,7 @@ fn secrets_only_ever_reach_secret_objects() {
         )],
     )
     .args(["--output", "json"])
-    .env("SCORELINE_KEY", "k-for-test")
+    .env("SCORELINE_KEY", "k-for-test-0123456789abcdef012345")
     .env("GITHUB_ACTIONS", "true")
     .run()
     .success();
