@@ -3,13 +3,11 @@
 
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use super::{app_context, build, digest_of, exists, pinned, shop_context, unpack};
-use crate::support::Outcome;
 use crate::support::registry::{TestRegistry, inspect, is_root, layer_owners, umoci_unpack};
 
 /// The shop, with a file big enough to be compressed in several pieces (gzip members) in
@@ -329,23 +327,9 @@ fn with_ci_true_on_a_terminal_progress_is_one_plain_line_per_blob() {
     app_context(&context, "scratch");
     let repository = format!("{}/acme/progress", registry.host());
     let scoreline = build(&context, &["--tag", &format!("{repository}:1")]);
-    let scoreline = scoreline.command();
-    let mut cmd = Command::new("script");
-    let line = std::iter::once(scoreline.get_program())
-        .chain(scoreline.get_args())
-        .map(|a| format!("'{}'", a.to_str().unwrap()))
-        .collect::<Vec<_>>()
-        .join(" ");
-    cmd.args(["-qec", &line, "/dev/null"])
-        .current_dir(scoreline.get_current_dir().unwrap())
-        .env("CI", "true");
-    for (name, value) in scoreline.get_envs() {
-        match value {
-            Some(value) => cmd.env(name, value),
-            None => cmd.env_remove(name),
-        };
-    }
-    let log = Outcome::of(&mut cmd, Duration::from_secs(120))
+    let log = scoreline
+        .env("CI", "true")
+        .run_on_terminal()
         .success()
         .stdout;
     assert!(!log.contains('\x1b'), "no terminal redraws: {log:?}");
