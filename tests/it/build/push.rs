@@ -317,6 +317,52 @@ fn a_tag_and_an_oci_layout_together_get_the_same_image() {
     assert_eq!(std::fs::read_to_string(root.join("hello")).unwrap(), "hi\n");
 }
 
+/// At a terminal (`script`) a push shows a bar per blob being sent, redrawn in place and
+/// cleared when the blob is in: the terminal gets cursor codes and the bar's `[===>  ]`.
+#[test]
+fn on_a_terminal_progress_is_a_bar_per_blob() {
+    let registry = TestRegistry::start();
+    let work = tempfile::tempdir().unwrap();
+    let context = work.path().join("shop");
+    shop_context(&context);
+    let repository = format!("{}/acme/bars", registry.host());
+    let log = build(&context, &["--tag", &format!("{repository}:1")])
+        .run_on_terminal()
+        .success()
+        .stdout;
+    assert!(log.contains("\x1b["), "terminal redraws: {log:?}");
+    assert!(
+        log.contains("] 0 B/") || log.contains(" [=="),
+        "a bar: {log:?}"
+    );
+}
+
+/// A terminal that cannot redraw (TERM unset or `dumb`, as under some `docker exec -t` or
+/// editors' terminals) gets the plain lines, not nothing.
+#[test]
+fn on_a_dumb_terminal_progress_is_plain_lines() {
+    let registry = TestRegistry::start();
+    let work = tempfile::tempdir().unwrap();
+    let context = work.path().join("app");
+    app_context(&context, "scratch");
+    let repository = format!("{}/acme/dumb", registry.host());
+    let log = build(&context, &["--tag", &format!("{repository}:1")])
+        .env("TERM", "dumb")
+        .run_on_terminal()
+        .success()
+        .stdout;
+    assert!(!log.contains('\x1b'), "no terminal redraws: {log:?}");
+    assert!(
+        log.contains("building stage 0 for linux/amd64")
+            && log
+                .lines()
+                .filter(|l| l.starts_with("pushed  sha256:"))
+                .count()
+                == 2,
+        "{log}"
+    );
+}
+
 /// Generic CI systems set CI=true, some on a terminal: `script` gives the build one, and the
 /// log must still get one plain line per blob when it is in the registry, and no bars.
 #[test]

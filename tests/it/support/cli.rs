@@ -86,9 +86,12 @@ impl Cli {
     }
 
     /// Runs it to completion on a pseudo-terminal (util-linux `script`), with the same empty
-    /// environment: what the terminal showed (stdout and stderr, in order) is the outcome's
-    /// stdout.
-    pub fn run_on_terminal(self) -> Outcome {
+    /// environment and, as a terminal has, TERM (xterm-256color unless set): what the terminal
+    /// showed (stdout and stderr, in order) is the outcome's stdout.
+    pub fn run_on_terminal(mut self) -> Outcome {
+        if !self.cmd.get_envs().any(|(name, _)| name == "TERM") {
+            self.cmd.env("TERM", "xterm-256color");
+        }
         let line = std::iter::once(self.cmd.get_program())
             .chain(self.cmd.get_args())
             .map(|a| format!("'{}'", a.to_str().unwrap().replace('\'', "'\\''")))
