@@ -1,6 +1,7 @@
 //! Pushing to a real registry: what it holds afterwards (tags, config, manifest, files read back
 //! with skopeo and umoci), reproducible digests, progress in CI logs, and failed pushes.
 
+use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::{app_context, build, digest_of, exists, pinned, shop_context, unpack};
-use crate::support::registry::{TestRegistry, inspect, is_root, layer_owners, umoci_unpack};
+use crate::support::registry::{Proxy, TestRegistry, inspect, is_root, layer_owners, umoci_unpack};
 
 /// The shop, with a file big enough to be compressed in several pieces (gzip members) in
 /// parallel, pushed under two tags with build args, labels, SOURCE_DATE_EPOCH and GitLab's
@@ -420,6 +421,71 @@ fn a_registry_that_fails_requests_through_a_fault_injecting_proxy_still_gets_the
         std::fs::read_to_string(root.join("srv/app/main.py")).unwrap(),
         "print('shop')\n"
     );
+}
+
+/// The final PUT of every blob upload in `proxy`'s log, grouped by blob: each one's statuses.
+fn blob_puts(proxy: &Proxy) -> BTreeMap<String, Vec<String>> {
+    let mut puts: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in proxy.requests() {
+        if r.method == "PUT" && r.path.contains("/blobs/uploads/") {
+            let digest = r
+                .path
+                .split("digest=")
+                .nth(1)
+                .expect("a final PUT names its digest");
+            let digest = digest.split('&').next().unwrap().replace("%3A", ":");
+            puts.entry(digest).or_default().push(r.status);
+        }
+    }
+    puts
+}
+
+/// "six attempts per request": a registry answering 503 five times in a row to each blob
+/// upload still gets the image, on the sixth attempt of each.
+#[test]
+fn five_transient_failures_in_a_row_are_retried_and_the_sixth_attempt_pushes() {
+    let registry = TestRegistry::start();
+    let proxy = registry.proxy(&["--fail=PUT:/blobs/uploads/:503:5"]);
+    let work = tempfile::tempdir().unwrap();
+    app_context(work.path(), "scratch");
+    let tag = format!("{}/acme/flaky:1", proxy.host());
+    build(work.path(), &["--tag", &tag]).run().success();
+    let puts = blob_puts(&proxy);
+    assert_eq!(puts.len(), 2, "config and layer: {puts:?}");
+    for (digest, statuses) in &puts {
+        assert_eq!(
+            statuses.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["503", "503", "503", "503", "503", "201"],
+            "{digest}"
+        );
+    }
+    assert!(exists(&format!("{}/acme/flaky:1", registry.host()), &[]));
+}
+
+/// …and a sixth 503 is the end: no seventh attempt of any request, exit 1, with what failed and
+/// where, and no tag.
+#[test]
+fn a_request_failing_six_times_is_not_tried_a_seventh_and_the_build_fails_with_1() {
+    let registry = TestRegistry::start();
+    let proxy = registry.proxy(&["--fail=PUT:/blobs/uploads/:503"]);
+    let work = tempfile::tempdir().unwrap();
+    app_context(work.path(), "scratch");
+    let tag = format!("{}/acme/down:1", proxy.host());
+    let out = build(work.path(), &["--tag", &tag])
+        .limit(Duration::from_secs(60))
+        .run()
+        .fails(1);
+    let puts = blob_puts(&proxy);
+    assert!(
+        puts.values().any(|statuses| statuses.len() == 6)
+            && puts
+                .values()
+                .all(|statuses| statuses.len() <= 6 && statuses.iter().all(|s| s == "503")),
+        "six attempts at most, each a 503: {puts:?}"
+    );
+    out.stderr_has("503");
+    out.stderr_has(&proxy.host());
+    assert!(!exists(&format!("{}/acme/down:1", registry.host()), &[]));
 }
 
 #[test]
