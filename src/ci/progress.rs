@@ -16,8 +16,13 @@ pub struct Progress {
 impl Progress {
     pub fn new(system: &System) -> Progress {
         let tty = !system.is_ci() && !generic_ci() && std::io::stderr().is_terminal();
+        // indicatif draws nothing, lines included, on a terminal whose TERM is unset or `dumb`:
+        // plain lines there.
+        let bars = tty
+            .then(MultiProgress::new)
+            .filter(|multi| !multi.is_hidden());
         Progress {
-            bars: tty.then(|| (MultiProgress::new(), Mutex::new(HashMap::new()))),
+            bars: bars.map(|multi| (multi, Mutex::new(HashMap::new()))),
         }
     }
 

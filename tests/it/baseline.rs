@@ -128,13 +128,26 @@ fn export_gives_a_baseline_that_validates_and_matches_the_embedded_one() {
     );
 }
 
+/// Neither an earlier export the platform team has since edited, nor a folder holding anything
+/// else, is touched: every file stays byte for byte, and none is added.
 #[test]
 fn export_never_overwrites() {
     let (_dir, platform) = exported();
-    Cli::new(["baseline", "export"])
-        .arg(&platform)
-        .run()
-        .fails(2);
+    let edited = files_below(&platform, &|p| p.extension().is_some_and(|e| e == "yaml"))[0].clone();
+    let mut text = std::fs::read(&edited).unwrap();
+    text.extend_from_slice(b"# edited by the platform team\n");
+    std::fs::write(&edited, text).unwrap();
+    let other = tempfile::tempdir().unwrap();
+    write_files(other.path(), &[("environments.yaml", "mine\n")]);
+    for folder in [platform.as_path(), other.path()] {
+        let before = snapshot(folder);
+        Cli::new(["baseline", "export"])
+            .arg(folder)
+            .run()
+            .fails(2)
+            .stderr_has(&folder.display().to_string());
+        assert!(snapshot(folder) == before, "{} changed", folder.display());
+    }
 }
 
 #[test]

@@ -143,6 +143,37 @@ fn gitlab_logs_show_the_location_first_without_colour() {
     out.stderr_has("help: remove the quotes");
 }
 
+/// Colour is for people at a terminal: on a pseudo-terminal (`script`) `error:` and `help:` are
+/// coloured; in GitLab's log (also on a terminal: its runners may attach one) and with NO_COLOR
+/// the same problem is plain text, location first.
+#[test]
+fn colour_only_on_a_terminal_outside_gitlab_and_without_no_color() {
+    let fixture = "tests/fixtures/invalid/port-quoted.yaml";
+    let on_terminal = |var: Option<(&str, &str)>| {
+        let cli = Cli::new(["validate", fixture]);
+        let cli = match var {
+            Some((name, value)) => cli.env(name, value),
+            None => cli,
+        };
+        cli.run_on_terminal().fails(2).stdout
+    };
+    let coloured = on_terminal(None);
+    assert!(
+        coloured.contains(&format!("{fixture}:8:13: \x1b[1;31merror:\x1b[0m "))
+            && coloured.contains("\x1b[1;36mhelp:\x1b[0m remove the quotes"),
+        "{coloured:?}"
+    );
+    for var in [("GITLAB_CI", "true"), ("NO_COLOR", "1")] {
+        let plain = on_terminal(Some(var));
+        assert!(!plain.contains('\x1b'), "{var:?}: {plain:?}");
+        assert!(
+            plain.starts_with(&format!("{fixture}:8:13: error: "))
+                && plain.contains("help: remove the quotes"),
+            "{var:?}: {plain:?}"
+        );
+    }
+}
+
 /// a.yaml and b.yaml define workloads `api` and `worker`, c.yaml `api` again.
 fn three_workload_files() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """An HTTP proxy in front of a test registry that logs every request and can misbehave.
 
-Usage: registry_proxy.py UPSTREAM_PORT LOG_FILE PORT_FILE [--faults] [--refuse METHOD:SUBSTRING]
+Usage: registry_proxy.py UPSTREAM_PORT LOG_FILE PORT_FILE [--faults] [--refuse=METHOD:SUBSTRING]
+       [--fail=METHOD:SUBSTRING:STATUS[:TIMES]]
 
 - Every request is logged to LOG_FILE as `METHOD PATH?QUERY STATUS USER` (one line, flushed), so
   a test can count what reached the registry (blob uploads, mounts, manifest puts); USER is the
@@ -11,6 +12,10 @@ Usage: registry_proxy.py UPSTREAM_PORT LOG_FILE PORT_FILE [--faults] [--refuse M
   every call a client makes meets one transient failure and must retry.
 - With --refuse, requests whose method matches and whose path contains SUBSTRING are answered
   400 every time (a permanent failure).
+- With --fail, requests whose method matches and whose path contains SUBSTRING are answered
+  STATUS (a transient failure such as 503) TIMES times per request (method, path without the
+  upload session id, and the `digest` of a blob upload), or every time without TIMES: how many
+  attempts a client makes, and whether it gives up, shows in the log.
 The proxy listens on a free loopback port and writes it to PORT_FILE when ready.
 """
 
@@ -30,10 +35,12 @@ LOG = open(sys.argv[2], "a", buffering=1)
 PORT_FILE = sys.argv[3]
 FAULTS = "--faults" in sys.argv
 REFUSE = [a.split("=", 1)[1].split(":", 1) for a in sys.argv if a.startswith("--refuse=")]
+FAIL = [a.split("=", 1)[1].split(":") for a in sys.argv if a.startswith("--fail=")]
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 
 lock = threading.Lock()
 seen_kinds = set()
+failed = {}
 faults_injected = 0
 
 
@@ -88,8 +95,24 @@ class Proxy(BaseHTTPRequestHandler):
             faults_injected += 1
             return faults_injected % 3
 
+    def repeated_failure(self):
+        for rule in FAIL:
+            method, fragment, status = rule[:3]
+            if self.command != method or fragment not in self.path:
+                continue
+            digest = re.search(r"[?&]digest=([^&]+)", self.path)
+            key = (kind(self.command, self.path), digest and digest.group(1))
+            with lock:
+                failed[key] = failed.get(key, 0) + 1
+                if len(rule) < 4 or failed[key] <= int(rule[3]):
+                    return int(status)
+        return None
+
     def handle_any(self):
         body = self.body()
+        status = self.repeated_failure()
+        if status is not None:
+            return self.answer(status, [("Content-Type", "text/plain")], b"injected by --fail")
         for method, fragment in REFUSE:
             if self.command == method and fragment in self.path:
                 return self.answer(400, [("Content-Type", "application/json")], b'{"errors":[{"code":"DENIED","message":"refused by the test proxy"}]}')

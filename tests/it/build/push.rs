@@ -1,16 +1,15 @@
 //! Pushing to a real registry: what it holds afterwards (tags, config, manifest, files read back
 //! with skopeo and umoci), reproducible digests, progress in CI logs, and failed pushes.
 
+use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use super::{app_context, build, digest_of, exists, pinned, shop_context, unpack};
-use crate::support::Outcome;
-use crate::support::registry::{TestRegistry, inspect, is_root, layer_owners, umoci_unpack};
+use crate::support::registry::{Proxy, TestRegistry, inspect, is_root, layer_owners, umoci_unpack};
 
 /// The shop, with a file big enough to be compressed in several pieces (gzip members) in
 /// parallel, pushed under two tags with build args, labels, SOURCE_DATE_EPOCH and GitLab's
@@ -319,6 +318,52 @@ fn a_tag_and_an_oci_layout_together_get_the_same_image() {
     assert_eq!(std::fs::read_to_string(root.join("hello")).unwrap(), "hi\n");
 }
 
+/// At a terminal (`script`) a push shows a bar per blob being sent, redrawn in place and
+/// cleared when the blob is in: the terminal gets cursor codes and the bar's `[===>  ]`.
+#[test]
+fn on_a_terminal_progress_is_a_bar_per_blob() {
+    let registry = TestRegistry::start();
+    let work = tempfile::tempdir().unwrap();
+    let context = work.path().join("shop");
+    shop_context(&context);
+    let repository = format!("{}/acme/bars", registry.host());
+    let log = build(&context, &["--tag", &format!("{repository}:1")])
+        .run_on_terminal()
+        .success()
+        .stdout;
+    assert!(log.contains("\x1b["), "terminal redraws: {log:?}");
+    assert!(
+        log.contains("] 0 B/") || log.contains(" [=="),
+        "a bar: {log:?}"
+    );
+}
+
+/// A terminal that cannot redraw (TERM unset or `dumb`, as under some `docker exec -t` or
+/// editors' terminals) gets the plain lines, not nothing.
+#[test]
+fn on_a_dumb_terminal_progress_is_plain_lines() {
+    let registry = TestRegistry::start();
+    let work = tempfile::tempdir().unwrap();
+    let context = work.path().join("app");
+    app_context(&context, "scratch");
+    let repository = format!("{}/acme/dumb", registry.host());
+    let log = build(&context, &["--tag", &format!("{repository}:1")])
+        .env("TERM", "dumb")
+        .run_on_terminal()
+        .success()
+        .stdout;
+    assert!(!log.contains('\x1b'), "no terminal redraws: {log:?}");
+    assert!(
+        log.contains("building stage 0 for linux/amd64")
+            && log
+                .lines()
+                .filter(|l| l.starts_with("pushed  sha256:"))
+                .count()
+                == 2,
+        "{log}"
+    );
+}
+
 /// Generic CI systems set CI=true, some on a terminal: `script` gives the build one, and the
 /// log must still get one plain line per blob when it is in the registry, and no bars.
 #[test]
@@ -329,23 +374,9 @@ fn with_ci_true_on_a_terminal_progress_is_one_plain_line_per_blob() {
     app_context(&context, "scratch");
     let repository = format!("{}/acme/progress", registry.host());
     let scoreline = build(&context, &["--tag", &format!("{repository}:1")]);
-    let scoreline = scoreline.command();
-    let mut cmd = Command::new("script");
-    let line = std::iter::once(scoreline.get_program())
-        .chain(scoreline.get_args())
-        .map(|a| format!("'{}'", a.to_str().unwrap()))
-        .collect::<Vec<_>>()
-        .join(" ");
-    cmd.args(["-qec", &line, "/dev/null"])
-        .current_dir(scoreline.get_current_dir().unwrap())
-        .env("CI", "true");
-    for (name, value) in scoreline.get_envs() {
-        match value {
-            Some(value) => cmd.env(name, value),
-            None => cmd.env_remove(name),
-        };
-    }
-    let log = Outcome::of(&mut cmd, Duration::from_secs(120))
+    let log = scoreline
+        .env("CI", "true")
+        .run_on_terminal()
         .success()
         .stdout;
     assert!(!log.contains('\x1b'), "no terminal redraws: {log:?}");
@@ -390,6 +421,71 @@ fn a_registry_that_fails_requests_through_a_fault_injecting_proxy_still_gets_the
         std::fs::read_to_string(root.join("srv/app/main.py")).unwrap(),
         "print('shop')\n"
     );
+}
+
+/// The final PUT of every blob upload in `proxy`'s log, grouped by blob: each one's statuses.
+fn blob_puts(proxy: &Proxy) -> BTreeMap<String, Vec<String>> {
+    let mut puts: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in proxy.requests() {
+        if r.method == "PUT" && r.path.contains("/blobs/uploads/") {
+            let digest = r
+                .path
+                .split("digest=")
+                .nth(1)
+                .expect("a final PUT names its digest");
+            let digest = digest.split('&').next().unwrap().replace("%3A", ":");
+            puts.entry(digest).or_default().push(r.status);
+        }
+    }
+    puts
+}
+
+/// "six attempts per request": a registry answering 503 five times in a row to each blob
+/// upload still gets the image, on the sixth attempt of each.
+#[test]
+fn five_transient_failures_in_a_row_are_retried_and_the_sixth_attempt_pushes() {
+    let registry = TestRegistry::start();
+    let proxy = registry.proxy(&["--fail=PUT:/blobs/uploads/:503:5"]);
+    let work = tempfile::tempdir().unwrap();
+    app_context(work.path(), "scratch");
+    let tag = format!("{}/acme/flaky:1", proxy.host());
+    build(work.path(), &["--tag", &tag]).run().success();
+    let puts = blob_puts(&proxy);
+    assert_eq!(puts.len(), 2, "config and layer: {puts:?}");
+    for (digest, statuses) in &puts {
+        assert_eq!(
+            statuses.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["503", "503", "503", "503", "503", "201"],
+            "{digest}"
+        );
+    }
+    assert!(exists(&format!("{}/acme/flaky:1", registry.host()), &[]));
+}
+
+/// …and a sixth 503 is the end: no seventh attempt of any request, exit 1, with what failed and
+/// where, and no tag.
+#[test]
+fn a_request_failing_six_times_is_not_tried_a_seventh_and_the_build_fails_with_1() {
+    let registry = TestRegistry::start();
+    let proxy = registry.proxy(&["--fail=PUT:/blobs/uploads/:503"]);
+    let work = tempfile::tempdir().unwrap();
+    app_context(work.path(), "scratch");
+    let tag = format!("{}/acme/down:1", proxy.host());
+    let out = build(work.path(), &["--tag", &tag])
+        .limit(Duration::from_secs(60))
+        .run()
+        .fails(1);
+    let puts = blob_puts(&proxy);
+    assert!(
+        puts.values().any(|statuses| statuses.len() == 6)
+            && puts
+                .values()
+                .all(|statuses| statuses.len() <= 6 && statuses.iter().all(|s| s == "503")),
+        "six attempts at most, each a 503: {puts:?}"
+    );
+    out.stderr_has("503");
+    out.stderr_has(&proxy.host());
+    assert!(!exists(&format!("{}/acme/down:1", registry.host()), &[]));
 }
 
 #[test]

@@ -31,8 +31,24 @@ fn staging_and(previews: &[&str]) -> World {
 #[test]
 fn destroy_removes_a_preview_and_refuses_another_environment_without_force() {
     let world = staging_and(&["pr-7", "pr-8"]);
-    // Only previews without --force.
-    world.cli(&["destroy", "--env", "staging"]).run().fails(2);
+    // Only previews without --force: staging's folder stays, and nothing is committed.
+    let (commits, head) = (world.commits(), world.git(&["rev-parse", "main"]));
+    world
+        .cli(&["destroy", "--env", "staging"])
+        .run()
+        .fails(2)
+        .stderr_has("--force");
+    assert_eq!(
+        (world.commits(), world.git(&["rev-parse", "main"])),
+        (commits, head)
+    );
+    assert!(
+        world
+            .checkout()
+            .path()
+            .join("staging/shop/.scoreline/record.json")
+            .exists()
+    );
     assert!(
         world
             .cli(&["destroy", "--env", "pr-7"])

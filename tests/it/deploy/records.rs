@@ -109,3 +109,52 @@ fn step_outputs_reach_later_ci_steps() {
             .contains("SCORELINE_RECORD_ID=sha256:")
     );
 }
+
+/// On a GitHub runner the test process itself has `GITHUB_OUTPUT` (and every other variable of
+/// the job): a test's deploy must not append to the real step's outputs, nor see anything else
+/// of the runner's. The test binary runs `a_deploy_on_a_runner_keeps_to_itself` again with such
+/// an environment, and the runner's file must not appear.
+#[test]
+fn tests_never_write_into_the_runners_step_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let outputs = dir.path().join("runner-github-output");
+    let run = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "deploy::records::a_deploy_on_a_runner_keeps_to_itself",
+            "--exact",
+            "--ignored",
+            "--test-threads=1",
+        ])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &outputs)
+        .env("SCORELINE_RUNNER_CHECK", "1")
+        .output()
+        .unwrap();
+    let said = crate::support::text(&run.stdout) + &crate::support::text(&run.stderr);
+    assert!(
+        run.status.success() && said.contains("1 passed"),
+        "the inner test ran and passed:\n{said}"
+    );
+    assert!(
+        !outputs.exists(),
+        "a test wrote into the runner's step outputs: {:?}",
+        std::fs::read_to_string(&outputs)
+    );
+}
+
+/// Run by `tests_never_write_into_the_runners_step_outputs`, in a runner's environment: a
+/// GitHub deploy that, like many tests, does not set `GITHUB_OUTPUT` itself.
+#[test]
+#[ignore = "run by tests_never_write_into_the_runners_step_outputs"]
+fn a_deploy_on_a_runner_keeps_to_itself() {
+    assert!(
+        std::env::var_os("SCORELINE_RUNNER_CHECK").is_some(),
+        "only meaningful when run by tests_never_write_into_the_runners_step_outputs"
+    );
+    let world = World::new();
+    world
+        .deploy_cli("throwaway", "x:1")
+        .env("GITHUB_ACTIONS", "true")
+        .run()
+        .success();
+}

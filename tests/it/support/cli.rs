@@ -8,34 +8,43 @@ use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use tempfile::TempDir;
+
 use super::repo_root;
 
 /// How long a run may take unless `Cli::limit` says otherwise.
 const LIMIT: Duration = Duration::from_secs(120);
 
-/// One run of `scoreline ARGS…`, from the repository's root, with the CI variables that change
-/// its behaviour (GITHUB_ACTIONS, GITHUB_WORKSPACE, GITLAB_CI, JENKINS_URL, BUILD_TAG) removed,
-/// so tests behave the same under CI. Set more with the builder methods, then `run` it.
+/// One run of `scoreline ARGS…`, from the repository's root, in an empty environment but for
+/// a base (PATH and TMPDIR as the tests have them, HOME an empty folder of its own, LANG=C.UTF-8):
+/// nothing of the runner's leaks in (no CI variables, no GITHUB_OUTPUT, no ~/.docker, no
+/// ~/.gitconfig), so tests behave the same under CI and never write into its files. Set more with
+/// the builder methods, then `run` it.
 #[must_use = "a Cli does nothing until it is run"]
 pub struct Cli {
     cmd: Command,
     limit: Duration,
+    home: TempDir,
 }
 
 impl Cli {
     pub fn new<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Cli {
+        let home = tempfile::tempdir().expect("a HOME for the run");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_scoreline"));
-        for var in [
-            "GITHUB_ACTIONS",
-            "GITHUB_WORKSPACE",
-            "GITLAB_CI",
-            "JENKINS_URL",
-            "BUILD_TAG",
-        ] {
-            cmd.env_remove(var);
+        cmd.env_clear()
+            .env("HOME", home.path())
+            .env("LANG", "C.UTF-8");
+        for var in ["PATH", "TMPDIR"] {
+            if let Some(value) = std::env::var_os(var) {
+                cmd.env(var, value);
+            }
         }
         cmd.current_dir(repo_root()).args(args);
-        Cli { cmd, limit: LIMIT }
+        Cli {
+            cmd,
+            limit: LIMIT,
+            home,
+        }
     }
 
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Cli {
@@ -71,14 +80,38 @@ impl Cli {
         self
     }
 
-    /// The command as it would run, for wrapping it in another program.
-    pub fn command(&self) -> &Command {
-        &self.cmd
-    }
-
     /// Runs it to completion (no standard input).
     pub fn run(mut self) -> Outcome {
         Outcome::of(&mut self.cmd, self.limit)
+    }
+
+    /// Runs it to completion on a pseudo-terminal (util-linux `script`), with the same empty
+    /// environment and, as a terminal has, TERM (xterm-256color unless set): what the terminal
+    /// showed (stdout and stderr, in order) is the outcome's stdout.
+    pub fn run_on_terminal(mut self) -> Outcome {
+        if !self.cmd.get_envs().any(|(name, _)| name == "TERM") {
+            self.cmd.env("TERM", "xterm-256color");
+        }
+        let line = std::iter::once(self.cmd.get_program())
+            .chain(self.cmd.get_args())
+            .map(|a| format!("'{}'", a.to_str().unwrap().replace('\'', "'\\''")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut script = Command::new("script");
+        script
+            .args(["-qec", &line, "/dev/null"])
+            .current_dir(
+                self.cmd
+                    .get_current_dir()
+                    .expect("Cli::new sets the folder"),
+            )
+            .env_clear();
+        for (name, value) in self.cmd.get_envs() {
+            if let Some(value) = value {
+                script.env(name, value);
+            }
+        }
+        Outcome::of(&mut script, self.limit)
     }
 
     /// Starts it (no standard input, output captured) without waiting: for runs side by side.
@@ -91,7 +124,11 @@ impl Cli {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("{command} starts: {e}"));
-        Running { child, command }
+        Running {
+            child,
+            command,
+            _home: self.home,
+        }
     }
 }
 
@@ -105,6 +142,7 @@ impl fmt::Debug for Cli {
 pub struct Running {
     child: Child,
     command: String,
+    _home: TempDir,
 }
 
 impl Running {
