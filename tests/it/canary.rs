@@ -12,14 +12,13 @@
 //! Secret's data values may hold one, and in `sops` mode only as ciphertext.
 
 use std::path::{Path, PathBuf};
-use std::process::Command as Process;
 
 use base64::Engine;
 use serde_json::Value;
 
-use crate::support::git::git;
+use crate::support::git::{environment_repository, git};
 use crate::support::lib::first_yaml_document;
-use crate::support::{Cli, Outcome, files_below, text, write_files};
+use crate::support::{Cli, Outcome, files_below, write_files};
 
 /// The platform key: 40 characters.
 const KEY: &str = "KEYcanary-0f3a9c1e5b7d2468a-platform-key";
@@ -754,25 +753,7 @@ impl Bench {
     fn new() -> Bench {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        git(
-            root,
-            &[
-                "init",
-                "--quiet",
-                "--bare",
-                "--initial-branch=main",
-                "env.git",
-            ],
-        );
-        let keygen = Process::new("age-keygen")
-            .arg("-o")
-            .arg(root.join("age.key"))
-            .output()
-            .expect("age-keygen runs (apt-get install age)");
-        let recipient = text(&keygen.stderr)
-            .trim()
-            .trim_start_matches("Public key: ")
-            .to_owned();
+        let recipient = environment_repository(root);
         let work = root.join("work");
         std::fs::create_dir_all(&work).unwrap();
         git(&work, &["init", "--quiet"]);

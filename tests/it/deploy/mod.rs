@@ -20,7 +20,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::git::git;
+use crate::support::git::{environment_repository, git};
 use crate::support::{Cli, Outcome, read_json, repo_root, text, write_files};
 
 /// A workspace with the shop app (a git repository of its own), a platform folder (the embedded
@@ -68,26 +68,7 @@ impl World {
     fn new() -> World {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        git(
-            root,
-            &[
-                "init",
-                "--quiet",
-                "--bare",
-                "--initial-branch=main",
-                "env.git",
-            ],
-        );
-        let keygen = Command::new("age-keygen")
-            .arg("-o")
-            .arg(root.join("age.key"))
-            .output()
-            .expect("age-keygen runs (apt-get install age)");
-        let recipient = text(&keygen.stderr)
-            .trim()
-            .trim_start_matches("Public key: ")
-            .to_owned();
-        assert!(recipient.starts_with("age1"), "{}", text(&keygen.stderr));
+        let recipient = environment_repository(root);
         let work = root.join("work");
         std::fs::create_dir_all(&work).unwrap();
         git(&work, &["init", "--quiet"]);

@@ -43,3 +43,29 @@ pub fn commit_all_at(dir: &Path, time: u64) {
     git_dated(dir, time, &["add", "."]);
     git_dated(dir, time, &["commit", "-qm", "change"]);
 }
+
+/// In `root`: a bare environment repository `env.git` (branch `main`) and an age key `age.key`
+/// for SOPS; returns the key's public recipient (`age1…`).
+pub fn environment_repository(root: &Path) -> String {
+    git(
+        root,
+        &[
+            "init",
+            "--quiet",
+            "--bare",
+            "--initial-branch=main",
+            "env.git",
+        ],
+    );
+    let keygen = Command::new("age-keygen")
+        .arg("-o")
+        .arg(root.join("age.key"))
+        .output()
+        .expect("age-keygen runs (apt-get install age)");
+    let recipient = text(&keygen.stderr)
+        .trim()
+        .trim_start_matches("Public key: ")
+        .to_owned();
+    assert!(recipient.starts_with("age1"), "{}", text(&keygen.stderr));
+    recipient
+}
