@@ -47,6 +47,13 @@ impl System {
     }
 }
 
+/// CI systems without their own detection (Buildkite, CircleCI, Drone, Travis…) set `CI=true`,
+/// some with a terminal attached: their logs keep every redraw and escape code, so neither bars
+/// nor colour there.
+pub fn generic_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

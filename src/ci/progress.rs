@@ -15,7 +15,7 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(system: &System) -> Progress {
-        let tty = !system.is_ci() && !generic_ci() && std::io::stderr().is_terminal();
+        let tty = !system.is_ci() && !super::generic_ci() && std::io::stderr().is_terminal();
         // indicatif draws nothing, lines included, on a terminal whose TERM is unset or `dumb`:
         // plain lines there.
         let bars = tty
@@ -66,10 +66,4 @@ impl Progress {
             multi.remove(&bar);
         }
     }
-}
-
-/// CI systems without their own detection (Buildkite, CircleCI, Drone, Travis…) set `CI=true`,
-/// some with a terminal attached: their logs keep every redraw, so plain lines there too.
-fn generic_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }

@@ -27,6 +27,7 @@ pub struct Reporter {
 impl Reporter {
     pub fn new(format: OutputFormat, system: System) -> Reporter {
         let color = !system.is_ci()
+            && !super::generic_ci()
             && std::env::var_os("NO_COLOR").is_none()
             && std::io::stderr().is_terminal();
         Reporter {

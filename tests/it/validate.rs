@@ -147,7 +147,7 @@ fn gitlab_logs_show_the_location_first_without_colour() {
 /// coloured; in GitLab's log (also on a terminal: its runners may attach one) and with NO_COLOR
 /// the same problem is plain text, location first.
 #[test]
-fn colour_only_on_a_terminal_outside_gitlab_and_without_no_color() {
+fn colour_only_on_a_terminal_outside_ci_and_without_no_color() {
     let fixture = "tests/fixtures/invalid/port-quoted.yaml";
     let on_terminal = |var: Option<(&str, &str)>| {
         let cli = Cli::new(["validate", fixture]);
@@ -163,7 +163,7 @@ fn colour_only_on_a_terminal_outside_gitlab_and_without_no_color() {
             && coloured.contains("\x1b[1;36mhelp:\x1b[0m remove the quotes"),
         "{coloured:?}"
     );
-    for var in [("GITLAB_CI", "true"), ("NO_COLOR", "1")] {
+    for var in [("GITLAB_CI", "true"), ("CI", "true"), ("NO_COLOR", "1")] {
         let plain = on_terminal(Some(var));
         assert!(!plain.contains('\x1b'), "{var:?}: {plain:?}");
         assert!(
