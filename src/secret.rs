@@ -1,4 +1,5 @@
 //! The secret values a run has come to know, and their removal from everything it shows.
+//! (A `cmd` driver keeps a registry of its own, of what it gave its program.)
 //!
 //! A value is registered the moment it becomes known — a resource's secret output, a derived
 //! value, a CI variable a definition read — whether or not the run then succeeds. Every surface
@@ -24,7 +25,7 @@ pub const MIN_LEN: usize = 4;
 
 type Listener = Box<dyn Fn(&str) + Send + Sync>;
 
-/// Known secret values (each in its raw, base64 and URL-encoded forms) and where each came from.
+/// Known secret values (each in the forms it is shown in, see `forms`) and where each came from.
 #[derive(Default)]
 pub struct Secrets {
     known: RwLock<Known>,
@@ -98,7 +99,13 @@ impl Secrets {
     pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
         match self.matcher() {
             Some(m) if m.automaton.is_match(text) => {
-                Cow::Owned(m.automaton.replace_all(text, &vec![MASK; m.origins.len()]))
+                let mut masked = String::with_capacity(text.len());
+                m.automaton
+                    .replace_all_with(text, &mut masked, |_, _, out| {
+                        out.push_str(MASK);
+                        true
+                    });
+                Cow::Owned(masked)
             }
             _ => Cow::Borrowed(text),
         }
@@ -161,20 +168,43 @@ impl Secrets {
     }
 }
 
-/// The forms a value is shown in: as is, base64 (a Secret's `data`, basic auth) and
-/// URL-encoded (a connection string).
+/// The forms a value is shown in: as is, base64 (a Secret's `data`, basic auth), URL-encoded
+/// (a connection string), and inside a JSON string (a program that prints its input shows `"`
+/// as `\"`, and Python's `json.dumps` non-ASCII as `\u00e9`).
 fn forms(value: &str) -> Vec<String> {
     let mut forms = vec![value.to_owned()];
     for form in [
         base64::engine::general_purpose::STANDARD.encode(value),
         percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC)
             .to_string(),
+        json_escaped(value, false),
+        json_escaped(value, true),
     ] {
         if !forms.contains(&form) {
             forms.push(form);
         }
     }
     forms
+}
+
+/// A string as it appears inside a JSON string literal; with `ascii`, non-ASCII as `\uXXXX`.
+fn json_escaped(text: &str, ascii: bool) -> String {
+    let quoted = serde_json::to_string(text).expect("a string serialises");
+    let inner = &quoted[1..quoted.len() - 1];
+    if !ascii {
+        return inner.to_owned();
+    }
+    let mut out = String::with_capacity(inner.len());
+    for c in inner.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
 }
 
 /// The process's registry.
@@ -238,6 +268,17 @@ mod tests {
             Some("resources.db.password")
         );
         assert_eq!(secrets.find("nothing here"), None);
+    }
+
+    #[test]
+    fn secrets_are_masked_as_json_escapes_them() {
+        let secrets = Secrets::default();
+        secrets.register("pa\"ss\\wörd", "a");
+        secrets.register("abc", "short");
+        assert_eq!(
+            secrets.redact(r#"raw pa"ss\wörd json "pa\"ss\\wörd" python "pa\"ss\\w\u00f6rd" abc"#),
+            format!(r#"raw {MASK} json "{MASK}" python "{MASK}" abc"#)
+        );
     }
 
     #[test]

@@ -6,7 +6,6 @@
 //! its timeout stops everything it started, and every message about it (its stderr included) is
 //! blanked of the secrets it was given.
 
-use std::cmp::Reverse;
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
@@ -24,9 +23,6 @@ const BASE_ENVIRONMENT: [&str; 4] = ["PATH", "HOME", "LANG", "TZ"];
 
 /// How long output may still arrive once the program's process group is killed.
 const GRACE: Duration = Duration::from_secs(1);
-
-/// Shorter values are not blanked out (as CI masking does): they would garble every message.
-const SHORTEST_SECRET: usize = 4;
 
 /// Why a run failed: a message and help, both redacted before anyone sees them.
 struct Failure {
@@ -47,11 +43,15 @@ pub fn run(invocation: &Invocation<'_>, program: &Program) -> Result<Provided, D
             value
         })
         .collect();
-    let redactor = Redactor::new(invocation.secret_texts.iter().chain(&passed));
+    // Its messages are blanked of exactly what it was given, whatever else the run knows.
+    let given = crate::secret::Secrets::default();
+    for secret in invocation.secret_texts.iter().chain(&passed) {
+        given.register(secret, "given to the program");
+    }
     execute(invocation, program, environment).map_err(|failure| {
         DriverError::Failed(
-            definition_error(invocation, redactor.apply(&failure.message))
-                .with_help(redactor.apply(&failure.help)),
+            definition_error(invocation, given.redact(&failure.message).into_owned())
+                .with_help(given.redact(&failure.help).into_owned()),
         )
     })
 }
@@ -229,52 +229,6 @@ fn parse(stdout: &[u8]) -> Result<Provided, String> {
     Ok(provided)
 }
 
-/// Blanks out the secrets a program was given, as they are and as JSON writes them: a program
-/// that prints its input shows `"` as `\"`, and Python's `json.dumps` non-ASCII as `\u00e9`.
-struct Redactor {
-    forms: Vec<String>,
-}
-
-impl Redactor {
-    fn new<'s>(secrets: impl IntoIterator<Item = &'s String>) -> Redactor {
-        let mut forms: Vec<String> = secrets
-            .into_iter()
-            .filter(|s| s.len() >= SHORTEST_SECRET)
-            .flat_map(|s| [s.clone(), json_escaped(s, false), json_escaped(s, true)])
-            .collect();
-        // Longest first, so a secret holding another is blanked out whole.
-        forms.sort_by(|a, b| (Reverse(a.len()), a).cmp(&(Reverse(b.len()), b)));
-        forms.dedup();
-        Redactor { forms }
-    }
-
-    fn apply(&self, text: &str) -> String {
-        self.forms
-            .iter()
-            .fold(text.to_owned(), |acc, secret| acc.replace(secret, "••••••"))
-    }
-}
-
-/// A string as it appears inside a JSON string literal; with `ascii`, non-ASCII as `\uXXXX`.
-fn json_escaped(text: &str, ascii: bool) -> String {
-    let quoted = serde_json::to_string(text).expect("a string serialises");
-    let inner = &quoted[1..quoted.len() - 1];
-    if !ascii {
-        return inner.to_owned();
-    }
-    let mut out = String::with_capacity(inner.len());
-    for c in inner.chars() {
-        if c.is_ascii() {
-            out.push(c);
-        } else {
-            for unit in c.encode_utf16(&mut [0; 2]) {
-                out.push_str(&format!("\\u{unit:04x}"));
-            }
-        }
-    }
-    out
-}
-
 /// The last lines of stderr, enough to see why, short enough for a CI log.
 fn tail(stderr: &str) -> String {
     let lines: Vec<&str> = stderr.lines().collect();
@@ -283,20 +237,5 @@ fn tail(stderr: &str) -> String {
         "(empty)".into()
     } else {
         shown.join("\n")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secrets_are_blanked_as_written_and_as_json_escapes_them() {
-        let secrets = ["pa\"ss\\wörd".to_owned(), "abc".to_owned()];
-        let redactor = Redactor::new(&secrets);
-        assert_eq!(
-            redactor.apply(r#"raw pa"ss\wörd json "pa\"ss\\wörd" python "pa\"ss\\w\u00f6rd" abc"#),
-            r#"raw •••••• json "••••••" python "••••••" abc"#
-        );
     }
 }
