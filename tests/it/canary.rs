@@ -459,26 +459,8 @@ resources:
 "#,
 );
 
-// --- The platform: the embedded baseline, three git environments (one per secrets mode) and
-// the definitions the canaries come from.
-
-const ENVIRONMENTS: &str = r#"environments:
-  - name: staging
-    type: staging
-    namespace: shop-staging
-    delivery: { kind: git, repo: ../env.git, path: "{env}/{app}" }
-    secrets: { mode: sops, age_recipients: [RECIPIENT] }
-  - name: production
-    type: production
-    namespace: shop
-    delivery: { kind: git, repo: ../env.git, path: "{env}/{app}" }
-    secrets: { mode: external, store: vault }
-  - name: throwaway
-    type: development
-    namespace: scratch
-    delivery: { kind: git, repo: ../env.git, path: "{env}/{app}" }
-    secrets: { mode: plain }
-"#;
+// --- The platform: the embedded baseline, the deploy tests' git environments (one per secrets
+// mode, see `deploy::ENVIRONMENTS`) and the definitions the canaries come from.
 
 const DEFINITIONS: &str = r#"apiVersion: scoreline.dev/v1
 kind: ResourceDefinition
@@ -774,7 +756,7 @@ impl Bench {
             &[
                 (
                     "platform/environments.yaml",
-                    &ENVIRONMENTS.replace("RECIPIENT", &recipient),
+                    &crate::deploy::ENVIRONMENTS.replace("RECIPIENT", &recipient),
                 ),
                 ("platform/resources/canary.yaml", DEFINITIONS),
                 ("platform/bin/vault.sh", &vault),

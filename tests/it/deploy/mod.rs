@@ -30,7 +30,7 @@ struct World {
     recipient: String,
 }
 
-const ENVIRONMENTS: &str = r#"environments:
+pub(crate) const ENVIRONMENTS: &str = r#"environments:
   - name: staging
     type: staging
     namespace: shop-staging
@@ -190,6 +190,15 @@ impl World {
             ],
         );
         dir
+    }
+
+    /// Whether `folder` holds a deployment at the repository's tip.
+    fn holds(&self, folder: &str) -> bool {
+        self.checkout()
+            .path()
+            .join(folder)
+            .join(".scoreline/record.json")
+            .exists()
     }
 
     /// The deployment record of `folder` at the repository's tip.

@@ -42,13 +42,7 @@ fn destroy_removes_a_preview_and_refuses_another_environment_without_force() {
         (world.commits(), world.git(&["rev-parse", "main"])),
         (commits, head)
     );
-    assert!(
-        world
-            .checkout()
-            .path()
-            .join("staging/shop/.scoreline/record.json")
-            .exists()
-    );
+    assert!(world.holds("staging/shop"));
     assert!(
         world
             .cli(&["destroy", "--env", "pr-7"])

@@ -30,13 +30,7 @@ fn an_app_or_environment_name_that_is_a_path_is_refused_and_no_other_folder_is_t
         );
     }
     assert_eq!(world.commits(), before);
-    let checkout = world.checkout();
-    assert!(
-        checkout
-            .path()
-            .join("staging/shop/.scoreline/record.json")
-            .exists()
-    );
+    assert!(world.holds("staging/shop"));
 }
 
 /// Nor does a record that names a path as its app lead a teardown there.
@@ -56,13 +50,7 @@ fn a_record_naming_a_path_as_its_app_does_not_lead_a_teardown_there() {
         .success()
         .stderr;
     assert!(said.contains("nothing to remove"), "{said}");
-    assert!(
-        world
-            .checkout()
-            .path()
-            .join("staging/shop/.scoreline/record.json")
-            .exists()
-    );
+    assert!(world.holds("staging/shop"));
 }
 
 #[test]
