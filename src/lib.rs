@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod error;
 pub mod flow;
 pub mod folder;
+pub mod forge;
 pub mod image;
 pub mod json_schema;
 pub mod position;

@@ -228,12 +228,14 @@ pub fn redact_json(value: serde_json::Value) -> serde_json::Value {
     global().redact_json(value)
 }
 
-/// The CI variables that hold credentials scoreline reads (the platform key, git tokens,
-/// registry passwords).
-const CREDENTIAL_VARIABLES: [&str; 6] = [
+/// The CI variables that hold credentials scoreline reads (the platform key, git and forge
+/// tokens, registry passwords).
+const CREDENTIAL_VARIABLES: [&str; 8] = [
     "SCORELINE_KEY",
     "GIT_TOKEN",
     "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "GITLAB_TOKEN",
     "CI_JOB_TOKEN",
     "REGISTRY_PASSWORD",
     "CI_REGISTRY_PASSWORD",
