@@ -19,6 +19,9 @@ pub struct Environment {
     /// How Secrets reach a git environment repository.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secrets: Option<SecretsPolicy>,
+    /// Its forge: the environment repository's project, deployment statuses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forge: Option<crate::forge::Settings>,
     /// A preview pattern's lifetime (`72h`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<String>,
@@ -63,6 +66,26 @@ pub struct Delivery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
     pub path: String,
+    /// How a git delivery lands: pushed to the branch, or proposed as a pull/merge request.
+    #[serde(default, skip_serializing_if = "DeliveryMode::is_push")]
+    pub mode: DeliveryMode,
+    /// For a pull/merge request: the forge merges it once its checks pass.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto_merge: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeliveryMode {
+    #[default]
+    Push,
+    PullRequest,
+}
+
+impl DeliveryMode {
+    fn is_push(&self) -> bool {
+        *self == DeliveryMode::Push
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

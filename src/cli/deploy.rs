@@ -40,13 +40,53 @@ pub struct Args {
     /// Also write the outputs as a dotenv file (GitLab `artifacts:reports:dotenv`).
     #[arg(long, value_name = "FILE")]
     dotenv: Option<PathBuf>,
+
+    #[command(flatten)]
+    talk: TalkArgs,
+}
+
+/// What deploy, promote and rollback tell the forge.
+#[derive(Debug, clap::Args)]
+pub struct TalkArgs {
+    /// Report a deployment with statuses (in progress, then success or failure) on the CI
+    /// run's repository, as the environment's `forge: {deployments: true}` does.
+    #[arg(long)]
+    deployment: bool,
+
+    /// Post, or update, a comment saying what was deployed on the CI run's pull/merge request.
+    #[arg(long)]
+    comment: bool,
+
+    /// With `delivery.mode: pull-request`: wait for the pull/merge request to be merged (at most
+    /// `--wait-timeout`) and report its merge commit.
+    #[arg(long)]
+    wait: bool,
+
+    /// How long `--wait` waits.
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = humantime::parse_duration)]
+    wait_timeout: std::time::Duration,
+}
+
+impl TalkArgs {
+    pub fn talk(&self) -> flow::Talk {
+        flow::Talk {
+            deployment: self.deployment,
+            comment: self.comment,
+            wait: self.wait.then_some(self.wait_timeout),
+        }
+    }
 }
 
 pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
     let images = Images::parse(&args.images).map_err(|e| Error::Usage(e.to_string()))?;
     let mut warnings = Vec::new();
     let session = flow::load(&args.inputs.inputs(), &mut warnings)?;
-    let deployed = session.deploy(&images, args.message.as_deref(), &mut warnings);
+    let deployed = session.deploy(
+        &images,
+        args.message.as_deref(),
+        &args.talk.talk(),
+        &mut warnings,
+    );
     reporter.warnings(&warnings);
     let deployed = deployed?;
     report(&deployed, reporter, args.dotenv.as_deref())
@@ -59,10 +99,12 @@ pub fn report(
     dotenv: Option<&std::path::Path>,
 ) -> Result<(), Error> {
     let record = &deployed.record;
-    let status = match &deployed.delivered {
-        Delivered::Unchanged => "unchanged",
-        Delivered::Written { .. } => "deployed",
+    let status = match (&deployed.delivered, &deployed.change) {
+        (Delivered::Unchanged, _) => "unchanged",
+        (Delivered::Written { .. }, Some(c)) if c.merge_commit.is_none() => "proposed",
+        (Delivered::Written { .. }, _) => "deployed",
     };
+    let change = deployed.change.as_ref().map(|c| c.url.clone());
     // Unchanged, the revision is the one that already holds this deployment.
     let revision = deployed.revision.as_str();
     let outputs = [
@@ -70,11 +112,12 @@ pub fn report(
         ("record-id", record.id.clone()),
         ("revision", revision.to_owned()),
         ("folder", deployed.folder.clone()),
+        ("pull-request", change.clone().unwrap_or_default()),
     ];
     crate::ci::outputs::write(&outputs, dotenv)
         .map_err(|e| Error::Runtime(format!("writing step outputs: {e}")))?;
     if reporter.format == OutputFormat::Json {
-        reporter.json(&json!({"status": status, "record": record, "revision": revision, "folder": deployed.folder, "store": deployed.store}));
+        reporter.json(&json!({"status": status, "record": record, "revision": revision, "folder": deployed.folder, "store": deployed.store, "pull_request": change}));
         return Ok(());
     }
     let verb = match record.kind {
@@ -83,6 +126,21 @@ pub fn report(
         Kind::Promote => "promoted",
     };
     let short = &revision[..revision.len().min(12)];
+    if let Some(change) = &deployed.change {
+        let state = match &change.merge_commit {
+            Some(commit) => format!("merged as {}", &commit[..commit.len().min(12)]),
+            None if change.created => "opened".to_owned(),
+            None => "updated".to_owned(),
+        };
+        reporter.say(format!(
+            "proposed {} for {}: {} → {} ({state})",
+            record.app,
+            record.environment,
+            record.short_id(),
+            change.url
+        ));
+        return Ok(());
+    }
     match deployed.delivered {
         Delivered::Written { .. } => reporter.say(format!(
             "{verb} {} to {}: {} → {} (revision {short})",

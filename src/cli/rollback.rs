@@ -36,6 +36,9 @@ pub struct Args {
     /// The platform baseline folder (default: the embedded baseline).
     #[arg(long, value_name = "DIR")]
     platform: Option<PathBuf>,
+
+    #[command(flatten)]
+    talk: super::deploy::TalkArgs,
 }
 
 pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
@@ -46,6 +49,7 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
         args.app.as_deref(),
         args.to.as_deref(),
         args.message.as_deref(),
+        &args.talk.talk(),
         &mut warnings,
     );
     reporter.warnings(&warnings);

@@ -10,13 +10,15 @@ use super::layout::Layout;
 use super::message::commit_message;
 use super::record::{RECORD_FILE, Record};
 use super::store::{self, Delivered, Entry, Files, Store};
-use crate::baseline::{Baseline, DeliveryKind, Environment};
+use crate::baseline::{Baseline, DeliveryKind, DeliveryMode, Environment};
 use crate::diagnostic::{Diagnostic, Severity};
 
 /// An environment's delivery, opened.
 pub struct Target {
     pub environment: Environment,
     pub kind: DeliveryKind,
+    /// The environment repository (git deliveries).
+    pub url: Option<String>,
     pub layout: Layout,
     pub store: Box<dyn Store>,
 }
@@ -33,6 +35,7 @@ pub fn open(
         Error::NotFound(format!("environment `{}` has no `delivery` in environments.yaml: add `delivery: {{kind: git, repo: …, path: \"{{env}}/{{app}}\"}}` or `{{kind: dir, path: …}}`", environment.name))
     })?;
     let layout = Layout::new(&delivery.path)?;
+    let mut repository = None;
     let store: Box<dyn Store> = match delivery.kind {
         DeliveryKind::Dir => Box::new(store::DirStore::new(root)),
         DeliveryKind::Git => {
@@ -41,6 +44,7 @@ pub fn open(
                 .as_deref()
                 .expect("the schema requires repo for git delivery");
             let url = repository_url(repo, root);
+            repository = Some(url.clone());
             // Where the repository URL is written in environments.yaml, for messages.
             let repo_at = environment
                 .repo_location
@@ -82,6 +86,7 @@ pub fn open(
     Ok(Target {
         environment: environment.clone(),
         kind: delivery.kind,
+        url: repository,
         layout,
         store,
     })
@@ -141,8 +146,29 @@ impl Target {
     ) -> Result<Delivered, Error> {
         files.insert(RECORD_FILE.into(), record.to_bytes());
         let folder = self.folder(app);
-        self.store
-            .deliver(&folder, &files, &record.id, &commit_message(record, extra))
+        let message = commit_message(record, extra);
+        match self.proposal_branch(app) {
+            Some(branch) => self
+                .store
+                .propose(&folder, &files, &record.id, &message, &branch),
+            None => self.store.deliver(&folder, &files, &record.id, &message),
+        }
+    }
+
+    /// With `mode: pull-request`, the branch an app's deploys are proposed from.
+    pub fn proposal_branch(&self, app: &str) -> Option<String> {
+        let delivery = self.environment.delivery.as_ref()?;
+        (delivery.mode == DeliveryMode::PullRequest)
+            .then(|| format!("scoreline/{}/{app}", self.environment.name))
+    }
+
+    /// The branch deliveries go to (or are proposed against).
+    pub fn branch(&self) -> String {
+        self.environment
+            .delivery
+            .as_ref()
+            .and_then(|d| d.branch.clone())
+            .unwrap_or_else(|| "main".into())
     }
 
     /// The deployment a record id (or a unique prefix of it) names, or the one before the

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use super::environment::{self, app_in, open_environment};
 use super::session::{Inputs, Session, load_for};
+use super::talk::Talk;
 use crate::baseline::DeliveryKind;
 use crate::deploy::{self, Delivered, Files, Record, Rendering, Target};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -22,6 +23,8 @@ pub struct Deployed {
     pub folder: String,
     /// Where it went (repository and folder), for messages.
     pub store: String,
+    /// The pull/merge request of a `mode: pull-request` delivery.
+    pub change: Option<crate::forge::Change>,
 }
 
 /// Where a promoted deployment comes from: its environment and its record.
@@ -45,9 +48,10 @@ impl Session {
         &self,
         images: &Images,
         message: Option<&str>,
+        talk: &Talk,
         warnings: &mut Vec<Diagnostic>,
     ) -> Result<Deployed, Error> {
-        self.deliver(images, None, message, warnings)
+        self.deliver(images, None, message, talk, warnings)
     }
 
     fn deliver(
@@ -55,6 +59,7 @@ impl Session {
         images: &Images,
         promotion: Option<Promotion<'_>>,
         message: Option<&str>,
+        talk: &Talk,
         warnings: &mut Vec<Diagnostic>,
     ) -> Result<Deployed, Error> {
         let mut staged = self.stage(images, promotion, warnings)?;
@@ -67,6 +72,8 @@ impl Session {
             staged.files,
             staged.record,
             message,
+            talk,
+            warnings,
         )
     }
 
@@ -108,25 +115,31 @@ impl Session {
     }
 }
 
-/// Delivers a recorded deployment of `app` to `target`.
+/// Delivers a recorded deployment of `app` to `target`, telling the forge as `talk` says.
 fn deliver(
     target: &mut Target,
     app: &str,
     files: Files,
     record: Record,
     message: Option<&str>,
+    talk: &Talk,
+    warnings: &mut Vec<Diagnostic>,
 ) -> Result<Deployed, Error> {
-    let delivered = target.deliver(app, files, &record, message)?;
-    let revision = match &delivered {
-        Delivered::Written { revision } => revision.clone(),
-        Delivered::Unchanged => target.store.holding(&target.folder(app))?,
-    };
-    Ok(Deployed {
-        store: target.location(app),
-        folder: target.folder(app),
-        record,
-        delivered,
-        revision,
+    let told = record.clone();
+    super::talk::around(target, &told, talk, warnings, |target| {
+        let delivered = target.deliver(app, files, &record, message)?;
+        let revision = match &delivered {
+            Delivered::Written { revision } => revision.clone(),
+            Delivered::Unchanged => target.store.holding(&target.folder(app))?,
+        };
+        Ok(Deployed {
+            store: target.location(app),
+            folder: target.folder(app),
+            record,
+            delivered,
+            revision,
+            change: None,
+        })
     })
 }
 
@@ -157,6 +170,7 @@ pub fn promote(
     to: &str,
     app: Option<&str>,
     message: Option<&str>,
+    talk: &Talk,
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<Deployed, Error> {
     let run = environment::provenance();
@@ -186,7 +200,7 @@ pub fn promote(
         from,
         original: &record,
     };
-    session.deliver(&images, Some(promotion), message, warnings)
+    session.deliver(&images, Some(promotion), message, talk, warnings)
 }
 
 /// Redeploys an earlier deployment's files as a new change (history is never rewritten).
@@ -196,6 +210,7 @@ pub fn rollback(
     app: Option<&str>,
     to: Option<&str>,
     message: Option<&str>,
+    talk: &Talk,
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<Deployed, Error> {
     let run = environment::provenance();
@@ -204,5 +219,5 @@ pub fn rollback(
     let (entry, mut files) = target.find(&app, to)?;
     files.retain(|name, _| !name.starts_with(".scoreline/"));
     let record = Record::rolled_back(&entry.record, &target.environment, &run, SystemTime::now());
-    deliver(&mut target, &app, files, record, message)
+    deliver(&mut target, &app, files, record, message, talk, warnings)
 }

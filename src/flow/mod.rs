@@ -6,10 +6,12 @@ mod comparison;
 mod delivery;
 mod environment;
 mod session;
+mod talk;
 mod teardown;
 
 pub use comparison::{diff_environments, diff_records};
 pub use delivery::{Deployed, promote, rollback};
 pub use environment::history;
 pub use session::{Inputs, Session, load};
+pub use talk::Talk;
 pub use teardown::{destroy, gc};

@@ -295,6 +295,41 @@ impl Store for GitStore {
         })
     }
 
+    fn propose(
+        &mut self,
+        folder: &str,
+        files: &Files,
+        id: &str,
+        message: &str,
+        branch: &str,
+    ) -> Result<Delivered, Error> {
+        let shown = self.location(folder);
+        let git = self.checkout(false)?.clone();
+        let dir = git.dir().join(folder);
+        if let Ok(Some((record, _))) = read_folder(&dir, &shown)
+            && record.id == id
+        {
+            return Ok(Delivered::Unchanged);
+        }
+        write_files(&dir, files, &shown)?;
+        git.run(&["add", "--all", "."])
+            .map_err(|e| self.failed(e))?;
+        git.run(&["commit", "--quiet", "--no-verify", "-m", message])
+            .map_err(|e| self.failed(e))?;
+        // The proposal branch is ours alone: each deploy makes it anew on the branch's tip.
+        git.push(&format!("+HEAD:refs/heads/{branch}"))
+            .map_err(|e| self.failed(e))?;
+        let revision = git
+            .run(&["rev-parse", "HEAD"])
+            .map_err(|e| self.failed(e))?
+            .trim()
+            .to_owned();
+        // Back to the delivery's branch, which the checkout stands for.
+        git.run(&["reset", "--quiet", "--hard", "HEAD~1"])
+            .map_err(|e| self.failed(e))?;
+        Ok(Delivered::Written { revision })
+    }
+
     fn remove(
         &mut self,
         folders: &[String],

@@ -71,6 +71,23 @@ pub trait Store {
         message: &str,
     ) -> Result<Delivered, Error>;
 
+    /// As `deliver`, but the change goes to `branch` (made anew from the delivery's branch,
+    /// replacing what it held) instead of the delivery's branch, to be proposed for merging;
+    /// unchanged when the delivery's branch already holds the deployment.
+    fn propose(
+        &mut self,
+        folder: &str,
+        files: &Files,
+        id: &str,
+        message: &str,
+        branch: &str,
+    ) -> Result<Delivered, Error> {
+        let _ = (folder, files, id, message, branch);
+        Err(Error::NotFound(
+            "`mode: pull-request` needs a git delivery (`kind: git`)".into(),
+        ))
+    }
+
     /// Removes the folders, all in one change, each only if `still` holds for the record it
     /// holds then (checked again on the new tip when a push loses a race, so a deploy that
     /// landed meanwhile is not removed unseen); the folders removed. `message` is the change's

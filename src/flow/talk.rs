@@ -1,0 +1,201 @@
+//! What a delivery tells the forge: a deployment with statuses around it, the pull/merge
+//! request of a `mode: pull-request` delivery (and waiting for its merge), and a sticky comment
+//! on the run's own pull/merge request. Statuses and comments never fail a deploy: their
+//! failures are warnings. The pull/merge request is the delivery itself: a deploy whose request
+//! cannot be opened has failed (its branch is pushed; running it again opens it).
+
+use std::time::Duration;
+
+use super::delivery::Deployed;
+use crate::deploy::{Delivered, Record, Target};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::error::Error;
+use crate::forge::{self, Proposal, Topic};
+
+/// What the forge is to be told, beyond the delivery itself.
+#[derive(Debug, Clone, Default)]
+pub struct Talk {
+    /// Report a deployment with statuses (also when the environment's `forge.deployments`).
+    pub deployment: bool,
+    /// Post or update a sticky comment on the run's pull/merge request.
+    pub comment: bool,
+    /// With `mode: pull-request`: wait this long for the request to be merged.
+    pub wait: Option<Duration>,
+}
+
+/// How often a wait for a merge asks.
+const POLL: Duration = Duration::from_secs(5);
+
+fn warning(message: impl Into<String>) -> Diagnostic {
+    Diagnostic::general(Severity::Warning, message.into())
+}
+
+/// Runs `deliver` told about on the forge as `talk` says; what the forge calls say joins
+/// `warnings`.
+pub(super) fn around(
+    target: &mut Target,
+    record: &Record,
+    talk: &Talk,
+    warnings: &mut Vec<Diagnostic>,
+    deliver: impl FnOnce(&mut Target) -> Result<Deployed, Error>,
+) -> Result<Deployed, Error> {
+    let environment = target.environment.clone();
+    let environment = &environment;
+    let wanted = talk.deployment || environment.forge.as_ref().is_some_and(|f| f.deployments);
+    let run = if wanted || talk.comment {
+        match forge::this_run() {
+            Ok(Some(run)) => Some(run),
+            Ok(None) => {
+                warnings.push(warning("deployment statuses and comments are told to the forge of the CI run (GitHub Actions, GitLab CI): none was found, so none is sent"));
+                None
+            }
+            Err(e) => {
+                warnings.push(warning(format!("the forge is not told about this deploy: {e}")));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let log_url = record.provenance.run_url.clone();
+    let deployment = run.as_ref().filter(|_| wanted).and_then(|run| {
+        forge::start_deployment(
+            run,
+            &environment.name,
+            environment.pattern.is_some(),
+            log_url.as_deref(),
+        )
+        .map_err(|e| warnings.push(warning(format!("deployment status not reported: {e}"))))
+        .ok()
+    });
+    let result = deliver(target).and_then(|deployed| propose(target, deployed, talk, warnings));
+    let url = environment
+        .values
+        .get("url")
+        .and_then(|u| u.as_str())
+        .map(str::to_owned);
+    if let Some(deployment) = deployment
+        && let Err(e) = deployment.finish(result.is_ok(), url.as_deref())
+    {
+        warnings.push(warning(format!("deployment status not reported: {e}")));
+    }
+    if talk.comment
+        && run.is_some()
+        && let Ok(deployed) = &result
+    {
+        match forge::comment(Topic::Deploy, &environment.name, &summary(deployed, url.as_deref())) {
+            Ok(Some(_)) => {}
+            Ok(None) => warnings.push(warning("--comment: this run is for no pull/merge request, so no comment was posted")),
+            Err(e) => warnings.push(warning(format!("comment not posted: {e}"))),
+        }
+    }
+    result
+}
+
+/// A `mode: pull-request` delivery's request, opened or updated (and, with `--wait`, merged).
+fn propose(
+    target: &Target,
+    mut deployed: Deployed,
+    talk: &Talk,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<Deployed, Error> {
+    let record = &deployed.record;
+    let Some(branch) = target.proposal_branch(&record.app) else {
+        return Ok(deployed);
+    };
+    if deployed.delivered == Delivered::Unchanged {
+        return Ok(deployed);
+    }
+    let failed = |e: forge::Error| {
+        let message = format!(
+            "the change is pushed to branch `{branch}` of {}, but its pull/merge request could not be opened: {e}",
+            deployed.store
+        );
+        match e {
+            forge::Error::Setup(_) => Error::Usage(message),
+            _ => Error::Runtime(message),
+        }
+    };
+    let url = target.url.as_deref().unwrap_or_default();
+    let repository =
+        forge::for_repository(url, target.environment.forge.as_ref()).map_err(&failed)?;
+    let base = target.branch();
+    let title = format!(
+        "Deploy {} to {} ({})",
+        record.app,
+        record.environment,
+        record.short_id()
+    );
+    let auto_merge = target
+        .environment
+        .delivery
+        .as_ref()
+        .is_some_and(|d| d.auto_merge);
+    let body = request_body(record);
+    let proposal = Proposal {
+        head: &branch,
+        base: &base,
+        title: &title,
+        body: &body,
+        auto_merge,
+    };
+    let (mut change, warned) = forge::propose(&repository, &proposal).map_err(&failed)?;
+    warnings.extend(warned.map(warning));
+    if let Some(timeout) = talk.wait {
+        change = forge::wait_merged(&repository, &change, timeout, POLL.min(timeout / 10))
+            .map_err(|e| Error::Runtime(e.to_string()))?;
+        if let Some(commit) = &change.merge_commit {
+            deployed.revision = commit.clone();
+        }
+    }
+    deployed.change = Some(change);
+    Ok(deployed)
+}
+
+/// A request's description: what is deployed, from which commit and run, and its record.
+fn request_body(record: &Record) -> String {
+    let p = &record.provenance;
+    let commit = match (&p.repository, &p.commit) {
+        (Some(repo), Some(sha)) if repo.starts_with("https://") => {
+            format!("[`{}`]({}/commit/{sha})", &sha[..sha.len().min(12)], repo.trim_end_matches(".git"))
+        }
+        (_, Some(sha)) => format!("`{sha}`"),
+        _ => "unknown".into(),
+    };
+    let run = p
+        .run_url
+        .as_deref()
+        .map_or("run by hand".into(), |u| format!("[CI run]({u})"));
+    let images: Vec<String> = record
+        .images
+        .iter()
+        .map(|i| format!("- `{}.{}`: `{}`", i.workload, i.container, i.image))
+        .collect();
+    format!(
+        "Deploys **{}** to **{}** (namespace `{}`).\n\n- Source commit: {commit}\n- {run}\n- Record: `{}`\n\nImages:\n{}\n\nOpened by scoreline: merging this pull/merge request is the deployment.",
+        record.app,
+        record.environment,
+        record.namespace,
+        record.id,
+        images.join("\n")
+    )
+}
+
+/// The sticky comment of a deploy: what went where.
+fn summary(deployed: &Deployed, url: Option<&str>) -> String {
+    let record = &deployed.record;
+    let status = match (&deployed.delivered, &deployed.change) {
+        (Delivered::Unchanged, _) => "unchanged".to_owned(),
+        (_, Some(change)) => format!("proposed in {}", change.url),
+        _ => "deployed".to_owned(),
+    };
+    let link = url.map(|u| format!("\n\nOpen it: {u}")).unwrap_or_default();
+    format!(
+        "### scoreline: **{}** → **{}**: {status}\n\n| record | revision | where |\n| --- | --- | --- |\n| `{}` | `{}` | {} |{link}",
+        record.app,
+        record.environment,
+        record.short_id(),
+        &deployed.revision[..deployed.revision.len().min(12)],
+        deployed.store
+    )
+}
