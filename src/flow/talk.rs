@@ -50,7 +50,9 @@ pub(super) fn around(
                 None
             }
             Err(e) => {
-                warnings.push(warning(format!("the forge is not told about this deploy: {e}")));
+                warnings.push(warning(format!(
+                    "the forge is not told about this deploy: {e}"
+                )));
                 None
             }
         }
@@ -83,9 +85,15 @@ pub(super) fn around(
         && run.is_some()
         && let Ok(deployed) = &result
     {
-        match forge::comment(Topic::Deploy, &environment.name, &summary(deployed, url.as_deref())) {
+        match forge::comment(
+            Topic::Deploy,
+            &environment.name,
+            &summary(deployed, url.as_deref()),
+        ) {
             Ok(Some(_)) => {}
-            Ok(None) => warnings.push(warning("--comment: this run is for no pull/merge request, so no comment was posted")),
+            Ok(None) => warnings.push(warning(
+                "--comment: this run is for no pull/merge request, so no comment was posted",
+            )),
             Err(e) => warnings.push(warning(format!("comment not posted: {e}"))),
         }
     }
@@ -157,7 +165,11 @@ fn request_body(record: &Record) -> String {
     let p = &record.provenance;
     let commit = match (&p.repository, &p.commit) {
         (Some(repo), Some(sha)) if repo.starts_with("https://") => {
-            format!("[`{}`]({}/commit/{sha})", &sha[..sha.len().min(12)], repo.trim_end_matches(".git"))
+            format!(
+                "[`{}`]({}/commit/{sha})",
+                &sha[..sha.len().min(12)],
+                repo.trim_end_matches(".git")
+            )
         }
         (_, Some(sha)) => format!("`{sha}`"),
         _ => "unknown".into(),

@@ -70,8 +70,13 @@ pub(super) trait Api {
     fn edit_note(&self, request: u64, id: u64, body: &str) -> Result<Note, Error>;
     /// The open pull/merge request from `head` into `base`, if any.
     fn open_request(&self, head: &str, base: &str) -> Result<Option<Request>, Error>;
-    fn create_request(&self, head: &str, base: &str, title: &str, body: &str)
-    -> Result<Request, Error>;
+    fn create_request(
+        &self,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<Request, Error>;
     fn edit_request(&self, number: u64, title: &str, body: &str) -> Result<Request, Error>;
     fn request(&self, number: u64) -> Result<Request, Error>;
     /// Merges the request by itself once its checks pass.

@@ -60,7 +60,9 @@ pub fn propose(
             number: request.number,
             url: request.url,
             created,
-            merge_commit: request.merge_commit.filter(|_| request.state == RequestState::Merged),
+            merge_commit: request
+                .merge_commit
+                .filter(|_| request.state == RequestState::Merged),
         },
         warning,
     ))

@@ -92,8 +92,11 @@ fn fit(text: &str, limit: usize, job: Option<&str>) -> String {
         return text.into_owned();
     }
     let note = match job {
-        Some(job) => format!("\n\n… truncated to fit the forge's limit: the whole text is in [the job's log]({job})."),
-        None => "\n\n… truncated to fit the forge's limit: the whole text is in the job's log.".to_owned(),
+        Some(job) => format!(
+            "\n\n… truncated to fit the forge's limit: the whole text is in [the job's log]({job})."
+        ),
+        None => "\n\n… truncated to fit the forge's limit: the whole text is in the job's log."
+            .to_owned(),
     };
     let keep = limit.saturating_sub(note.chars().count());
     let mut cut: String = text.chars().take(keep).collect();
@@ -102,10 +105,7 @@ fn fit(text: &str, limit: usize, job: Option<&str>) -> String {
         cut.truncate(cut.len().saturating_sub(8));
         cut.push_str("\n```");
     }
-    format!("{cut}{note}")
-        .chars()
-        .take(limit)
-        .collect()
+    format!("{cut}{note}").chars().take(limit).collect()
 }
 
 #[cfg(test)]
@@ -117,7 +117,11 @@ mod tests {
         let long = format!("```diff\n{}", "+ line\n".repeat(20_000));
         let cut = fit(&long, 65_536, Some("https://ci/job/1"));
         assert!(cut.chars().count() <= 65_536);
-        assert!(cut.ends_with("[the job's log](https://ci/job/1)."), "{}", &cut[cut.len() - 200..]);
+        assert!(
+            cut.ends_with("[the job's log](https://ci/job/1)."),
+            "{}",
+            &cut[cut.len() - 200..]
+        );
         assert_eq!(cut.matches("```").count() % 2, 0, "the fence is closed");
         assert_eq!(fit("short", 65_536, None), "short");
     }

@@ -126,7 +126,10 @@ pub fn for_repository(url: &str, settings: Option<&Settings>) -> Result<Reposito
 /// GitHub; this run's GitLab server, or a host named gitlab, is GitLab.
 fn from_url(url: &str) -> Option<(Kind, String)> {
     let (host, path) = host_and_path(url)?;
-    let project = path.trim_end_matches('/').trim_end_matches(".git").to_owned();
+    let project = path
+        .trim_end_matches('/')
+        .trim_end_matches(".git")
+        .to_owned();
     if project.split('/').filter(|p| !p.is_empty()).count() < 2 {
         return None;
     }

@@ -24,10 +24,10 @@ pub fn start_deployment<'r>(
         Error::setup("no commit to record a deployment of (GITHUB_SHA / CI_COMMIT_SHA is not set)")
     })?;
     let reference = run.reference.as_deref().unwrap_or(sha);
-    let id = run
-        .repository
-        .api
-        .create_deployment(environment, sha, reference, transient, log_url)?;
+    let id =
+        run.repository
+            .api
+            .create_deployment(environment, sha, reference, transient, log_url)?;
     Ok(Deployment {
         run,
         id,

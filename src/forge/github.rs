@@ -117,9 +117,9 @@ impl GitHub {
 
 /// A URL's path, for messages (no host, no query).
 fn path_of(uri: &str) -> &str {
-    let path = uri.split_once("://").map_or(uri, |(_, rest)| {
-        rest.find('/').map_or("", |i| &rest[i..])
-    });
+    let path = uri
+        .split_once("://")
+        .map_or(uri, |(_, rest)| rest.find('/').map_or("", |i| &rest[i..]));
     path.split('?').next().unwrap_or(path)
 }
 
@@ -139,7 +139,12 @@ fn next_page(headers: &HeaderMap) -> Option<String> {
         params
             .split(';')
             .any(|p| p.trim() == "rel=\"next\"")
-            .then(|| url.trim().trim_start_matches('<').trim_end_matches('>').to_owned())
+            .then(|| {
+                url.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_owned()
+            })
     })
 }
 
@@ -215,7 +220,11 @@ impl Api for GitHub {
             .split('/')
             .next()
             .unwrap_or_default();
-        let query = [("head", format!("{owner}:{head}")), ("base", base.into()), ("state", "open".into())];
+        let query = [
+            ("head", format!("{owner}:{head}")),
+            ("base", base.into()),
+            ("state", "open".into()),
+        ];
         let query: Vec<String> = query
             .iter()
             .map(|(k, v)| format!("{k}={}", percent(v)))
@@ -253,7 +262,10 @@ impl Api for GitHub {
 
     fn auto_merge(&self, pull: &Request) -> Result<(), Error> {
         let id = pull.node_id.as_deref().ok_or_else(|| {
-            Error::api(None, format!("pull request #{} has no node id", pull.number))
+            Error::api(
+                None,
+                format!("pull request #{} has no node id", pull.number),
+            )
         })?;
         let payload = json!({
             "query": "mutation($id: ID!) { enablePullRequestAutoMerge(input: {pullRequestId: $id}) { pullRequest { number } } }",

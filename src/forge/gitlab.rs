@@ -124,9 +124,12 @@ impl GitLab {
     where
         E: Query<T, Patient>,
     {
-        endpoint
-            .query(&self.client)
-            .map_err(|e| Error::api(None, format!("GitLab {what} (project {}): {e}", self.project)))
+        endpoint.query(&self.client).map_err(|e| {
+            Error::api(
+                None,
+                format!("GitLab {what} (project {}): {e}", self.project),
+            )
+        })
     }
 }
 

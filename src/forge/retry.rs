@@ -100,7 +100,9 @@ mod tests {
             ("x-ratelimit-remaining", "0"),
             ("x-ratelimit-reset", &reset.to_string()),
         ]);
-        assert!(matches!(verdict(403, &limited, 0), Verdict::Again(d) if d >= Duration::from_secs(2) && d <= Duration::from_secs(3)));
+        assert!(
+            matches!(verdict(403, &limited, 0), Verdict::Again(d) if d >= Duration::from_secs(2) && d <= Duration::from_secs(3))
+        );
         assert_eq!(
             verdict(403, &headers(&[("x-ratelimit-remaining", "4999")]), 0),
             Verdict::Final
@@ -109,8 +111,14 @@ mod tests {
             verdict(429, &headers(&[("retry-after", "3600")]), 0),
             Verdict::TooLong(m) if m.contains("3600s")
         ));
-        assert!(matches!(verdict(502, &HeaderMap::new(), 0), Verdict::Again(_)));
-        assert_eq!(verdict(502, &HeaderMap::new(), ATTEMPTS - 1), Verdict::Final);
+        assert!(matches!(
+            verdict(502, &HeaderMap::new(), 0),
+            Verdict::Again(_)
+        ));
+        assert_eq!(
+            verdict(502, &HeaderMap::new(), ATTEMPTS - 1),
+            Verdict::Final
+        );
         assert_eq!(verdict(404, &HeaderMap::new(), 0), Verdict::Final);
     }
 }

@@ -10,6 +10,7 @@ mod canary;
 mod cli;
 mod deploy;
 mod drivers;
+mod forge;
 mod hardening;
 mod readme;
 mod render;

@@ -25,7 +25,7 @@ use crate::support::{Cli, Outcome, read_json, repo_root, text, write_files};
 
 /// A workspace with the shop app (a git repository of its own), a platform folder (the embedded
 /// baseline exported, with these environments) and a bare environment repository.
-struct World {
+pub(crate) struct World {
     dir: tempfile::TempDir,
     recipient: String,
 }
@@ -65,7 +65,7 @@ const TEST_KEY: &str = "test-platform-key-0123456789abcdef";
 const TOKEN_VARIABLES: [&str; 4] = ["GIT_TOKEN", "GITHUB_TOKEN", "CI_JOB_TOKEN", "GIT_USERNAME"];
 
 impl World {
-    fn new() -> World {
+    pub(crate) fn new() -> World {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         let recipient = environment_repository(root);
@@ -82,16 +82,16 @@ impl World {
         world
     }
 
-    fn work(&self) -> PathBuf {
+    pub(crate) fn work(&self) -> PathBuf {
         self.dir.path().join("work")
     }
 
-    fn repo(&self) -> PathBuf {
+    pub(crate) fn repo(&self) -> PathBuf {
         self.dir.path().join("env.git")
     }
 
     /// Writes `environments` (with RECIPIENT replaced) as the platform's environments.
-    fn set_environments(&self, environments: &str) {
+    pub(crate) fn set_environments(&self, environments: &str) {
         write_files(
             &self.work(),
             &[(
@@ -118,7 +118,7 @@ impl World {
     }
 
     /// `deploy` of the shop to an environment; more flags may follow.
-    fn deploy_cli(&self, env: &str, image: &str) -> Cli {
+    pub(crate) fn deploy_cli(&self, env: &str, image: &str) -> Cli {
         self.cli(&[
             "deploy",
             "-f",
@@ -139,7 +139,7 @@ impl World {
             })
     }
 
-    fn deploy(&self, env: &str, image: &str) -> Outcome {
+    pub(crate) fn deploy(&self, env: &str, image: &str) -> Outcome {
         self.deploy_cli(env, image).run()
     }
 
@@ -159,7 +159,7 @@ impl World {
     }
 
     /// git in the environment repository: its stdout.
-    fn git(&self, args: &[&str]) -> String {
+    pub(crate) fn git(&self, args: &[&str]) -> String {
         git(&self.repo(), args)
     }
 
@@ -176,7 +176,7 @@ impl World {
     }
 
     /// The repository's tip, checked out fresh.
-    fn checkout(&self) -> tempfile::TempDir {
+    pub(crate) fn checkout(&self) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         git(
             dir.path(),
@@ -193,7 +193,7 @@ impl World {
     }
 
     /// Whether `folder` holds a deployment at the repository's tip.
-    fn holds(&self, folder: &str) -> bool {
+    pub(crate) fn holds(&self, folder: &str) -> bool {
         self.checkout()
             .path()
             .join(folder)
