@@ -72,8 +72,7 @@ impl GitHub {
             });
             let (status, headers, text) = match sent {
                 Ok(answer) => answer,
-                Err(e) if attempt + 1 < ATTEMPTS => {
-                    let _ = e;
+                Err(_) if attempt + 1 < ATTEMPTS => {
                     std::thread::sleep(backoff(attempt));
                     continue;
                 }

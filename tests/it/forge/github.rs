@@ -45,8 +45,6 @@ fn sticky_comment_is_created_once_then_edited_across_pages_on_the_github_fake() 
     );
     let edited = fake.calls("PATCH", "/repos/acme/shop/issues/comments/");
     assert_eq!(edited.len(), 1, "{:?}", fake.requests());
-    let id = json_body(&created[0]);
-    let _ = id;
     assert!(
         json_body(&edited[0])["body"]
             .as_str()
