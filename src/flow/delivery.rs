@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::SystemTime;
 
+use super::deployed::Deployed;
 use super::environment::{self, app_in, open_environment};
 use super::session::{Inputs, Session, load_for};
 use super::talk::Talk;
@@ -12,20 +13,6 @@ use crate::deploy::{self, Delivered, Files, Record, Rendering, Target};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::error::Error;
 use crate::render::Images;
-
-/// A delivered (or unchanged) deployment.
-pub struct Deployed {
-    pub record: Record,
-    pub delivered: Delivered,
-    /// The commit (git) or snapshot (dir) holding it: the new one, or when unchanged the one
-    /// that already held it.
-    pub revision: String,
-    pub folder: String,
-    /// Where it went (repository and folder), for messages.
-    pub store: String,
-    /// The pull/merge request of a `mode: pull-request` delivery.
-    pub change: Option<crate::forge::Change>,
-}
 
 /// Where a promoted deployment comes from: its environment and its record.
 pub(super) struct Promotion<'a> {

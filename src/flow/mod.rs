@@ -4,13 +4,15 @@
 
 mod comparison;
 mod delivery;
+mod deployed;
 mod environment;
 mod session;
 mod talk;
 mod teardown;
 
 pub use comparison::{diff_environments, diff_records};
-pub use delivery::{Deployed, promote, rollback};
+pub use delivery::{promote, rollback};
+pub use deployed::Deployed;
 pub use environment::history;
 pub use session::{Inputs, Session, load};
 pub use talk::Talk;

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::delivery::Deployed;
+use super::deployed::Deployed;
 use crate::deploy::{Delivered, Record, Target};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::error::Error;
