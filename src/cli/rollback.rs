@@ -36,6 +36,10 @@ pub struct Args {
     /// The platform baseline folder (default: the embedded baseline).
     #[arg(long, value_name = "DIR")]
     platform: Option<PathBuf>,
+
+    /// Also write the outputs as a dotenv file (GitLab `artifacts:reports:dotenv`).
+    #[arg(long, value_name = "FILE")]
+    dotenv: Option<PathBuf>,
 }
 
 pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
@@ -50,5 +54,5 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
     );
     reporter.warnings(&warnings);
     let deployed = deployed?;
-    report(&deployed, reporter, None)
+    report(&deployed, reporter, args.dotenv.as_deref())
 }

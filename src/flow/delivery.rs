@@ -20,6 +20,8 @@ pub struct Deployed {
     /// that already held it.
     pub revision: String,
     pub folder: String,
+    /// Where it answers, when one of its objects is a public route.
+    pub url: Option<String>,
     /// Where it went (repository and folder), for messages.
     pub store: String,
 }
@@ -116,6 +118,7 @@ fn deliver(
     record: Record,
     message: Option<&str>,
 ) -> Result<Deployed, Error> {
+    let url = deploy::url(&files);
     let delivered = target.deliver(app, files, &record, message)?;
     let revision = match &delivered {
         Delivered::Written { revision } => revision.clone(),
@@ -124,6 +127,7 @@ fn deliver(
     Ok(Deployed {
         store: target.location(app),
         folder: target.folder(app),
+        url,
         record,
         delivered,
         revision,

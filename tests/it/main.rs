@@ -12,6 +12,7 @@ mod deploy;
 mod drivers;
 mod hardening;
 mod readme;
+mod suite;
 mod render;
 mod robustness;
 mod validate;
