@@ -46,16 +46,26 @@ impl Step<'_> {
             let given = self.with.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
             let value = match (given, spec["default"].as_str()) {
                 (Some(v), _) => v.to_owned(),
-                (None, Some(default)) => default.replace("${{ github.token }}", "github-token-of-the-run"),
+                (None, Some(default)) => {
+                    default.replace("${{ github.token }}", "github-token-of-the-run")
+                }
                 (None, None) => {
-                    assert!(spec["required"] != true, "{}: input `{name}` is required", self.action);
+                    assert!(
+                        spec["required"] != true,
+                        "{}: input `{name}` is required",
+                        self.action
+                    );
                     String::new()
                 }
             };
             inputs.insert(name.clone(), value);
         }
         for (name, _) in self.with {
-            assert!(inputs.contains_key(*name), "{} has no input `{name}`", self.action);
+            assert!(
+                inputs.contains_key(*name),
+                "{} has no input `{name}`",
+                self.action
+            );
         }
         inputs
     }
@@ -84,7 +94,10 @@ impl Step<'_> {
             .env("GITHUB_WORKSPACE", workspace)
             .env("GITHUB_OUTPUT", outputs.path());
         for (name, value) in &inputs {
-            command.env(format!("INPUT_{}", name.replace(' ', "_").to_uppercase()), value);
+            command.env(
+                format!("INPUT_{}", name.replace(' ', "_").to_uppercase()),
+                value,
+            );
         }
         for (name, value) in action["runs"]["env"].as_object().into_iter().flatten() {
             command.env(name, evaluate(value.as_str().unwrap(), &inputs));
@@ -131,7 +144,11 @@ fn evaluate(template: &str, inputs: &BTreeMap<String, String>) -> String {
                 .and_then(|c| c.strip_suffix('\''))
                 .unwrap_or_else(|| panic!("unknown choice in `{template}`"));
             // The runner compares strings case-insensitively.
-            if input(name).eq_ignore_ascii_case("true") { text.to_owned() } else { String::new() }
+            if input(name).eq_ignore_ascii_case("true") {
+                text.to_owned()
+            } else {
+                String::new()
+            }
         } else if let Some(name) = expression.strip_prefix("inputs.") {
             input(name)
         } else {
@@ -148,7 +165,10 @@ fn evaluate(template: &str, inputs: &BTreeMap<String, String>) -> String {
 /// described, branded and documented.
 #[test]
 fn every_action_runs_the_release_image_and_is_documented() {
-    let image = format!("docker://ghcr.io/scoreline-dev/scoreline:{}", env!("CARGO_PKG_VERSION"));
+    let image = format!(
+        "docker://ghcr.io/scoreline-dev/scoreline:{}",
+        env!("CARGO_PKG_VERSION")
+    );
     let steps: Vec<String> = std::fs::read_dir(repo_root().join("actions"))
         .unwrap()
         .map(|e| e.unwrap())
@@ -161,17 +181,41 @@ fn every_action_runs_the_release_image_and_is_documented() {
         assert_eq!(action["runs"]["image"], image.as_str(), "actions/{step}");
         assert_eq!(action["runs"]["args"][0], step, "actions/{step}");
     }
-    assert_eq!(steps.len(), STEPS.len() + 1, "{steps:?}: the steps and setup");
-    assert_eq!(action("setup")["inputs"]["version"]["default"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        steps.len(),
+        STEPS.len() + 1,
+        "{steps:?}: the steps and setup"
+    );
+    assert_eq!(
+        action("setup")["inputs"]["version"]["default"],
+        env!("CARGO_PKG_VERSION")
+    );
     for step in steps {
         let action = action(&step);
-        assert!(action["branding"]["icon"].is_string(), "actions/{step}: branding");
-        let readme = std::fs::read_to_string(repo_root().join("actions").join(&step).join("README.md"))
-            .unwrap_or_else(|e| panic!("actions/{step}/README.md: {e}"));
-        for name in action["inputs"].as_object().into_iter().flatten().map(|(n, _)| n)
-            .chain(action["outputs"].as_object().into_iter().flatten().map(|(n, _)| n))
+        assert!(
+            action["branding"]["icon"].is_string(),
+            "actions/{step}: branding"
+        );
+        let readme =
+            std::fs::read_to_string(repo_root().join("actions").join(&step).join("README.md"))
+                .unwrap_or_else(|e| panic!("actions/{step}/README.md: {e}"));
+        for name in action["inputs"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(n, _)| n)
+            .chain(
+                action["outputs"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(n, _)| n),
+            )
         {
-            assert!(readme.contains(&format!("`{name}`")), "actions/{step}/README.md does not name `{name}`");
+            assert!(
+                readme.contains(&format!("`{name}`")),
+                "actions/{step}/README.md does not name `{name}`"
+            );
         }
     }
 }
@@ -186,17 +230,27 @@ fn build_pushes_and_outputs_the_pinned_image() {
     let tag = format!("{}/acme/shop:ci", registry.host());
     let ran = Step {
         action: "build",
-        with: &[("tags", &format!("{tag}\n{}/acme/shop:latest\n", registry.host())), ("no-cache", "true")],
+        with: &[
+            (
+                "tags",
+                &format!("{tag}\n{}/acme/shop:latest\n", registry.host()),
+            ),
+            ("no-cache", "true"),
+        ],
         env: &[],
     }
     .run(&workspace.app());
     ran.outcome.success();
     let digest = &ran.outputs["digest"];
     assert!(digest.starts_with("sha256:"), "{:?}", ran.outputs);
-    assert_eq!(ran.outputs["image"], format!("{}/acme/shop@{digest}", registry.host()));
+    assert_eq!(
+        ran.outputs["image"],
+        format!("{}/acme/shop@{digest}", registry.host())
+    );
     // Both tags of the multi-line input were pushed.
     for tag in ["ci", "latest"] {
-        let inspected = crate::support::registry::inspect(&format!("{}/acme/shop:{tag}", registry.host()), &[]);
+        let inspected =
+            crate::support::registry::inspect(&format!("{}/acme/shop:{tag}", registry.host()), &[]);
         assert_eq!(inspected["Digest"], digest.as_str(), "{tag}");
     }
 }
@@ -204,10 +258,24 @@ fn build_pushes_and_outputs_the_pinned_image() {
 #[test]
 fn validate_passes_the_shop_and_annotates_a_typo() {
     let workspace = Workspace::new();
-    Step { action: "validate", with: &[], env: &[] }.run(&workspace.app()).outcome.success();
+    Step {
+        action: "validate",
+        with: &[],
+        env: &[],
+    }
+    .run(&workspace.app())
+    .outcome
+    .success();
     std::fs::write(workspace.app().join("typo.yaml"), "apiVersion: score.dev/v1b1\nmetadata: {name: typo}\ncontainers:\n  web:\n    imagee: nginx\n").unwrap();
-    let ran = Step { action: "validate", with: &[("files", "score.yaml\ntypo.yaml")], env: &[] }.run(&workspace.app());
-    ran.outcome.fails(2).stdout_has("::error file=typo.yaml,line=5,col=5,");
+    let ran = Step {
+        action: "validate",
+        with: &[("files", "score.yaml\ntypo.yaml")],
+        env: &[],
+    }
+    .run(&workspace.app());
+    ran.outcome
+        .fails(2)
+        .stdout_has("::error file=typo.yaml,line=5,col=5,");
 }
 
 #[test]
@@ -221,9 +289,17 @@ fn render_writes_the_manifests_and_outputs_their_digest() {
     .run(&workspace.app());
     ran.outcome.success();
     assert_eq!(ran.outputs["manifests"], "out/staging");
-    assert!(ran.outputs["digest"].starts_with("sha256:"), "{:?}", ran.outputs);
-    let deployment = std::fs::read_to_string(workspace.app().join("out/staging/deployment-shop.yaml")).unwrap();
-    assert!(deployment.contains("ghcr.io/acme/shop@sha256:5891b5b5"), "{deployment}");
+    assert!(
+        ran.outputs["digest"].starts_with("sha256:"),
+        "{:?}",
+        ran.outputs
+    );
+    let deployment =
+        std::fs::read_to_string(workspace.app().join("out/staging/deployment-shop.yaml")).unwrap();
+    assert!(
+        deployment.contains("ghcr.io/acme/shop@sha256:5891b5b5"),
+        "{deployment}"
+    );
 }
 
 /// `deploy` of the shop to `environment` with the image `web=REF`.
@@ -231,14 +307,21 @@ fn deploy(workspace: &Workspace, environment: &str, image: &str) -> Ran {
     let image = format!("web={image}");
     Step {
         action: "deploy",
-        with: &[("platform", "platform"), ("environment", environment), ("images", &image), ("message", "from the deploy action")],
+        with: &[
+            ("platform", "platform"),
+            ("environment", environment),
+            ("images", &image),
+            ("message", "from the deploy action"),
+        ],
         env: KEY_ENV,
     }
     .run(&workspace.app())
 }
 
-const IMAGE_1: &str = "ghcr.io/acme/shop@sha256:1111111111111111111111111111111111111111111111111111111111111111";
-const IMAGE_2: &str = "ghcr.io/acme/shop@sha256:2222222222222222222222222222222222222222222222222222222222222222";
+const IMAGE_1: &str =
+    "ghcr.io/acme/shop@sha256:1111111111111111111111111111111111111111111111111111111111111111";
+const IMAGE_2: &str =
+    "ghcr.io/acme/shop@sha256:2222222222222222222222222222222222222222222222222222222222222222";
 
 #[test]
 fn deploy_outputs_the_record_revision_url_and_whether_it_changed() {
@@ -267,20 +350,39 @@ fn promote_and_rollback_output_their_deployments() {
     deploy(&workspace, "staging", IMAGE_1).outcome.success();
     let staged = deploy(&workspace, "staging", IMAGE_2);
     staged.outcome.success();
-    let promoted = Step { action: "promote", with: &[("from", "staging"), ("to", "production"), ("platform", "platform")], env: KEY_ENV }
-        .run(&workspace.app());
+    let promoted = Step {
+        action: "promote",
+        with: &[
+            ("from", "staging"),
+            ("to", "production"),
+            ("platform", "platform"),
+        ],
+        env: KEY_ENV,
+    }
+    .run(&workspace.app());
     promoted.outcome.success();
     assert_eq!(promoted.outputs["status"], "deployed");
     assert_eq!(promoted.outputs["folder"], "production/shop");
     assert_eq!(promoted.outputs["revision"], workspace.environment_tip());
-    assert_eq!(promoted.outputs["environment-url"], "https://shop-dns.localhost/");
-    let rolled = Step { action: "rollback", with: &[("environment", "staging"), ("platform", "platform")], env: KEY_ENV }
-        .run(&workspace.app());
+    assert_eq!(
+        promoted.outputs["environment-url"],
+        "https://shop-dns.localhost/"
+    );
+    let rolled = Step {
+        action: "rollback",
+        with: &[("environment", "staging"), ("platform", "platform")],
+        env: KEY_ENV,
+    }
+    .run(&workspace.app());
     rolled.outcome.success();
     assert_eq!(rolled.outputs["changed"], "true");
     assert_ne!(rolled.outputs["record-id"], staged.outputs["record-id"]);
     assert_eq!(rolled.outputs["revision"], workspace.environment_tip());
-    assert!(workspace.deployed().contains("production/shop/kustomization.yaml"));
+    assert!(
+        workspace
+            .deployed()
+            .contains("production/shop/kustomization.yaml")
+    );
 }
 
 #[test]
@@ -288,16 +390,33 @@ fn destroy_removes_a_preview_and_says_so() {
     let workspace = Workspace::new();
     deploy(&workspace, "pr-7", IMAGE_1).outcome.success();
     assert!(workspace.deployed().contains("pr-7/shop/"));
-    let destroy = |with: &[(&str, &str)]| Step { action: "destroy", with, env: &[] }.run(&workspace.app());
+    let destroy = |with: &[(&str, &str)]| {
+        Step {
+            action: "destroy",
+            with,
+            env: &[],
+        }
+        .run(&workspace.app())
+    };
     let ran = destroy(&[("environment", "pr-7"), ("platform", "platform")]);
     ran.outcome.success();
     assert_eq!(ran.outputs["changed"], "true");
     assert_eq!(ran.outputs["removed"], "shop");
-    assert!(!workspace.deployed().contains("pr-7/"), "{}", workspace.deployed());
+    assert!(
+        !workspace.deployed().contains("pr-7/"),
+        "{}",
+        workspace.deployed()
+    );
     // staging is no preview: refused unless the force input says "true"
     deploy(&workspace, "staging", IMAGE_1).outcome.success();
-    destroy(&[("environment", "staging"), ("platform", "platform")]).outcome.fails(2);
-    let forced = destroy(&[("environment", "staging"), ("platform", "platform"), ("force", "true")]);
+    destroy(&[("environment", "staging"), ("platform", "platform")])
+        .outcome
+        .fails(2);
+    let forced = destroy(&[
+        ("environment", "staging"),
+        ("platform", "platform"),
+        ("force", "true"),
+    ]);
     forced.outcome.success();
     assert_eq!(forced.outputs["removed"], "shop");
 }
@@ -332,11 +451,19 @@ fn setup(files: &Path, install: &Path) -> (Option<i32>, String, String, String) 
         .env("INSTALL_DIR", install);
     for (name, value) in step["env"].as_object().unwrap() {
         let value = value.as_str().unwrap();
-        assert!(value.starts_with("${{ inputs."), "setup's step env `{name}` is an input");
+        assert!(
+            value.starts_with("${{ inputs."),
+            "setup's step env `{name}` is an input"
+        );
     }
     let out = command.output().unwrap();
     let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-    (out.status.code(), text(&out.stderr) + &text(&out.stdout), read(&path_file), read(&output_file))
+    (
+        out.status.code(),
+        text(&out.stderr) + &text(&out.stdout),
+        read(&path_file),
+        read(&output_file),
+    )
 }
 
 #[test]
@@ -345,14 +472,32 @@ fn setup_installs_a_release_whose_checksum_matches_and_nothing_else() {
     let version = env!("CARGO_PKG_VERSION");
     let folder = release.path().join(format!("v{version}"));
     std::fs::create_dir_all(&folder).unwrap();
-    let archive = format!("scoreline-{version}-{}-unknown-linux-gnu.tar.gz", std::env::consts::ARCH);
+    let archive = format!(
+        "scoreline-{version}-{}-unknown-linux-gnu.tar.gz",
+        std::env::consts::ARCH
+    );
     let staging = tempfile::tempdir().unwrap();
     std::fs::copy(scoreline(), staging.path().join("scoreline")).unwrap();
-    let tar = tool("tar").arg("-czf").arg(folder.join(&archive)).arg("-C").arg(staging.path()).arg("scoreline").output().unwrap();
+    let tar = tool("tar")
+        .arg("-czf")
+        .arg(folder.join(&archive))
+        .arg("-C")
+        .arg(staging.path())
+        .arg("scoreline")
+        .output()
+        .unwrap();
     assert!(tar.status.success());
-    let sum = tool("sha256sum").arg(&archive).current_dir(&folder).output().unwrap();
+    let sum = tool("sha256sum")
+        .arg(&archive)
+        .current_dir(&folder)
+        .output()
+        .unwrap();
     let sums = text(&sum.stdout);
-    std::fs::write(folder.join("SHA256SUMS"), format!("{}0000  scoreline-{version}-other.tar.gz\n", &sums[..60]) + &sums).unwrap();
+    std::fs::write(
+        folder.join("SHA256SUMS"),
+        format!("{}0000  scoreline-{version}-other.tar.gz\n", &sums[..60]) + &sums,
+    )
+    .unwrap();
 
     let install = tempfile::tempdir().unwrap();
     let dir = install.path().join("bin");
@@ -363,10 +508,17 @@ fn setup_installs_a_release_whose_checksum_matches_and_nothing_else() {
     assert_eq!(output.trim(), format!("path={}/scoreline", dir.display()));
 
     // A tampered archive: refused, nothing installed.
-    std::fs::write(folder.join("SHA256SUMS"), sums.replacen(&sums[..8], "00000000", 1)).unwrap();
+    std::fs::write(
+        folder.join("SHA256SUMS"),
+        sums.replacen(&sums[..8], "00000000", 1),
+    )
+    .unwrap();
     let other = install.path().join("other");
     let (code, log, path, _) = setup(release.path(), &other);
     assert_eq!(code, Some(1), "{log}");
-    assert!(log.contains("::error::") && log.contains("not installed"), "{log}");
+    assert!(
+        log.contains("::error::") && log.contains("not installed"),
+        "{log}"
+    );
     assert!(!other.exists() && path.is_empty());
 }

@@ -70,7 +70,10 @@ fn components_build_deploy_and_pass_their_outputs_on_in_gitlab_ci_local() {
     let workspace = Workspace::new();
     let registry = TestRegistry::start();
     let app = workspace.app();
-    copy(&repo_root().join("gitlab-components/templates"), &app.join("templates"));
+    copy(
+        &repo_root().join("gitlab-components/templates"),
+        &app.join("templates"),
+    );
     std::fs::write(
         app.join(".gitlab-ci.yml"),
         PIPELINE.replace("REGISTRY", &registry.host()),
@@ -78,11 +81,23 @@ fn components_build_deploy_and_pass_their_outputs_on_in_gitlab_ci_local() {
     .unwrap();
     std::fs::write(app.join(".gitignore"), ".gitlab-ci-local/\n").unwrap();
     workspace.commit("the pipeline");
-    git(&app, &["remote", "add", "origin", "git@gitlab.example.com:acme/shop.git"]);
+    git(
+        &app,
+        &[
+            "remote",
+            "add",
+            "origin",
+            "git@gitlab.example.com:acme/shop.git",
+        ],
+    );
     let home = tempfile::tempdir().unwrap();
     let verified = home.path().join("verified");
     let verify_file = verified.display().to_string();
-    let variables = [("SCORELINE_KEY", KEY), ("PREVIEW", "12"), ("VERIFY_FILE", verify_file.as_str())];
+    let variables = [
+        ("SCORELINE_KEY", KEY),
+        ("PREVIEW", "12"),
+        ("VERIFY_FILE", verify_file.as_str()),
+    ];
 
     let run = gitlab_ci_local(&app, home.path(), &[], &variables);
     let log = text(&run.stdout) + &text(&run.stderr);
@@ -95,25 +110,49 @@ fn components_build_deploy_and_pass_their_outputs_on_in_gitlab_ci_local() {
         .collect();
     let short = &git(&app, &["rev-parse", "--short=8", "HEAD"]);
     let image = outputs["image"];
-    assert!(image.starts_with(&format!("{}/acme/shop@sha256:", registry.host())), "{outputs:?}\n{log}");
-    let tagged = crate::support::registry::inspect(&format!("{}/acme/shop:{}", registry.host(), short.trim()), &[]);
-    assert!(image.ends_with(tagged["Digest"].as_str().unwrap()), "{tagged}");
+    assert!(
+        image.starts_with(&format!("{}/acme/shop@sha256:", registry.host())),
+        "{outputs:?}\n{log}"
+    );
+    let tagged = crate::support::registry::inspect(
+        &format!("{}/acme/shop:{}", registry.host(), short.trim()),
+        &[],
+    );
+    assert!(
+        image.ends_with(tagged["Digest"].as_str().unwrap()),
+        "{tagged}"
+    );
     assert!(outputs["record"].starts_with("sha256:"), "{outputs:?}");
     assert_eq!(outputs["changed"], "true");
     assert_eq!(outputs["url"], "https://shop-dns.localhost/");
     let deployed = workspace.deployed();
-    assert!(deployed.contains("staging/shop/kustomization.yaml"), "{deployed}");
-    assert!(deployed.contains("pr-12/shop/kustomization.yaml"), "{deployed}");
-    let staging = git(&workspace.dir.path().join("env.git"), &["log", "-1", "--format=%H", "main", "--", "staging"]);
+    assert!(
+        deployed.contains("staging/shop/kustomization.yaml"),
+        "{deployed}"
+    );
+    assert!(
+        deployed.contains("pr-12/shop/kustomization.yaml"),
+        "{deployed}"
+    );
+    let staging = git(
+        &workspace.dir.path().join("env.git"),
+        &["log", "-1", "--format=%H", "main", "--", "staging"],
+    );
     assert_eq!(outputs["revision"], staging.trim());
     // The staging deployment has no stop job; the review app's stop job destroys its preview.
     let list = gitlab_ci_local(&app, home.path(), &["--list"], &variables);
     let jobs = text(&list.stdout);
-    assert!(jobs.contains("review-stop") && !jobs.contains("staging-stop"), "{jobs}");
+    assert!(
+        jobs.contains("review-stop") && !jobs.contains("staging-stop"),
+        "{jobs}"
+    );
     let stop = gitlab_ci_local(&app, home.path(), &["review-stop"], &variables);
     let log = text(&stop.stdout) + &text(&stop.stderr);
     assert!(stop.status.success(), "review-stop failed:\n{log}");
     let deployed = workspace.deployed();
     assert!(!deployed.contains("pr-12/"), "{deployed}\n{log}");
-    assert!(deployed.contains("staging/shop/kustomization.yaml"), "{deployed}");
+    assert!(
+        deployed.contains("staging/shop/kustomization.yaml"),
+        "{deployed}"
+    );
 }

@@ -27,10 +27,16 @@ fn the_jenkinsfile_steps_run_as_a_non_root_agent_without_home() {
         .filter(|l| !l.trim_start().starts_with("//"))
         .collect::<Vec<_>>()
         .join("\n");
-    assert!(code.contains(&format!("image 'ghcr.io/scoreline-dev/scoreline:{}'", env!("CARGO_PKG_VERSION"))));
+    assert!(code.contains(&format!(
+        "image 'ghcr.io/scoreline-dev/scoreline:{}'",
+        env!("CARGO_PKG_VERSION")
+    )));
     assert!(code.contains("args '--entrypoint='"));
     let promote = code.find("sh 'scoreline promote").expect("a promote step");
-    assert!(code[..promote].rfind("input message:") > code[..promote].rfind("sh '"), "the approval comes right before promote");
+    assert!(
+        code[..promote].rfind("input message:") > code[..promote].rfind("sh '"),
+        "the approval comes right before promote"
+    );
     let report = quoted_after(&code, "junit '");
     assert_eq!(report.len(), 1, "one junit report");
 
@@ -39,26 +45,47 @@ fn the_jenkinsfile_steps_run_as_a_non_root_agent_without_home() {
     let bin = workspace.dir.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     std::fs::copy(scoreline(), bin.join("scoreline")).unwrap();
-    let nobody = Command::new("chown").args(["-R", "65534:65534"]).arg(workspace.dir.path()).status().unwrap();
+    let head = crate::support::git::git(&workspace.app(), &["rev-parse", "HEAD"]);
+    let nobody = Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(workspace.dir.path())
+        .status()
+        .unwrap();
     assert!(nobody.success());
-    std::fs::set_permissions(workspace.dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        workspace.dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
 
     // The pipeline's environment, with the registry on loopback for registry.acme.dev.
     let mut variables: Vec<(String, String)> = Vec::new();
     let environment = &code[code.find("environment {").unwrap()..];
-    for line in environment[..environment.find('}').unwrap()].lines().skip(1) {
-        let (name, value) = line.trim().split_once(" = ").unwrap();
+    for line in environment[..environment.find('}').unwrap()]
+        .lines()
+        .skip(1)
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+    {
+        let (name, value) = line.split_once(" = ").unwrap();
         let value = match value.strip_prefix("credentials('") {
             Some(_) if name == "SCORELINE_KEY" => KEY.to_owned(),
             Some(id) => format!("fake-{id}"),
-            None => value.trim_matches('\'').replace("registry.acme.dev", &registry.host()),
+            None => value
+                .trim_matches('\'')
+                .replace("registry.acme.dev", &registry.host()),
         };
         variables.push((name.to_owned(), value));
     }
-    for name in quoted_after(&code, "Variable: '").into_iter().chain(quoted_after(&code, "variable: '")) {
-        variables.push((name.to_owned(), format!("fake-credential-{name}-0123456789")));
+    for name in quoted_after(&code, "Variable: '")
+        .into_iter()
+        .chain(quoted_after(&code, "variable: '"))
+    {
+        variables.push((
+            name.to_owned(),
+            format!("fake-credential-{name}-0123456789"),
+        ));
     }
-    let head = crate::support::git::git(&workspace.app(), &["rev-parse", "HEAD"]);
     variables.push(("GIT_COMMIT".into(), head.trim().to_owned()));
 
     let steps = quoted_after(&code, "sh '");
@@ -67,21 +94,39 @@ fn the_jenkinsfile_steps_run_as_a_non_root_agent_without_home() {
         assert!(!step.contains('|'), "`{step}` pipes: sh has no pipefail");
         let mut command = Command::new("setpriv");
         command
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-xe", "-c"])
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "sh",
+                "-xe",
+                "-c",
+            ])
             .arg(step)
             .current_dir(workspace.app())
             .env_clear()
-            .env("PATH", format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display()))
+            .env(
+                "PATH",
+                format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display()),
+            )
             .env("JENKINS_URL", "https://jenkins.acme.test/")
             .env("BUILD_URL", "https://jenkins.acme.test/job/shop/7/")
             .env("BUILD_TAG", "jenkins-shop-7")
             .env("WORKSPACE", workspace.app());
         command.envs(variables.iter().map(|(k, v)| (k, v)));
         let outcome = Outcome::of(&mut command, std::time::Duration::from_secs(120));
-        assert!(outcome.code() == Some(0), "`{step}` failed\n{}", outcome.streams());
+        assert!(
+            outcome.code() == Some(0),
+            "`{step}` failed\n{}",
+            outcome.streams()
+        );
     }
     let junit = std::fs::read_to_string(workspace.app().join(report[0])).unwrap();
     assert!(junit.contains("<testsuite"), "{junit}");
     let deployed = workspace.deployed();
-    assert!(deployed.contains("staging/shop/kustomization.yaml") && deployed.contains("production/shop/kustomization.yaml"), "{deployed}");
+    assert!(
+        deployed.contains("staging/shop/kustomization.yaml")
+            && deployed.contains("production/shop/kustomization.yaml"),
+        "{deployed}"
+    );
 }
