@@ -121,6 +121,13 @@ fn the_jenkinsfile_steps_run_as_a_non_root_agent_without_home() {
             outcome.streams()
         );
     }
+    // Back to the test's own user, whose git reads only repositories it owns.
+    let back = Command::new("chown")
+        .args(["-R", "0:0"])
+        .arg(workspace.dir.path())
+        .status()
+        .unwrap();
+    assert!(back.success());
     let junit = std::fs::read_to_string(workspace.app().join(report[0])).unwrap();
     assert!(junit.contains("<testsuite"), "{junit}");
     let deployed = workspace.deployed();
