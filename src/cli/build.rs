@@ -110,11 +110,10 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
         .reference
         .clone()
         .unwrap_or_else(|| built.digest.clone());
-    crate::ci::outputs::write(
+    super::outputs(
         &[("image", pinned.clone()), ("digest", built.digest.clone())],
         args.dotenv.as_deref(),
-    )
-    .map_err(|e| Error::Runtime(format!("writing step outputs: {e}")))?;
+    )?;
     if reporter.format == OutputFormat::Json {
         reporter.json(&built);
     } else {

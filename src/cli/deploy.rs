@@ -107,17 +107,18 @@ pub fn report(
     let change = deployed.change.as_ref().map(|c| c.url.clone());
     // Unchanged, the revision is the one that already holds this deployment.
     let revision = deployed.revision.as_str();
-    let outputs = [
+    let mut outputs = vec![
         ("status", status.to_owned()),
+        ("changed", (status == "deployed").to_string()),
         ("record-id", record.id.clone()),
         ("revision", revision.to_owned()),
         ("folder", deployed.folder.clone()),
         ("pull-request", change.clone().unwrap_or_default()),
     ];
-    crate::ci::outputs::write(&outputs, dotenv)
-        .map_err(|e| Error::Runtime(format!("writing step outputs: {e}")))?;
+    outputs.extend(deployed.url.clone().map(|url| ("environment-url", url)));
+    super::outputs(&outputs, dotenv)?;
     if reporter.format == OutputFormat::Json {
-        reporter.json(&json!({"status": status, "record": record, "revision": revision, "folder": deployed.folder, "store": deployed.store, "pull_request": change}));
+        reporter.json(&json!({"status": status, "record": record, "revision": revision, "folder": deployed.folder, "url": deployed.url, "store": deployed.store, "pull_request": change}));
         return Ok(());
     }
     let verb = match record.kind {

@@ -35,6 +35,11 @@ pub struct Args {
     /// The platform baseline folder (default: the embedded baseline).
     #[arg(long, value_name = "DIR")]
     platform: Option<PathBuf>,
+
+    /// Also write the outputs (changed, removed) as a dotenv file (GitLab
+    /// `artifacts:reports:dotenv`).
+    #[arg(long, value_name = "FILE")]
+    dotenv: Option<PathBuf>,
 }
 
 pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
@@ -48,6 +53,11 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
     );
     reporter.warnings(&warnings);
     let (apps, store) = destroyed?;
+    let outputs = [
+        ("changed", (!apps.is_empty()).to_string()),
+        ("removed", apps.join(",")),
+    ];
+    super::outputs(&outputs, args.dotenv.as_deref())?;
     if reporter.format == OutputFormat::Json {
         reporter.json(&json!({"environment": args.env, "removed": apps}));
     } else if !apps.is_empty() {

@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch: one file per subcommand, no logic beyond calling.
 
+mod arguments;
 mod baseline;
 mod build;
 mod completions;
@@ -18,7 +19,7 @@ mod validate;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::ci::System;
 use crate::ci::report::{OutputFormat, Reporter};
@@ -71,7 +72,12 @@ pub enum Command {
 
 /// Parses the command line, runs the command, and turns its outcome into an exit code.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let mut command = Cli::command();
+    let args = arguments::normalize(&command, std::env::args_os());
+    let cli = command
+        .try_get_matches_from_mut(args)
+        .and_then(|matches| Cli::from_arg_matches(&matches))
+        .unwrap_or_else(|e| e.format(&mut command).exit());
     let reporter = Reporter::new(cli.output, System::detect());
     reporter.mask_secrets_as_learned();
     crate::secret::register_credentials();
@@ -104,6 +110,12 @@ pub fn run() -> ExitCode {
 /// A command's result, however the command says it ended.
 fn ended(result: Result<impl Into<Outcome>, Error>) -> Result<Outcome, Error> {
     result.map(Into::into)
+}
+
+/// Step outputs for later steps ($GITHUB_OUTPUT, and the dotenv file when asked for).
+fn outputs(values: &[(&str, String)], dotenv: Option<&std::path::Path>) -> Result<(), Error> {
+    crate::ci::outputs::write(values, dotenv)
+        .map_err(|e| Error::Runtime(format!("writing step outputs: {e}")))
 }
 
 /// "1 workload", "3 workloads".

@@ -40,6 +40,10 @@ pub struct Args {
 
     #[command(flatten)]
     talk: super::deploy::TalkArgs,
+
+    /// Also write the outputs as a dotenv file (GitLab `artifacts:reports:dotenv`).
+    #[arg(long, value_name = "FILE")]
+    dotenv: Option<PathBuf>,
 }
 
 pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
@@ -55,5 +59,5 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
     );
     reporter.warnings(&warnings);
     let deployed = deployed?;
-    report(&deployed, reporter, None)
+    report(&deployed, reporter, args.dotenv.as_deref())
 }

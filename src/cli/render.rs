@@ -87,6 +87,14 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
         "digest": session.id(set),
     });
     set.write(&args.out, &marker)?;
+    let outputs = [
+        (
+            "digest",
+            marker["digest"].as_str().unwrap_or_default().to_owned(),
+        ),
+        ("manifests", args.out.display().to_string()),
+    ];
+    super::outputs(&outputs, None)?;
     let namespace = &session.environment.namespace;
     if reporter.format == OutputFormat::Json {
         let objects: Vec<_> = set

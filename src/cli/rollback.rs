@@ -39,6 +39,10 @@ pub struct Args {
 
     #[command(flatten)]
     talk: super::deploy::TalkArgs,
+
+    /// Also write the outputs as a dotenv file (GitLab `artifacts:reports:dotenv`).
+    #[arg(long, value_name = "FILE")]
+    dotenv: Option<PathBuf>,
 }
 
 pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
@@ -54,5 +58,5 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
     );
     reporter.warnings(&warnings);
     let deployed = deployed?;
-    report(&deployed, reporter, None)
+    report(&deployed, reporter, args.dotenv.as_deref())
 }

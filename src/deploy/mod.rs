@@ -13,6 +13,7 @@ mod secrets;
 mod sops;
 mod store;
 mod target;
+mod url;
 
 pub use diff::{Change, Side, compare};
 pub use error::Error;
@@ -23,3 +24,4 @@ pub use record::{ImageUse, Kind, Origin, Record, Rendering, Run, SecretDigests, 
 pub use secrets::{Prepared, prepare};
 pub use store::{Delivered, Entry, Files, Store};
 pub use target::{Target, open};
+pub use url::of as url;

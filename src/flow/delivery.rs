@@ -113,6 +113,7 @@ fn deliver(
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<Deployed, Error> {
     let told = record.clone();
+    let url = deploy::url(&files);
     super::talk::around(target, &told, talk, warnings, |target| {
         let delivered = target.deliver(app, files, &record, message)?;
         let revision = match &delivered {
@@ -122,6 +123,7 @@ fn deliver(
         Ok(Deployed {
             store: target.location(app),
             folder: target.folder(app),
+            url,
             record,
             delivered,
             revision,

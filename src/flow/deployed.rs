@@ -10,6 +10,8 @@ pub struct Deployed {
     /// that already held it.
     pub revision: String,
     pub folder: String,
+    /// Where it answers, when one of its objects is a public route.
+    pub url: Option<String>,
     /// Where it went (repository and folder), for messages.
     pub store: String,
     /// The pull/merge request of a `mode: pull-request` delivery.

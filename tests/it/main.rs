@@ -15,5 +15,6 @@ mod hardening;
 mod readme;
 mod render;
 mod robustness;
+mod suite;
 mod validate;
 mod yaml;
