@@ -19,6 +19,10 @@ pub struct Environment {
     /// How Secrets reach a git environment repository.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secrets: Option<SecretsPolicy>,
+    /// Where the deployed app is reached (`https://{app}.{env}.example.com`), for people and
+    /// later CI steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// A preview pattern's lifetime (`72h`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<String>,
@@ -91,6 +95,24 @@ impl Environment {
         instance.namespace = self.namespace.replace("{n}", n);
         instance.pattern = Some(self.name.clone());
         Some(instance)
+    }
+
+    /// The environment's URL for `app`, `{app}`, `{env}` and (a preview instance's) `{n}`
+    /// filled in.
+    pub fn url(&self, app: &str) -> Option<String> {
+        let template = self.url.as_deref()?;
+        let n = self
+            .pattern
+            .as_deref()
+            .and_then(|p| p.split_once("{n}"))
+            .and_then(|(prefix, suffix)| self.name.strip_prefix(prefix)?.strip_suffix(suffix))
+            .unwrap_or_default();
+        Some(
+            template
+                .replace("{app}", app)
+                .replace("{env}", &self.name)
+                .replace("{n}", n),
+        )
     }
 
     /// The preview lifetime, if the environment has one.

@@ -5,7 +5,7 @@ use serde_json::json;
 use super::help;
 use super::render::InputArgs;
 use crate::ci::report::{OutputFormat, Reporter};
-use crate::deploy::{Delivered, Kind};
+use crate::deploy::{Delivered, Kind, Plan};
 use crate::error::Error;
 use crate::flow::{self, Deployed};
 use crate::render::Images;
@@ -40,13 +40,32 @@ pub struct Args {
     /// Also write the outputs as a dotenv file (GitLab `artifacts:reports:dotenv`).
     #[arg(long, value_name = "FILE")]
     dotenv: Option<PathBuf>,
+
+    /// Deliver exactly this plan (`scoreline plan --out FILE`): its inputs rendered again,
+    /// refused (exit 3) when a Score file, the render or the environment's folder changed since.
+    /// --env picks one environment of a plan of several.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["files", "platform", "app", "images"])]
+    plan: Option<PathBuf>,
 }
 
 pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
-    let images = Images::parse(&args.images).map_err(|e| Error::Usage(e.to_string()))?;
     let mut warnings = Vec::new();
-    let session = flow::load(&args.inputs.inputs(), &mut warnings)?;
-    let deployed = session.deploy(&images, args.message.as_deref(), &mut warnings);
+    let deployed = match &args.plan {
+        Some(path) => {
+            let plan = Plan::read(path)?;
+            flow::deploy_plan(
+                &plan,
+                args.inputs.env.as_deref(),
+                args.message.as_deref(),
+                &mut warnings,
+            )
+        }
+        None => {
+            let images = Images::parse(&args.images).map_err(|e| Error::Usage(e.to_string()))?;
+            flow::load(&args.inputs.inputs(), &mut warnings)
+                .and_then(|session| session.deploy(&images, args.message.as_deref(), &mut warnings))
+        }
+    };
     reporter.warnings(&warnings);
     let deployed = deployed?;
     report(&deployed, reporter, args.dotenv.as_deref())

@@ -8,18 +8,22 @@ mod git_cli;
 mod inputs;
 mod layout;
 mod message;
+mod plan;
 mod record;
 mod secrets;
 mod sops;
 mod store;
 mod target;
 
-pub use diff::{Change, Side, compare};
+pub use diff::{Change, ChangeKind, Side, compare};
 pub use error::Error;
 pub use git_cli::GitError;
-pub use inputs::{SourceInput, WorkloadInput};
+pub use inputs::{SourceInput, WorkloadInput, digest};
 pub use layout::Layout;
+pub use plan::{
+    EnvironmentPlan, FORMAT as PLAN_FORMAT, InputFile, Plan, PlanInputs, PlannedResource,
+};
 pub use record::{ImageUse, Kind, Origin, Record, Rendering, Run, SecretDigests, short, timestamp};
 pub use secrets::{Prepared, prepare};
-pub use store::{Delivered, Entry, Files, Store};
+pub use store::{Delivered, Entry, Files, Revision, Store};
 pub use target::{Target, open};

@@ -7,10 +7,11 @@ use std::time::SystemTime;
 use super::environment::{self, app_in, open_environment};
 use super::session::{Inputs, Session, load_for};
 use crate::baseline::DeliveryKind;
-use crate::deploy::{self, Delivered, Files, Record, Rendering, Target};
+use crate::deploy::{self, Delivered, Files, Record, Rendering, Revision, Target};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::error::Error;
 use crate::render::Images;
+use crate::resolve::Graph;
 
 /// A delivered (or unchanged) deployment.
 pub struct Deployed {
@@ -36,6 +37,8 @@ pub(super) struct Staged {
     pub target: Target,
     pub files: Files,
     pub record: Record,
+    /// The resources as provisioned for it.
+    pub graph: Graph,
 }
 
 impl Session {
@@ -67,6 +70,7 @@ impl Session {
             staged.files,
             staged.record,
             message,
+            None,
         )
     }
 
@@ -81,7 +85,7 @@ impl Session {
     ) -> Result<Staged, Error> {
         let target = environment::open(&self.environment, self.provenance(), warnings)?;
         let now = SystemTime::now();
-        let (_, rendered) = self.render(images, warnings)?;
+        let (graph, rendered) = self.render(images, warnings)?;
         let prepared = deploy::prepare(
             &rendered.manifests,
             &self.environment,
@@ -104,19 +108,22 @@ impl Session {
             target,
             files: prepared.files,
             record,
+            graph,
         })
     }
 }
 
-/// Delivers a recorded deployment of `app` to `target`.
-fn deliver(
+/// Delivers a recorded deployment of `app` to `target` (with `planned`, only while its folder
+/// is still at that revision).
+pub(super) fn deliver(
     target: &mut Target,
     app: &str,
     files: Files,
     record: Record,
     message: Option<&str>,
+    planned: Option<&Revision>,
 ) -> Result<Deployed, Error> {
-    let delivered = target.deliver(app, files, &record, message)?;
+    let delivered = target.deliver(app, files, &record, message, planned)?;
     let revision = match &delivered {
         Delivered::Written { revision } => revision.clone(),
         Delivered::Unchanged => target.store.holding(&target.folder(app))?,
@@ -131,7 +138,7 @@ fn deliver(
 }
 
 /// A warning for each image of a git deployment that a tag, not a digest, names.
-fn unpinned(record: &Record) -> Vec<Diagnostic> {
+pub(super) fn unpinned(record: &Record) -> Vec<Diagnostic> {
     record
         .images
         .iter()
@@ -204,5 +211,5 @@ pub fn rollback(
     let (entry, mut files) = target.find(&app, to)?;
     files.retain(|name, _| !name.starts_with(".scoreline/"));
     let record = Record::rolled_back(&entry.record, &target.environment, &run, SystemTime::now());
-    deliver(&mut target, &app, files, record, message)
+    deliver(&mut target, &app, files, record, message, None)
 }

@@ -5,11 +5,13 @@
 mod comparison;
 mod delivery;
 mod environment;
+mod plan;
 mod session;
 mod teardown;
 
 pub use comparison::{diff_environments, diff_records};
 pub use delivery::{Deployed, promote, rollback};
 pub use environment::history;
+pub use plan::{PlanRequest, Planned, deploy_plan, plan};
 pub use session::{Inputs, Session, load};
 pub use teardown::{destroy, gc};

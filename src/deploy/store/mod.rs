@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 pub use dir::DirStore;
 pub use git::GitStore;
 
+use serde::{Deserialize, Serialize};
+
 use super::error::Error;
 use super::layout::Layout;
 use super::record::{RECORD_FILE, Record};
@@ -22,6 +24,33 @@ pub struct Entry {
     pub record: Record,
     /// The commit (git) or snapshot (dir) holding it.
     pub revision: String,
+}
+
+/// What an app folder holds at a moment, as a plan binds it: the folder changes exactly when
+/// `folder` does; `tip` says where the whole delivery was, for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revision {
+    /// The branch's tip commit (git), none for a new branch or a local folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tip: Option<String>,
+    /// The folder's git tree id, or (a local folder) its newest history snapshot; none while the
+    /// folder holds nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
+}
+
+impl std::fmt::Display for Revision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let short = |s: &str| s[..s.len().min(12)].to_owned();
+        match &self.folder {
+            Some(folder) => write!(f, "folder {}", short(folder))?,
+            None => f.write_str("no folder")?,
+        }
+        match &self.tip {
+            Some(tip) => write!(f, " at commit {}", short(tip)),
+            None => Ok(()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,17 +87,23 @@ pub trait Store {
             .unwrap_or_default())
     }
 
+    /// What `folder` holds now, as a plan binds it.
+    fn revision(&mut self, folder: &str) -> Result<Revision, Error>;
+
     /// The files of a past deployment.
     fn files_at(&mut self, folder: &str, entry: &Entry) -> Result<Files, Error>;
 
     /// Replaces `folder` with `files` (which include the record), unless it already holds the
-    /// deployment `id`. Other folders are never touched.
+    /// deployment `id`. Other folders are never touched. With `planned`, the folder must still
+    /// be at that revision where the change is applied (on every attempt, a retry's new tip
+    /// included), or nothing is written and the answer is `Error::Moved`.
     fn deliver(
         &mut self,
         folder: &str,
         files: &Files,
         id: &str,
         message: &str,
+        planned: Option<&Revision>,
     ) -> Result<Delivered, Error>;
 
     /// Removes the folders, all in one change, each only if `still` holds for the record it
