@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::yaml::Located;
+use crate::diagnostic::Diagnostic;
+use crate::source::SourceFile;
+use crate::yaml::{Located, Node};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Environment {
@@ -125,4 +127,55 @@ impl Environment {
     pub fn allows_development_key(&self) -> bool {
         matches!(self.env_type.as_str(), "development" | "preview")
     }
+}
+
+/// Every environment `url` names only the placeholders it can fill: `{app}`, `{env}`, and `{n}`
+/// in a preview pattern.
+pub(super) fn check_urls(source: &SourceFile, document: &Node) -> Vec<Diagnostic> {
+    let environments = document
+        .get("environments")
+        .and_then(Node::as_seq)
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for environment in environments {
+        let name = environment
+            .get("name")
+            .and_then(Node::as_str)
+            .unwrap_or_default();
+        let Some(node) = environment.get("url") else {
+            continue;
+        };
+        let url = node.as_str().unwrap_or_default();
+        let mut rest = url;
+        while let Some(open) = rest.find('{') {
+            let Some(close) = rest[open..].find('}') else {
+                break;
+            };
+            let placeholder = &rest[open..open + close + 1];
+            rest = &rest[open + close + 1..];
+            let allowed = match placeholder {
+                "{app}" | "{env}" => true,
+                "{n}" => name.contains("{n}"),
+                _ => false,
+            };
+            if !allowed {
+                let why = if placeholder == "{n}" {
+                    "`{n}` only stands for something in a preview pattern (a name with `{n}`)"
+                } else {
+                    "the placeholders are {app}, {env} and, in a preview pattern, {n}"
+                };
+                out.push(
+                    source
+                        .error(
+                            node.span.start,
+                            format!(
+                                "url `{url}` of environment `{name}` has `{placeholder}`: {why}"
+                            ),
+                        )
+                        .with_help("e.g. `url: \"https://{app}.{env}.example.com\"`"),
+                );
+            }
+        }
+    }
+    out
 }

@@ -5,6 +5,7 @@ use serde_json::json;
 use super::help;
 use super::render::InputArgs;
 use crate::ci::report::{OutputFormat, Reporter};
+use crate::ci::summary::{Markdown, cell};
 use crate::deploy::{Delivered, Kind, Plan};
 use crate::error::Error;
 use crate::flow::{self, Deployed};
@@ -84,23 +85,23 @@ pub fn report(
     };
     // Unchanged, the revision is the one that already holds this deployment.
     let revision = deployed.revision.as_str();
-    let outputs = [
+    let mut outputs = vec![
         ("status", status.to_owned()),
         ("record-id", record.id.clone()),
         ("revision", revision.to_owned()),
         ("folder", deployed.folder.clone()),
     ];
+    if let Some(url) = &deployed.url {
+        outputs.push(("environment-url", url.clone()));
+    }
     crate::ci::outputs::write(&outputs, dotenv)
         .map_err(|e| Error::Runtime(format!("writing step outputs: {e}")))?;
+    reporter.summary(&summary(deployed, status));
     if reporter.format == OutputFormat::Json {
         reporter.json(&json!({"status": status, "record": record, "revision": revision, "folder": deployed.folder, "store": deployed.store}));
         return Ok(());
     }
-    let verb = match record.kind {
-        Kind::Deploy => "deployed",
-        Kind::Rollback => "rolled back",
-        Kind::Promote => "promoted",
-    };
+    let verb = verb(record.kind);
     let short = &revision[..revision.len().min(12)];
     match deployed.delivered {
         Delivered::Written { .. } => reporter.say(format!(
@@ -117,4 +118,56 @@ pub fn report(
         )),
     }
     Ok(())
+}
+
+fn verb(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Deploy => "deployed",
+        Kind::Rollback => "rolled back",
+        Kind::Promote => "promoted",
+    }
+}
+
+/// A delivery as a job summary: environment, record, commit, folder and link.
+fn summary(deployed: &Deployed, status: &str) -> Markdown {
+    let record = &deployed.record;
+    let mut doc = Markdown::new();
+    let title = match deployed.delivered {
+        Delivered::Written { .. } => format!(
+            "🚀 {} `{}` to `{}`",
+            verb(record.kind),
+            cell(&record.app),
+            cell(&record.environment)
+        ),
+        Delivered::Unchanged => format!(
+            "`{}` in `{}` is unchanged",
+            cell(&record.app),
+            cell(&record.environment)
+        ),
+    };
+    doc.heading(3, &title);
+    let mut rows = vec![
+        vec!["environment".to_owned(), record.environment.clone()],
+        vec!["status".to_owned(), status.to_owned()],
+        vec!["record".to_owned(), record.id.clone()],
+        vec!["revision".to_owned(), deployed.revision.clone()],
+        vec!["delivered to".to_owned(), deployed.store.clone()],
+    ];
+    if let Some(from) = &record.from {
+        rows.push(vec![
+            "from".to_owned(),
+            format!("{} in {}", from.id, from.environment),
+        ]);
+    }
+    rows.extend(record.images.iter().map(|i| {
+        vec![
+            format!("image of {}.{}", i.workload, i.container),
+            i.image.clone(),
+        ]
+    }));
+    doc.table(&["what", "value"], &rows);
+    if let Some(url) = &deployed.url {
+        doc.paragraph(&format!("Environment: <{}>", cell(url)));
+    }
+    doc
 }

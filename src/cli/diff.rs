@@ -3,6 +3,7 @@ use serde_json::json;
 use super::help;
 use super::render::InputArgs;
 use crate::ci::report::{OutputFormat, Reporter};
+use crate::ci::summary::{Markdown, cell};
 use crate::error::{Error, Outcome};
 use crate::flow;
 use crate::render::Images;
@@ -73,6 +74,28 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<Outcome, Error> {
             result?
         }
     };
+    let mut doc = Markdown::new();
+    doc.heading(
+        3,
+        &format!(
+            "Diff of `{}`: {}",
+            cell(&env),
+            match changes.len() {
+                0 => "no changes".to_owned(),
+                n => super::plural(n, "object") + " changed",
+            }
+        ),
+    );
+    let rows: Vec<Vec<String>> = changes
+        .iter()
+        .map(|c| vec![c.object.clone(), c.change.to_string(), c.file.clone()])
+        .collect();
+    doc.table(&["object", "change", "file"], &rows);
+    if !changes.is_empty() {
+        let diff: String = changes.iter().map(|c| c.diff.as_str()).collect();
+        doc.details("Diff", "diff", &diff);
+    }
+    reporter.summary(&doc);
     if reporter.format == OutputFormat::Json {
         reporter.json(&json!({"changes": changes}));
     } else {

@@ -22,6 +22,7 @@ pub use inputs::{SourceInput, WorkloadInput, digest};
 pub use layout::Layout;
 pub use plan::{
     EnvironmentPlan, FORMAT as PLAN_FORMAT, InputFile, Plan, PlanInputs, PlannedResource,
+    RESOURCE_COLUMNS, resource_rows,
 };
 pub use record::{ImageUse, Kind, Origin, Record, Rendering, Run, SecretDigests, short, timestamp};
 pub use secrets::{Prepared, prepare};

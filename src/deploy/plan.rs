@@ -13,6 +13,7 @@ use super::error::Error;
 use super::record::ImageUse;
 use super::store::Revision;
 use crate::ci::summary::{self, Markdown, cell};
+use crate::resolve::Graph;
 
 /// The plan file's format; another is refused, never guessed at.
 pub const FORMAT: &str = "scoreline.dev/plan/v1";
@@ -81,6 +82,45 @@ pub struct PlannedResource {
     pub class: String,
     pub id: String,
     pub definition: String,
+}
+
+impl PlannedResource {
+    /// Every resource of a render, as provisioned.
+    pub fn of(graph: &Graph) -> Vec<PlannedResource> {
+        graph
+            .resources
+            .iter()
+            .map(|r| PlannedResource {
+                resource: r
+                    .declared_by
+                    .iter()
+                    .map(|(workload, name)| format!("{workload}.{name}"))
+                    .collect(),
+                resource_type: r.resource_type.clone(),
+                class: r.class.clone(),
+                id: r.identity.res_id.clone(),
+                definition: r.definition.clone(),
+            })
+            .collect()
+    }
+}
+
+/// The columns of a resources table (`resource_rows`).
+pub const RESOURCE_COLUMNS: [&str; 4] = ["resource", "type", "class", "definition"];
+
+/// Resources as table rows: who declares each, its type and class, the definition that matched.
+pub fn resource_rows(resources: &[PlannedResource]) -> Vec<Vec<String>> {
+    resources
+        .iter()
+        .map(|r| {
+            vec![
+                r.resource.join(", "),
+                r.resource_type.clone(),
+                r.class.clone(),
+                r.definition.clone(),
+            ]
+        })
+        .collect()
 }
 
 impl Plan {
@@ -235,19 +275,7 @@ impl EnvironmentPlan {
             .map(|c| vec![c.object.clone(), c.change.to_string(), c.file.clone()])
             .collect();
         doc.table(&["object", "change", "file"], &changes);
-        let resources: Vec<Vec<String>> = self
-            .resources
-            .iter()
-            .map(|r| {
-                vec![
-                    r.resource.join(", "),
-                    r.resource_type.clone(),
-                    r.class.clone(),
-                    r.definition.clone(),
-                ]
-            })
-            .collect();
-        doc.table(&["resource", "type", "class", "definition"], &resources);
+        doc.table(&RESOURCE_COLUMNS, &resource_rows(&self.resources));
         let images: Vec<Vec<String>> = self
             .images
             .iter()

@@ -23,6 +23,8 @@ pub struct Deployed {
     pub folder: String,
     /// Where it went (repository and folder), for messages.
     pub store: String,
+    /// The environment's URL for the app (`url:` in environments.yaml), if it has one.
+    pub url: Option<String>,
 }
 
 /// Where a promoted deployment comes from: its environment and its record.
@@ -129,6 +131,7 @@ pub(super) fn deliver(
         Delivered::Unchanged => target.store.holding(&target.folder(app))?,
     };
     Ok(Deployed {
+        url: target.environment.url(app),
         store: target.location(app),
         folder: target.folder(app),
         record,

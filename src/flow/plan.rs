@@ -80,22 +80,6 @@ fn plan_environment(
     let session = load(inputs, warnings)?;
     let preview = session.preview(images, warnings)?;
     let staged = &preview.staged;
-    let resources = staged
-        .graph
-        .resources
-        .iter()
-        .map(|r| PlannedResource {
-            resource: r
-                .declared_by
-                .iter()
-                .map(|(workload, name)| format!("{workload}.{name}"))
-                .collect(),
-            resource_type: r.resource_type.clone(),
-            class: r.class.clone(),
-            id: r.identity.res_id.clone(),
-            definition: r.definition.clone(),
-        })
-        .collect();
     Ok(EnvironmentPlan {
         environment: session.environment.name.clone(),
         app: session.app.clone(),
@@ -106,7 +90,7 @@ fn plan_environment(
         deployed: preview.deployed.as_ref().map(|r| r.id.clone()),
         baseline: session.baseline.revision.clone(),
         url: session.environment.url(&session.app),
-        resources,
+        resources: PlannedResource::of(&staged.graph),
         images: staged.record.images.clone(),
         changes: preview.changes,
     })
