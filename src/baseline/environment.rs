@@ -129,19 +129,22 @@ impl Environment {
     }
 }
 
+/// The entries of an environments.yaml document, each with its name.
+pub(super) fn entries(document: &Node) -> Vec<(&str, &Node)> {
+    document
+        .get("environments")
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+        .iter()
+        .map(|e| (e.get("name").and_then(Node::as_str).unwrap_or_default(), e))
+        .collect()
+}
+
 /// Every environment `url` names only the placeholders it can fill: `{app}`, `{env}`, and `{n}`
 /// in a preview pattern.
 pub(super) fn check_urls(source: &SourceFile, document: &Node) -> Vec<Diagnostic> {
-    let environments = document
-        .get("environments")
-        .and_then(Node::as_seq)
-        .unwrap_or_default();
     let mut out = Vec::new();
-    for environment in environments {
-        let name = environment
-            .get("name")
-            .and_then(Node::as_str)
-            .unwrap_or_default();
+    for (name, environment) in entries(document) {
         let Some(node) = environment.get("url") else {
             continue;
         };

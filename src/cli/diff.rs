@@ -86,15 +86,7 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<Outcome, Error> {
             }
         ),
     );
-    let rows: Vec<Vec<String>> = changes
-        .iter()
-        .map(|c| vec![c.object.clone(), c.change.to_string(), c.file.clone()])
-        .collect();
-    doc.table(&["object", "change", "file"], &rows);
-    if !changes.is_empty() {
-        let diff: String = changes.iter().map(|c| c.diff.as_str()).collect();
-        doc.details("Diff", "diff", &diff);
-    }
+    crate::deploy::summarise(&mut doc, &changes, "Diff");
     reporter.summary(&doc);
     if reporter.format == OutputFormat::Json {
         reporter.json(&json!({"changes": changes}));

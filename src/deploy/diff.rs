@@ -12,6 +12,7 @@ use similar::TextDiff;
 
 use super::record::Record;
 use super::store::Files;
+use crate::ci::summary::Markdown;
 use crate::source::SourceFile;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +47,19 @@ impl std::fmt::Display for ChangeKind {
             ChangeKind::Removed => "removed",
             ChangeKind::MayHaveChanged => "may have changed",
         })
+    }
+}
+
+/// The changes as a table of objects, and their diff collapsed under `title`.
+pub fn summarise(doc: &mut Markdown, changes: &[Change], title: &str) {
+    let rows: Vec<Vec<String>> = changes
+        .iter()
+        .map(|c| vec![c.object.clone(), c.change.to_string(), c.file.clone()])
+        .collect();
+    doc.table(&["object", "change", "file"], &rows);
+    if !changes.is_empty() {
+        let diff: String = changes.iter().map(|c| c.diff.as_str()).collect();
+        doc.details(title, "diff", &diff);
     }
 }
 

@@ -15,7 +15,7 @@ mod sops;
 mod store;
 mod target;
 
-pub use diff::{Change, ChangeKind, Side, compare};
+pub use diff::{Change, ChangeKind, Side, compare, summarise};
 pub use error::Error;
 pub use git_cli::GitError;
 pub use inputs::{SourceInput, WorkloadInput, digest};

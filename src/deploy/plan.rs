@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::diff::{Change, ChangeKind};
+use super::diff::{Change, ChangeKind, summarise};
 use super::error::Error;
 use super::record::ImageUse;
 use super::store::Revision;
@@ -269,12 +269,6 @@ impl EnvironmentPlan {
             facts.push(format!("Environment URL: {}", cell(url)));
         }
         doc.paragraph(&facts.join(" "));
-        let changes: Vec<Vec<String>> = self
-            .changes
-            .iter()
-            .map(|c| vec![c.object.clone(), c.change.to_string(), c.file.clone()])
-            .collect();
-        doc.table(&["object", "change", "file"], &changes);
         doc.table(&RESOURCE_COLUMNS, &resource_rows(&self.resources));
         let images: Vec<Vec<String>> = self
             .images
@@ -288,9 +282,10 @@ impl EnvironmentPlan {
             })
             .collect();
         doc.table(&["container", "image", "pinned by digest"], &images);
-        if !self.changes.is_empty() {
-            let diff: String = self.changes.iter().map(|c| c.diff.as_str()).collect();
-            doc.details(&format!("Diff for {}", self.environment), "diff", &diff);
-        }
+        summarise(
+            doc,
+            &self.changes,
+            &format!("Diff for {}", self.environment),
+        );
     }
 }

@@ -233,39 +233,34 @@ fn deploy_gives_the_environment_url_to_outputs_dotenv_and_the_summary() {
 #[test]
 fn an_environment_url_with_an_unknown_placeholder_is_located() {
     let dir = tempfile::tempdir().unwrap();
-    app(
-        dir.path(),
-        Some(&WITH_URL.replace("{app}.{env}.example", "{app}.{region}.example")),
-    );
-    Cli::new(["baseline", "validate", "platform"])
-        .dir(dir.path())
-        .run()
-        .fails(2)
-        .stderr_has("environments.yaml:5:10: error: url `https://{app}.{region}.example.com` of environment `development` has `{region}`");
-    write_files(
-        dir.path(),
-        &[(
-            "platform/environments.yaml",
-            &WITH_URL.replace("{app}.{env}.example", "{n}.example"),
-        )],
-    );
-    Cli::new(["baseline", "validate", "platform"])
-        .dir(dir.path())
-        .run()
-        .fails(2)
-        .stderr_has("`{n}` only stands for something in a preview pattern");
-    write_files(
-        dir.path(),
-        &[(
-            "platform/environments.yaml",
-            &WITH_URL.replace("https://{app}.{env}", "ftp://{app}.{env}"),
-        )],
-    );
-    Cli::new(["baseline", "validate", "platform"])
-        .dir(dir.path())
-        .run()
-        .fails(2)
-        .stderr_has("environments.yaml:5:10");
+    app(dir.path(), None);
+    for (from, to, problem) in [
+        (
+            "{app}.{env}.example",
+            "{app}.{region}.example",
+            "environments.yaml:5:10: error: url `https://{app}.{region}.example.com` of environment `development` has `{region}`",
+        ),
+        (
+            "{app}.{env}.example",
+            "{n}.example",
+            "`{n}` only stands for something in a preview pattern",
+        ),
+        (
+            "https://{app}.{env}",
+            "ftp://{app}.{env}",
+            "environments.yaml:5:10",
+        ),
+    ] {
+        write_files(
+            dir.path(),
+            &[("platform/environments.yaml", &WITH_URL.replace(from, to))],
+        );
+        Cli::new(["baseline", "validate", "platform"])
+            .dir(dir.path())
+            .run()
+            .fails(2)
+            .stderr_has(problem);
+    }
 }
 
 #[test]

@@ -27,6 +27,14 @@ impl World {
         cli
     }
 
+    /// `plan --out plan.json` as by `plan_cli`, successful.
+    fn plan_to_file(&self, envs: &[&str], image: &str) {
+        self.plan_cli(envs, image)
+            .args(["--out", "plan.json"])
+            .run()
+            .success();
+    }
+
     /// `deploy --plan plan.json` in the workspace with the platform key.
     fn deploy_plan(&self) -> Cli {
         Cli::new(["deploy", "--plan", "plan.json"])
@@ -244,11 +252,7 @@ fn plan_then_deploy_plan_pushes_exactly_the_planned_render() {
     let world = World::new();
     world.deploy("staging", FIRST).success();
     let before = world.tip();
-    world
-        .plan_cli(&["staging"], SECOND)
-        .args(["--out", "plan.json"])
-        .run()
-        .success();
+    world.plan_to_file(&["staging"], SECOND);
     let plan = world.plan_file();
     let env = &plan["environments"][0];
     assert_eq!(env["revision"]["tip"], before.as_str());
@@ -287,11 +291,7 @@ fn plan_then_deploy_plan_pushes_exactly_the_planned_render() {
 #[test]
 fn deploy_plan_refuses_when_another_deploy_moved_the_folder_and_pushes_nothing() {
     let world = World::new();
-    world
-        .plan_cli(&["staging"], FIRST)
-        .args(["--out", "plan.json"])
-        .run()
-        .success();
+    world.plan_to_file(&["staging"], FIRST);
     world.deploy("staging", SECOND).success();
     let tip = world.tip();
     let out = world.deploy_plan().run().fails(3);
@@ -306,11 +306,7 @@ fn deploy_plan_refuses_when_another_deploy_moved_the_folder_and_pushes_nothing()
 fn deploy_plan_refuses_when_a_direct_commit_changed_the_folder() {
     let world = World::new();
     world.deploy("staging", FIRST).success();
-    world
-        .plan_cli(&["staging"], SECOND)
-        .args(["--out", "plan.json"])
-        .run()
-        .success();
+    world.plan_to_file(&["staging"], SECOND);
     world.add_file("staging/shop", "by-hand.yaml");
     let tip = world.tip();
     world
@@ -324,11 +320,7 @@ fn deploy_plan_refuses_when_a_direct_commit_changed_the_folder() {
 #[test]
 fn deploy_plan_goes_on_when_only_other_folders_moved() {
     let world = World::new();
-    world
-        .plan_cli(&["staging"], FIRST)
-        .args(["--out", "plan.json"])
-        .run()
-        .success();
+    world.plan_to_file(&["staging"], FIRST);
     world.deploy("production", SECOND).success();
     world.add_file("elsewhere", "x.yaml");
     world.deploy_plan().run().success();
@@ -342,11 +334,7 @@ fn deploy_plan_goes_on_when_only_other_folders_moved() {
 #[test]
 fn deploy_plan_refuses_changed_inputs() {
     let world = World::new();
-    world
-        .plan_cli(&["staging"], FIRST)
-        .args(["--out", "plan.json"])
-        .run()
-        .success();
+    world.plan_to_file(&["staging"], FIRST);
     // Another platform key: the same inputs render another keyed id.
     world
         .deploy_plan()
@@ -387,11 +375,7 @@ fn deploy_plan_refuses_changed_inputs() {
 #[test]
 fn deploy_plan_of_a_plan_of_several_environments_needs_env() {
     let world = World::new();
-    world
-        .plan_cli(&["staging", "production"], FIRST)
-        .args(["--out", "plan.json"])
-        .run()
-        .success();
+    world.plan_to_file(&["staging", "production"], FIRST);
     world
         .deploy_plan()
         .run()
@@ -435,6 +419,14 @@ fn hold_first_push(world: &World, dir: &Path) {
     ));
 }
 
+/// A world with production deployed (the branch exists) and staging planned with FIRST.
+fn staging_planned() -> World {
+    let world = World::new();
+    world.deploy("production", FIRST).success();
+    world.plan_to_file(&["staging"], FIRST);
+    world
+}
+
 /// Runs `deploy --plan` with its push held while `meanwhile` pushes something else.
 fn race(world: &World, meanwhile: impl FnOnce()) -> Outcome {
     let flags = tempfile::tempdir().unwrap();
@@ -452,13 +444,7 @@ fn race(world: &World, meanwhile: impl FnOnce()) -> Outcome {
 
 #[test]
 fn a_push_race_lost_to_a_change_of_the_planned_folder_refuses() {
-    let world = World::new();
-    world.deploy("production", FIRST).success();
-    world
-        .plan_cli(&["staging"], FIRST)
-        .args(["--out", "plan.json"])
-        .run()
-        .success();
+    let world = staging_planned();
     let out = race(&world, || world.add_file("staging/shop", "by-hand.yaml"));
     out.fails(3)
         .stderr_has("staging/shop moved since the plan was made");
@@ -475,13 +461,7 @@ fn a_push_race_lost_to_a_change_of_the_planned_folder_refuses() {
 
 #[test]
 fn a_push_race_lost_to_another_folder_is_retried_and_lands() {
-    let world = World::new();
-    world.deploy("production", FIRST).success();
-    world
-        .plan_cli(&["staging"], FIRST)
-        .args(["--out", "plan.json"])
-        .run()
-        .success();
+    let world = staging_planned();
     let out = race(&world, || world.add_file("elsewhere", "x.yaml"));
     out.success();
     assert_eq!(
