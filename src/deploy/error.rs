@@ -1,7 +1,7 @@
 //! What can go wrong while delivering or reading deployments.
 
 use super::git_cli::GitError;
-use super::store::Revision;
+use super::revision::Revision;
 use crate::diagnostic::Diagnostic;
 
 #[derive(Debug, thiserror::Error)]

@@ -10,6 +10,7 @@ mod layout;
 mod message;
 mod plan;
 mod record;
+mod revision;
 mod secrets;
 mod sops;
 mod store;
