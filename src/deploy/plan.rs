@@ -289,3 +289,66 @@ impl EnvironmentPlan {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(diff_lines: usize) -> Plan {
+        let diff: String = (0..diff_lines).map(|i| format!("+line {i}\n")).collect();
+        Plan {
+            format: FORMAT.into(),
+            created: "2026-01-01T00:00:00Z".into(),
+            inputs: PlanInputs {
+                files: vec![],
+                platform: None,
+                app: None,
+                images: vec![],
+            },
+            environments: vec![EnvironmentPlan {
+                environment: "staging".into(),
+                app: "shop".into(),
+                namespace: "shop-staging".into(),
+                location: "env.git (main) staging/shop".into(),
+                revision: Revision {
+                    tip: None,
+                    folder: None,
+                },
+                id: "sha256:0123456789abcdef0123".into(),
+                deployed: None,
+                baseline: "sha256:b".into(),
+                url: None,
+                resources: vec![PlannedResource {
+                    resource: vec!["shop.db".into()],
+                    resource_type: "postgres".into(),
+                    class: "default".into(),
+                    id: "shop.db".into(),
+                    definition: "postgres-in-cluster".into(),
+                }],
+                images: vec![],
+                changes: vec![Change {
+                    file: "deployment-shop.yaml".into(),
+                    object: "Deployment/shop".into(),
+                    change: ChangeKind::Added,
+                    diff,
+                }],
+            }],
+        }
+    }
+
+    #[test]
+    fn a_plan_fits_a_pull_request_comment_with_a_link_to_the_job() {
+        let big = plan(20_000).markdown(65_536, Some("https://ci/run/1"));
+        assert!(big.len() <= 65_536, "{}", big.len());
+        assert!(big.contains("- `staging`: 1 object to change (1 added)"));
+        assert!(big.contains("| shop.db | postgres | default | postgres-in-cluster |"));
+        assert!(big.contains("| Deployment/shop | added | deployment-shop.yaml |"));
+        assert!(
+            big.ends_with("[the job's log](https://ci/run/1).\n"),
+            "{}",
+            &big[big.len() - 200..]
+        );
+        let small = plan(3).markdown(65_536, Some("https://ci/run/1"));
+        assert!(small.contains("+line 2\n```\n\n</details>") && !small.contains("Truncated"));
+    }
+}
