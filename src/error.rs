@@ -110,7 +110,16 @@ impl From<crate::deploy::Error> for Error {
         use crate::deploy::Error as D;
         match e {
             D::Refused(d) => Error::Refused(vec![d]),
-            D::NotFound(_) | D::Layout(_) => Error::Usage(e.to_string()),
+            D::Moved { .. } => Error::Refused(vec![
+                crate::diagnostic::Diagnostic::general(
+                    crate::diagnostic::Severity::Error,
+                    e.to_string(),
+                )
+                .with_help(
+                    "nothing was delivered: run `scoreline plan` again, review the new plan, and deploy that one",
+                ),
+            ]),
+            D::NotFound(_) | D::Layout(_) | D::Plan(_) => Error::Usage(e.to_string()),
             D::Git { .. } | D::Io(_) | D::Corrupt(_) => Error::Runtime(e.to_string()),
         }
     }

@@ -95,6 +95,20 @@ pub fn replace_with(
     result
 }
 
+/// Writes one file atomically: a temporary file beside it, renamed over it, so a reader (or a
+/// failed run) sees the previous file or the new one, never half of one.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), FolderError> {
+    let io = |e| FolderError::Io(path.to_path_buf(), e);
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(parent).map_err(io)?;
+    std::io::Write::write_all(&mut file, bytes).map_err(io)?;
+    file.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
 /// Clears what a killed run left beside `out` (named `.{stem}.new-…` and `.{stem}.old-…`, see
 /// `scratch`): a run killed between its two renames left no `out` and the previous contents
 /// in `.old-…`, which are put back first (when `ours` says scoreline wrote them); the rest is

@@ -23,16 +23,8 @@ const HELP_RELATIVE: &str =
 /// pattern's also `{env}`: without them apps (or instances) share one folder and each deploy
 /// replaces the other's manifests.
 pub(super) fn check_paths(source: &SourceFile, document: &Node) -> Vec<Diagnostic> {
-    let environments = document
-        .get("environments")
-        .and_then(Node::as_seq)
-        .unwrap_or_default();
     let mut out = Vec::new();
-    for environment in environments {
-        let name = environment
-            .get("name")
-            .and_then(Node::as_str)
-            .unwrap_or_default();
+    for (name, environment) in super::environment::entries(document) {
         let Some((_, node)) = environment.lookup(&["delivery", "path"]) else {
             continue;
         };

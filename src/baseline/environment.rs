@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::yaml::Located;
+use crate::diagnostic::Diagnostic;
+use crate::source::SourceFile;
+use crate::yaml::{Located, Node};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Environment {
@@ -22,6 +24,10 @@ pub struct Environment {
     /// Its forge: the environment repository's project, deployment statuses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forge: Option<crate::forge::Settings>,
+    /// Where the deployed app is reached (`https://{app}.{env}.example.com`), for people and
+    /// later CI steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// A preview pattern's lifetime (`72h`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<String>,
@@ -116,6 +122,24 @@ impl Environment {
         Some(instance)
     }
 
+    /// The environment's URL for `app`, `{app}`, `{env}` and (a preview instance's) `{n}`
+    /// filled in.
+    pub fn url(&self, app: &str) -> Option<String> {
+        let template = self.url.as_deref()?;
+        let n = self
+            .pattern
+            .as_deref()
+            .and_then(|p| p.split_once("{n}"))
+            .and_then(|(prefix, suffix)| self.name.strip_prefix(prefix)?.strip_suffix(suffix))
+            .unwrap_or_default();
+        Some(
+            template
+                .replace("{app}", app)
+                .replace("{env}", &self.name)
+                .replace("{n}", n),
+        )
+    }
+
     /// The preview lifetime, if the environment has one.
     pub fn ttl(&self) -> Option<std::time::Duration> {
         humantime::parse_duration(self.ttl.as_deref()?).ok()
@@ -126,4 +150,58 @@ impl Environment {
     pub fn allows_development_key(&self) -> bool {
         matches!(self.env_type.as_str(), "development" | "preview")
     }
+}
+
+/// The entries of an environments.yaml document, each with its name.
+pub(super) fn entries(document: &Node) -> Vec<(&str, &Node)> {
+    document
+        .get("environments")
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+        .iter()
+        .map(|e| (e.get("name").and_then(Node::as_str).unwrap_or_default(), e))
+        .collect()
+}
+
+/// Every environment `url` names only the placeholders it can fill: `{app}`, `{env}`, and `{n}`
+/// in a preview pattern.
+pub(super) fn check_urls(source: &SourceFile, document: &Node) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (name, environment) in entries(document) {
+        let Some(node) = environment.get("url") else {
+            continue;
+        };
+        let url = node.as_str().unwrap_or_default();
+        let mut rest = url;
+        while let Some(open) = rest.find('{') {
+            let Some(close) = rest[open..].find('}') else {
+                break;
+            };
+            let placeholder = &rest[open..open + close + 1];
+            rest = &rest[open + close + 1..];
+            let allowed = match placeholder {
+                "{app}" | "{env}" => true,
+                "{n}" => name.contains("{n}"),
+                _ => false,
+            };
+            if !allowed {
+                let why = if placeholder == "{n}" {
+                    "`{n}` only stands for something in a preview pattern (a name with `{n}`)"
+                } else {
+                    "the placeholders are {app}, {env} and, in a preview pattern, {n}"
+                };
+                out.push(
+                    source
+                        .error(
+                            node.span.start,
+                            format!(
+                                "url `{url}` of environment `{name}` has `{placeholder}`: {why}"
+                            ),
+                        )
+                        .with_help("e.g. `url: \"https://{app}.{env}.example.com\"`"),
+                );
+            }
+        }
+    }
+    out
 }

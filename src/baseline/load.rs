@@ -61,44 +61,7 @@ pub fn load_dir(dir: &Path) -> Outcome {
             ]);
         }
     };
-    let mut wanted = Vec::new();
-    let mut problems = Vec::new();
-    for entry in sorted_entries(dir) {
-        let name = entry
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let role = match name.as_str() {
-            "environments.yaml" | "environments.yml" => Role::Environments,
-            "workload-policy.yaml" | "workload-policy.yml" => Role::Policy,
-            "resources" if entry.is_dir() => Role::Resources,
-            _ => {
-                if is_yaml(&entry) {
-                    problems.push(
-                        Diagnostic::warning(
-                            &entry,
-                            Pos::START,
-                            "ignored: not part of the baseline layout",
-                        )
-                        .with_help(
-                            "a baseline holds environments.yaml, workload-policy.yaml and resources/*.yaml",
-                        ),
-                    );
-                }
-                continue;
-            }
-        };
-        if let Some(problem) = link_out(&root, &entry) {
-            problems.push(problem);
-        } else if role == Role::Resources {
-            let mut seen = Vec::new();
-            for file in yaml_files_below(&root, &entry, &mut seen, &mut problems) {
-                wanted.push((Role::Resources, file));
-            }
-        } else {
-            wanted.push((role, entry));
-        }
-    }
+    let (wanted, mut problems) = discover(dir, &root);
     let has_environments = wanted.iter().any(|(role, _)| *role == Role::Environments);
     let mut files = Vec::new();
     for (role, path) in wanted {
@@ -126,6 +89,58 @@ pub fn load_dir(dir: &Path) -> Outcome {
             errors.extend(problems);
             Err(errors)
         }
+    }
+}
+
+/// The files of a baseline folder's layout by role (environments.yaml, workload-policy.yaml,
+/// resources/**.yaml), and the problems of what else is there; `root` is the folder, canonical.
+fn discover(dir: &Path, root: &Path) -> (Vec<(Role, PathBuf)>, Vec<Diagnostic>) {
+    let mut wanted = Vec::new();
+    let mut problems = Vec::new();
+    for entry in sorted_entries(dir) {
+        let name = entry
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let role = match name.as_str() {
+            "environments.yaml" | "environments.yml" => Role::Environments,
+            "workload-policy.yaml" | "workload-policy.yml" => Role::Policy,
+            "resources" if entry.is_dir() => Role::Resources,
+            _ => {
+                if is_yaml(&entry) {
+                    problems.push(
+                        Diagnostic::warning(
+                            &entry,
+                            Pos::START,
+                            "ignored: not part of the baseline layout",
+                        )
+                        .with_help(
+                            "a baseline holds environments.yaml, workload-policy.yaml and resources/*.yaml",
+                        ),
+                    );
+                }
+                continue;
+            }
+        };
+        if let Some(problem) = link_out(root, &entry) {
+            problems.push(problem);
+        } else if role == Role::Resources {
+            let mut seen = Vec::new();
+            for file in yaml_files_below(root, &entry, &mut seen, &mut problems) {
+                wanted.push((Role::Resources, file));
+            }
+        } else {
+            wanted.push((role, entry));
+        }
+    }
+    (wanted, problems)
+}
+
+/// The files a baseline folder's layout holds (for a report of one test case per file).
+pub fn files(dir: &Path) -> Vec<PathBuf> {
+    match dir.canonicalize() {
+        Ok(root) => discover(dir, &root).0.into_iter().map(|(_, f)| f).collect(),
+        Err(_) => Vec::new(),
     }
 }
 
@@ -186,6 +201,7 @@ pub(super) fn load_sources(
             match role {
                 Role::Environments => {
                     out.extend(delivery::check_paths(&source, &document));
+                    out.extend(super::environment::check_urls(&source, &document));
                     environments.extend(read_environments(&source, &document, &json))
                 }
                 Role::Policy => {

@@ -19,7 +19,7 @@ pub use criteria::{Rule, Specificity, Subject};
 pub use definition::{Definition, Driver, Program, Templates};
 pub use embedded::{ExportError, FILES as EMBEDDED_FILES, baseline as embedded, export};
 pub use environment::{Delivery, DeliveryKind, DeliveryMode, Environment, SecretsPolicy};
-pub use load::{Outcome, load_dir};
+pub use load::{Outcome, files, load_dir};
 pub use policy::{DefaultResources, WorkloadPolicy};
 pub use selection::{Candidate, Selection, Verdict, select};
 

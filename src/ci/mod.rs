@@ -1,10 +1,12 @@
 //! CI surfaces: which system runs us, and how problems and results are shown there.
 
 mod annotation;
+pub mod junit;
 pub mod outputs;
 pub mod progress;
 pub mod provenance;
 pub mod report;
+pub mod summary;
 
 use std::path::PathBuf;
 

@@ -41,17 +41,25 @@ fn github(outputs: &[(&str, String)]) -> String {
         .collect()
 }
 
+/// Outputs whose dotenv variable has no `SCORELINE_` prefix: `ENVIRONMENT_URL` is what GitLab
+/// jobs conventionally give `environment:url`.
+const UNPREFIXED: [&str; 1] = ["environment-url"];
+
 /// GitLab dotenv: keys `[A-Za-z0-9_]`, one line each (multi-line values are left out).
 fn dotenv_lines(outputs: &[(&str, String)]) -> String {
     outputs
         .iter()
         .filter(|(_, v)| !v.contains(['\n', '\r']))
         .map(|(name, value)| {
-            format!(
-                "SCORELINE_{}={value}\n",
-                name.to_uppercase()
-                    .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
-            )
+            let key = name
+                .to_uppercase()
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+            let prefix = if UNPREFIXED.contains(name) {
+                ""
+            } else {
+                "SCORELINE_"
+            };
+            format!("{prefix}{key}={value}\n")
         })
         .collect()
 }
@@ -73,6 +81,10 @@ mod tests {
         assert_eq!(
             dotenv_lines(&[("record-id", "x".into()), ("notes", "a\nb".into())]),
             "SCORELINE_RECORD_ID=x\n"
+        );
+        assert_eq!(
+            dotenv_lines(&[("environment-url", "https://shop.example.com".into())]),
+            "ENVIRONMENT_URL=https://shop.example.com\n"
         );
     }
 }

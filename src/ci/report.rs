@@ -5,6 +5,8 @@
 use std::io::IsTerminal;
 
 use super::System;
+use super::provenance::Provenance;
+use super::summary::{Markdown, Sinks};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::secret;
 
@@ -22,6 +24,7 @@ pub struct Reporter {
     pub format: OutputFormat,
     pub system: System,
     color: bool,
+    sinks: Sinks,
 }
 
 impl Reporter {
@@ -30,10 +33,43 @@ impl Reporter {
             && !super::generic_ci()
             && std::env::var_os("NO_COLOR").is_none()
             && std::io::stderr().is_terminal();
+        let sinks = Sinks::new(&system, None);
         Reporter {
             format,
             system,
             color,
+            sinks,
+        }
+    }
+
+    /// Job summaries also go to `file` (`--summary FILE`).
+    pub fn with_summary_file(mut self, file: Option<&std::path::Path>) -> Reporter {
+        self.sinks = Sinks::new(&self.system, file);
+        self
+    }
+
+    /// Adds `markdown` to the job summary (GitHub's step summary, the `--summary` file); a
+    /// summary that cannot be written is a warning, never a failed command.
+    pub fn summary(&self, markdown: &Markdown) {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let note =
+            super::summary::job_note(Provenance::from_env(&self.system, var).run_url.as_deref());
+        if let Err(e) = self.sinks.publish(markdown, &note) {
+            self.say(format!("warning: cannot write the job summary: {e}"));
+        }
+    }
+
+    /// Shows what `body` says inside a collapsible section of the GitLab log (elsewhere, after
+    /// the header line).
+    pub fn section(&self, name: &str, header: &str, body: impl FnOnce()) {
+        if self.system == System::GitLab {
+            let (start, end) = super::summary::gitlab_section(name, &secret::redact(header));
+            eprintln!("{start}");
+            body();
+            eprintln!("{end}");
+        } else {
+            self.say(header);
+            body();
         }
     }
 

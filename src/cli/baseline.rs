@@ -4,7 +4,9 @@ use serde_json::json;
 
 use super::{help, plural};
 use crate::baseline;
+use crate::ci::junit::Suite;
 use crate::ci::report::{OutputFormat, Reporter};
+use crate::ci::summary::{Markdown, cell};
 use crate::error::Error;
 
 /// Work with platform baselines (environments, resource definitions, workload policy).
@@ -41,6 +43,10 @@ struct ValidateArgs {
     /// The baseline folder.
     #[arg(value_name = "DIR")]
     dir: PathBuf,
+
+    /// Also write a JUnit XML report here (a test case per file), written whatever the result.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
 }
 
 /// Write the embedded baseline into a new or empty folder, to start your own from it. Each file's
@@ -61,19 +67,42 @@ struct ExportArgs {
 pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
     match args.command {
         Command::Validate(args) => {
-            let (baseline, warnings) = baseline::load_dir(&args.dir).map_err(Error::Invalid)?;
+            let loaded = baseline::load_dir(&args.dir);
+            if let Some(path) = &args.junit {
+                let files: Vec<String> = baseline::files(&args.dir)
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect();
+                let diagnostics = match &loaded {
+                    Ok((_, found)) | Err(found) => found,
+                };
+                let mut suite = Suite::new("baseline validate");
+                suite.files(&files, diagnostics);
+                suite
+                    .write(path)
+                    .map_err(|e| Error::Runtime(format!("writing the JUnit report: {e}")))?;
+            }
+            let (baseline, warnings) = loaded.map_err(Error::Invalid)?;
             if reporter.format == OutputFormat::Json {
                 reporter.diagnostics(&warnings);
             } else {
                 reporter.warnings(&warnings);
             }
-            reporter.say(format!(
+            let verdict = format!(
                 "{}: OK ({}, {}, revision {})",
                 args.dir.display(),
                 plural(baseline.environments.len(), "environment"),
                 plural(baseline.definitions.len(), "resource definition"),
                 baseline.revision
-            ));
+            );
+            let mut doc = Markdown::new();
+            doc.heading(
+                3,
+                &format!("✅ `scoreline baseline validate` {}", cell(&verdict)),
+            );
+            doc.problems(&warnings);
+            reporter.summary(&doc);
+            reporter.say(verdict);
         }
         Command::Export(args) => {
             let written = baseline::export(&args.dir)?;

@@ -5,6 +5,7 @@ use super::help;
 use crate::ci::progress::Progress;
 use crate::ci::provenance::Provenance;
 use crate::ci::report::{OutputFormat, Reporter};
+use crate::ci::summary::{Markdown, cell};
 use crate::error::Error;
 use crate::image::{self, Event, Transfer, oci::Platform};
 
@@ -114,6 +115,7 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
         &[("image", pinned.clone()), ("digest", built.digest.clone())],
         args.dotenv.as_deref(),
     )?;
+    reporter.summary(&summary(&built, &pinned));
     if reporter.format == OutputFormat::Json {
         reporter.json(&built);
     } else {
@@ -146,6 +148,43 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
         reporter.print(format!("{pinned}\n"));
     }
     Ok(())
+}
+
+/// A build as a job summary: the image, its digest and platforms, the blobs sent or skipped and
+/// the layers the cache gave.
+fn summary(built: &image::Built, pinned: &str) -> Markdown {
+    let mut doc = Markdown::new();
+    doc.heading(3, &format!("📦 built `{}`", cell(pinned)));
+    let count = |t: Transfer| built.transfers.iter().filter(|b| b.transfer == t).count();
+    let platforms: Vec<&str> = built
+        .platforms
+        .iter()
+        .map(|p| p.platform.as_str())
+        .collect();
+    let mut rows = vec![
+        vec!["digest".to_owned(), built.digest.clone()],
+        vec!["platforms".to_owned(), platforms.join(", ")],
+        vec!["size".to_owned(), human(built.size)],
+        vec![
+            "blobs uploaded".to_owned(),
+            count(Transfer::Uploaded).to_string(),
+        ],
+        vec![
+            "blobs skipped (already there or mounted)".to_owned(),
+            (count(Transfer::Existed) + count(Transfer::Mounted)).to_string(),
+        ],
+        vec![
+            "layers from the cache".to_owned(),
+            format!(
+                "{} of {}",
+                built.layers.iter().filter(|l| l.cached).count(),
+                built.layers.len()
+            ),
+        ],
+    ];
+    rows.extend(built.tags.iter().map(|t| vec!["tag".to_owned(), t.clone()]));
+    doc.table(&["what", "value"], &rows);
+    doc
 }
 
 /// The context is a folder and the Dockerfile a file, or an error that says which flag names

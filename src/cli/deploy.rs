@@ -5,7 +5,8 @@ use serde_json::json;
 use super::help;
 use super::render::InputArgs;
 use crate::ci::report::{OutputFormat, Reporter};
-use crate::deploy::{Delivered, Kind};
+use crate::ci::summary::{Markdown, cell};
+use crate::deploy::{Delivered, Kind, Plan};
 use crate::error::Error;
 use crate::flow::{self, Deployed};
 use crate::render::Images;
@@ -40,6 +41,12 @@ pub struct Args {
     /// Also write the outputs as a dotenv file (GitLab `artifacts:reports:dotenv`).
     #[arg(long, value_name = "FILE")]
     dotenv: Option<PathBuf>,
+
+    /// Deliver exactly this plan (`scoreline plan --out FILE`): its inputs rendered again,
+    /// refused (exit 3) when a Score file, the render or the environment's folder changed since.
+    /// --env picks one environment of a plan of several.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["files", "platform", "app", "images"])]
+    plan: Option<PathBuf>,
 
     #[command(flatten)]
     talk: TalkArgs,
@@ -78,15 +85,29 @@ impl TalkArgs {
 }
 
 pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
-    let images = Images::parse(&args.images).map_err(|e| Error::Usage(e.to_string()))?;
     let mut warnings = Vec::new();
-    let session = flow::load(&args.inputs.inputs(), &mut warnings)?;
-    let deployed = session.deploy(
-        &images,
-        args.message.as_deref(),
-        &args.talk.talk(),
-        &mut warnings,
-    );
+    let deployed = match &args.plan {
+        Some(path) => {
+            let plan = Plan::read(path)?;
+            flow::deploy_plan(
+                &plan,
+                args.inputs.env.as_deref(),
+                args.message.as_deref(),
+                &args.talk.talk(),
+                &mut warnings,
+            )
+        }
+        None => {
+            let images = Images::parse(&args.images).map_err(|e| Error::Usage(e.to_string()))?;
+            flow::load(&args.inputs.inputs(), &mut warnings)
+                .and_then(|session| session.deploy(
+                    &images,
+                    args.message.as_deref(),
+                    &args.talk.talk(),
+                    &mut warnings,
+                ))
+        }
+    };
     reporter.warnings(&warnings);
     let deployed = deployed?;
     report(&deployed, reporter, args.dotenv.as_deref())
@@ -117,15 +138,12 @@ pub fn report(
     ];
     outputs.extend(deployed.url.clone().map(|url| ("environment-url", url)));
     super::outputs(&outputs, dotenv)?;
+    reporter.summary(&summary(deployed, status));
     if reporter.format == OutputFormat::Json {
         reporter.json(&json!({"status": status, "record": record, "revision": revision, "folder": deployed.folder, "url": deployed.url, "store": deployed.store, "pull_request": change}));
         return Ok(());
     }
-    let verb = match record.kind {
-        Kind::Deploy => "deployed",
-        Kind::Rollback => "rolled back",
-        Kind::Promote => "promoted",
-    };
+    let verb = verb(record.kind);
     let short = &revision[..revision.len().min(12)];
     if let Some(change) = &deployed.change {
         let state = match &change.merge_commit {
@@ -157,4 +175,56 @@ pub fn report(
         )),
     }
     Ok(())
+}
+
+fn verb(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Deploy => "deployed",
+        Kind::Rollback => "rolled back",
+        Kind::Promote => "promoted",
+    }
+}
+
+/// A delivery as a job summary: environment, record, commit, folder and link.
+fn summary(deployed: &Deployed, status: &str) -> Markdown {
+    let record = &deployed.record;
+    let mut doc = Markdown::new();
+    let title = match deployed.delivered {
+        Delivered::Written { .. } => format!(
+            "🚀 {} `{}` to `{}`",
+            verb(record.kind),
+            cell(&record.app),
+            cell(&record.environment)
+        ),
+        Delivered::Unchanged => format!(
+            "`{}` in `{}` is unchanged",
+            cell(&record.app),
+            cell(&record.environment)
+        ),
+    };
+    doc.heading(3, &title);
+    let mut rows = vec![
+        vec!["environment".to_owned(), record.environment.clone()],
+        vec!["status".to_owned(), status.to_owned()],
+        vec!["record".to_owned(), record.id.clone()],
+        vec!["revision".to_owned(), deployed.revision.clone()],
+        vec!["delivered to".to_owned(), deployed.store.clone()],
+    ];
+    if let Some(from) = &record.from {
+        rows.push(vec![
+            "from".to_owned(),
+            format!("{} in {}", from.id, from.environment),
+        ]);
+    }
+    rows.extend(record.images.iter().map(|i| {
+        vec![
+            format!("image of {}.{}", i.workload, i.container),
+            i.image.clone(),
+        ]
+    }));
+    doc.table(&["what", "value"], &rows);
+    if let Some(url) = &deployed.url {
+        doc.paragraph(&format!("Environment: <{}>", cell(url)));
+    }
+    doc
 }

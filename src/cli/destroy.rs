@@ -4,6 +4,7 @@ use serde_json::json;
 
 use super::help;
 use crate::ci::report::{OutputFormat, Reporter};
+use crate::ci::summary::{Markdown, cell};
 use crate::error::Error;
 use crate::flow;
 
@@ -58,6 +59,20 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
         ("removed", apps.join(",")),
     ];
     super::outputs(&outputs, args.dotenv.as_deref())?;
+    let mut doc = Markdown::new();
+    doc.heading(
+        3,
+        &match apps.is_empty() {
+            true => format!("nothing to remove in `{}`", cell(&args.env)),
+            false => format!(
+                "🗑️ destroyed `{}`: removed {} from {}",
+                cell(&args.env),
+                cell(&apps.join(", ")),
+                cell(&store)
+            ),
+        },
+    );
+    reporter.summary(&doc);
     if reporter.format == OutputFormat::Json {
         reporter.json(&json!({"environment": args.env, "removed": apps}));
     } else if !apps.is_empty() {

@@ -3,6 +3,7 @@ use serde_json::json;
 use super::help;
 use super::render::InputArgs;
 use crate::ci::report::{OutputFormat, Reporter};
+use crate::ci::summary::{Markdown, cell};
 use crate::error::{Error, Outcome};
 use crate::flow;
 use crate::render::Images;
@@ -73,6 +74,20 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<Outcome, Error> {
             result?
         }
     };
+    let mut doc = Markdown::new();
+    doc.heading(
+        3,
+        &format!(
+            "Diff of `{}`: {}",
+            cell(&env),
+            match changes.len() {
+                0 => "no changes".to_owned(),
+                n => super::plural(n, "object") + " changed",
+            }
+        ),
+    );
+    crate::deploy::summarise(&mut doc, &changes, "Diff");
+    reporter.summary(&doc);
     if reporter.format == OutputFormat::Json {
         reporter.json(&json!({"changes": changes}));
     } else {

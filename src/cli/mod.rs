@@ -10,6 +10,7 @@ mod diff;
 mod gc;
 mod help;
 mod history;
+mod plan;
 mod promote;
 mod render;
 mod resources;
@@ -23,6 +24,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::ci::System;
 use crate::ci::report::{OutputFormat, Reporter};
+use crate::ci::summary::{self, Markdown};
 use crate::error::{Error, Outcome};
 
 const EXAMPLES: &str = "  scoreline validate                                   # check ./score.yaml
@@ -48,6 +50,11 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
 
+    /// Also append the job summary (Markdown) to this file; under GitLab CI it goes to
+    /// ./scoreline-summary.md unless named (GitHub Actions: $GITHUB_STEP_SUMMARY as well).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub summary: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -56,6 +63,7 @@ pub struct Cli {
 pub enum Command {
     Validate(validate::Args),
     Render(render::Args),
+    Plan(plan::Args),
     Resources(resources::Args),
     Build(build::Args),
     Deploy(deploy::Args),
@@ -78,12 +86,15 @@ pub fn run() -> ExitCode {
         .try_get_matches_from_mut(args)
         .and_then(|matches| Cli::from_arg_matches(&matches))
         .unwrap_or_else(|e| e.format(&mut command).exit());
-    let reporter = Reporter::new(cli.output, System::detect());
+    let reporter =
+        Reporter::new(cli.output, System::detect()).with_summary_file(cli.summary.as_deref());
+    let name = cli.command.name();
     reporter.mask_secrets_as_learned();
     crate::secret::register_credentials();
     let outcome = match cli.command {
         Command::Validate(args) => ended(validate::run(args, &reporter)),
         Command::Render(args) => ended(render::run(args, &reporter)),
+        Command::Plan(args) => ended(plan::run(args, &reporter)),
         Command::Resources(args) => ended(resources::run(args, &reporter)),
         Command::Build(args) => ended(build::run(args, &reporter)),
         Command::Deploy(args) => ended(deploy::run(args, &reporter)),
@@ -102,9 +113,48 @@ pub fn run() -> ExitCode {
         Err(error) => {
             reporter.diagnostics(error.diagnostics());
             reporter.say(format!("scoreline: error: {error}"));
+            reporter.summary(&failure(name, &error));
             ExitCode::from(error.exit_code())
         }
     }
+}
+
+impl Command {
+    /// The command as people type it, for summaries.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Validate(_) => "validate",
+            Command::Render(_) => "render",
+            Command::Plan(_) => "plan",
+            Command::Resources(_) => "resources explain",
+            Command::Build(_) => "build",
+            Command::Deploy(_) => "deploy",
+            Command::History(_) => "history",
+            Command::Diff(_) => "diff",
+            Command::Rollback(_) => "rollback",
+            Command::Promote(_) => "promote",
+            Command::Destroy(_) => "destroy",
+            Command::Gc(_) => "gc",
+            Command::Baseline(_) => "baseline",
+            Command::Schema(_) => "schema",
+            Command::Completions(_) => "completions",
+        }
+    }
+}
+
+/// Any command's failure as a job summary: what failed and every located problem.
+fn failure(command: &str, error: &Error) -> Markdown {
+    let mut doc = Markdown::new();
+    doc.heading(
+        3,
+        &format!(
+            "❌ `scoreline {command}` failed (exit {})",
+            error.exit_code()
+        ),
+    );
+    doc.paragraph(&summary::cell(&error.to_string()));
+    doc.problems(error.diagnostics());
+    doc
 }
 
 /// A command's result, however the command says it ended.

@@ -1,12 +1,15 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
 use super::{help, plural};
 use crate::ci::report::{OutputFormat, Reporter};
+use crate::ci::summary::{Markdown, cell};
+use crate::deploy::{PlannedResource, RESOURCE_COLUMNS, resource_rows};
 use crate::error::Error;
 use crate::flow::{self, Inputs};
-use crate::render::Images;
+use crate::render::{Images, Rendered};
+use crate::resolve::Graph;
 
 /// Render Kubernetes manifests for one environment: resolve every resource against the
 /// baseline, substitute placeholders, and write one YAML file per object plus kustomization.yaml.
@@ -72,7 +75,7 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
     let session = flow::load(&args.inputs.inputs(), &mut warnings)?;
     let rendered = session.render(&images, &mut warnings);
     reporter.warnings(&warnings);
-    let (_, rendered) = rendered?;
+    let (graph, rendered) = rendered?;
     let set = &rendered.manifests;
     let workloads: Vec<&str> = session
         .workloads
@@ -96,6 +99,7 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
     ];
     super::outputs(&outputs, None)?;
     let namespace = &session.environment.namespace;
+    reporter.summary(&summary(&session, &graph, &rendered, &args.out));
     if reporter.format == OutputFormat::Json {
         let objects: Vec<_> = set
             .objects()
@@ -107,12 +111,14 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
         result["objects"] = objects.into();
         reporter.json(&result);
     } else {
-        for o in set.objects() {
-            reporter.say(format!(
-                "  {}",
-                args.out.join(o.file_name(namespace)).display()
-            ));
-        }
+        reporter.section("render", "rendered files", || {
+            for o in set.objects() {
+                reporter.say(format!(
+                    "  {}",
+                    args.out.join(o.file_name(namespace)).display()
+                ));
+            }
+        });
         reporter.say(format!(
             "rendered {} objects for {} in environment `{}` (namespace {namespace}) into {}",
             set.objects().len(),
@@ -122,4 +128,43 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
         ));
     }
     Ok(())
+}
+
+/// A render as a job summary: its objects, resources (with the definition each matched) and
+/// images.
+fn summary(session: &flow::Session, graph: &Graph, rendered: &Rendered, out: &Path) -> Markdown {
+    let mut doc = Markdown::new();
+    let set = &rendered.manifests;
+    doc.heading(
+        3,
+        &format!(
+            "Rendered `{}` for `{}`: {} objects in {}",
+            cell(&session.app),
+            cell(&session.environment.name),
+            set.objects().len(),
+            cell(&out.display().to_string())
+        ),
+    );
+    doc.table(
+        &RESOURCE_COLUMNS,
+        &resource_rows(&PlannedResource::of(graph)),
+    );
+    let images: Vec<Vec<String>> = rendered
+        .images
+        .iter()
+        .map(|i| {
+            vec![
+                format!("{}.{}", i.workload, i.container),
+                i.reference.clone(),
+            ]
+        })
+        .collect();
+    doc.table(&["container", "image"], &images);
+    let objects: Vec<Vec<String>> = set
+        .objects()
+        .iter()
+        .map(|o| vec![o.kind().to_owned(), o.name().to_owned()])
+        .collect();
+    doc.table(&["kind", "name"], &objects);
+    doc
 }

@@ -3,6 +3,8 @@ use serde_json::json;
 use super::help;
 use super::render::InputArgs;
 use crate::ci::report::{OutputFormat, Reporter};
+use crate::ci::summary::{Markdown, cell};
+use crate::deploy::RESOURCE_COLUMNS;
 use crate::error::Error;
 use crate::flow;
 use crate::resolve;
@@ -49,6 +51,32 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
     reporter.warnings(&warnings);
     let (explanations, unresolved) = resolve::explain(&session.request())?;
     let env = &session.environment;
+    let mut doc = Markdown::new();
+    doc.heading(
+        3,
+        &format!(
+            "Resources of `{}` in `{}`",
+            cell(&session.app),
+            cell(&env.name)
+        ),
+    );
+    let rows: Vec<Vec<String>> = explanations
+        .iter()
+        .map(|e| {
+            let s = &e.selection.subject;
+            vec![
+                format!("{}.{}", e.workload, e.resource),
+                s.resource_type.clone(),
+                s.class.clone(),
+                e.selection
+                    .winner()
+                    .map_or("none".to_owned(), |d| d.name.clone()),
+            ]
+        })
+        .collect();
+    doc.table(&RESOURCE_COLUMNS, &rows);
+    doc.problems(&unresolved);
+    reporter.summary(&doc);
     if reporter.format == OutputFormat::Json {
         let resources: Vec<_> = explanations
             .iter()

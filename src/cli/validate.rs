@@ -1,7 +1,9 @@
 use std::path::PathBuf;
 
 use super::help;
+use crate::ci::junit::Suite;
 use crate::ci::report::Reporter;
+use crate::ci::summary::Markdown;
 use crate::error::Error;
 use crate::score;
 
@@ -24,6 +26,10 @@ pub struct Args {
     /// Score file to check (same as the positional FILE; repeatable).
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     file: Vec<PathBuf>,
+
+    /// Also write a JUnit XML report here (a test case per file), written whatever the result.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
 }
 
 pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
@@ -33,6 +39,15 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
         files.push(PathBuf::from("score.yaml"));
     }
     let loaded = score::load(&files);
+    let shown: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    if let Some(path) = &args.junit {
+        let mut suite = Suite::new("validate");
+        suite.files(&shown, &loaded.diagnostics);
+        suite
+            .write(path)
+            .map_err(|e| Error::Runtime(format!("writing the JUnit report: {e}")))?;
+    }
+    let mut valid = Vec::new();
     for file in &files {
         let shown = file.display().to_string();
         // A file whose problems lie in a file it reads (a `files.source` template) did not
@@ -43,11 +58,23 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
         if !loaded.diagnostics.iter().any(|d| d.is_error_in(&shown)) {
             let name = &workload.workload.metadata.name;
             reporter.say(format!("{shown}: OK (workload `{name}`)"));
+            valid.push(vec![shown, name.clone()]);
         }
     }
     if loaded.has_errors() {
         return Err(Error::Invalid(loaded.diagnostics));
     }
     reporter.diagnostics(&loaded.diagnostics);
+    let mut doc = Markdown::new();
+    doc.heading(
+        3,
+        &format!(
+            "✅ `scoreline validate`: {} valid",
+            super::plural(valid.len(), "file")
+        ),
+    );
+    doc.table(&["file", "workload"], &valid);
+    doc.problems(&loaded.diagnostics);
+    reporter.summary(&doc);
     Ok(())
 }

@@ -6,23 +6,61 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use similar::TextDiff;
 
 use super::record::Record;
 use super::store::Files;
+use crate::ci::summary::Markdown;
 use crate::source::SourceFile;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
     pub file: String,
     /// The object's kind and name (`Deployment/shop`; the file name for a file that is no
     /// Kubernetes object).
     pub object: String,
-    pub change: &'static str,
+    pub change: ChangeKind,
     /// The unified diff, after a `# OBJECT (CHANGE)` line.
     pub diff: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChangeKind {
+    #[serde(rename = "added")]
+    Added,
+    #[serde(rename = "changed")]
+    Changed,
+    #[serde(rename = "removed")]
+    Removed,
+    /// A Secret whose values have no digests to compare.
+    #[serde(rename = "may have changed")]
+    MayHaveChanged,
+}
+
+impl std::fmt::Display for ChangeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ChangeKind::Added => "added",
+            ChangeKind::Changed => "changed",
+            ChangeKind::Removed => "removed",
+            ChangeKind::MayHaveChanged => "may have changed",
+        })
+    }
+}
+
+/// The changes as a table of objects, and their diff collapsed under `title`.
+pub fn summarise(doc: &mut Markdown, changes: &[Change], title: &str) {
+    let rows: Vec<Vec<String>> = changes
+        .iter()
+        .map(|c| vec![c.object.clone(), c.change.to_string(), c.file.clone()])
+        .collect();
+    doc.table(&["object", "change", "file"], &rows);
+    if !changes.is_empty() {
+        let diff: String = changes.iter().map(|c| c.diff.as_str()).collect();
+        doc.details(title, "diff", &diff);
+    }
 }
 
 /// One side of a comparison: a deployment's files and its record (for the Secrets' digests).
@@ -66,16 +104,16 @@ pub fn compare(before: &Side<'_>, after: &Side<'_>, ignore_namespace: bool) -> V
                         "# {object} (may have changed): the Secret values of {name} have no digests (no SCORELINE_KEY) and cannot be compared\n"
                     ),
                     object,
-                    change: "may have changed",
+                    change: ChangeKind::MayHaveChanged,
                 });
             }
             if old == new {
                 return None;
             }
             let change = match (a.contains_key(name), b.contains_key(name)) {
-                (false, _) => "added",
-                (_, false) => "removed",
-                _ => "changed",
+                (false, _) => ChangeKind::Added,
+                (_, false) => ChangeKind::Removed,
+                _ => ChangeKind::Changed,
             };
             let diff = TextDiff::from_lines(old, new)
                 .unified_diff()

@@ -1,6 +1,7 @@
 //! What can go wrong while delivering or reading deployments.
 
 use super::git_cli::GitError;
+use super::revision::Revision;
 use crate::diagnostic::Diagnostic;
 
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +18,19 @@ pub enum Error {
     /// Something named does not exist: an environment without delivery, an unknown record.
     #[error("{0}")]
     NotFound(String),
+    /// With a plan: the app folder is no longer at the planned revision (exit 3).
+    #[error(
+        "environment `{environment}`: {location} moved since the plan was made: planned {planned}, now {now}"
+    )]
+    Moved {
+        environment: String,
+        location: String,
+        planned: Box<Revision>,
+        now: Box<Revision>,
+    },
+    /// A plan file that cannot be read or used (exit 2).
+    #[error("{0}")]
+    Plan(String),
     /// A delivery `path` that would lead outside its repository or folder.
     #[error(
         "delivery path `{0}` must be a relative path inside the repository or folder, without `..`"

@@ -43,10 +43,7 @@ pub fn read(workloads: &[LoadedWorkload]) -> Result<(Vec<WorkloadInput>, Vec<Sou
         inputs.push(WorkloadInput {
             name: loaded.workload.metadata.name.clone(),
             file,
-            sha256: format!(
-                "sha256:{}",
-                hex(&Sha256::digest(loaded.source.text.as_bytes()))
-            ),
+            sha256: digest(loaded.source.text.as_bytes()),
             score: loaded.source.text.clone(),
         });
         for f in loaded
@@ -137,6 +134,11 @@ fn relative(path: &Path, root: &Path) -> String {
         .unwrap_or(&canonical)
         .to_string_lossy()
         .replace('\\', "/")
+}
+
+/// `sha256:…` of an input's bytes (Score files and the like, which hold no secret).
+pub fn digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex(&Sha256::digest(bytes)))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -9,7 +9,7 @@ use super::git_cli;
 use super::layout::Layout;
 use super::message::commit_message;
 use super::record::{RECORD_FILE, Record};
-use super::store::{self, Delivered, Entry, Files, Store};
+use super::store::{self, Delivered, Entry, Files, Revision, Store};
 use crate::baseline::{Baseline, DeliveryKind, DeliveryMode, Environment};
 use crate::diagnostic::{Diagnostic, Severity};
 
@@ -136,23 +136,42 @@ impl Target {
     }
 
     /// Delivers prepared files with their record, in a change described by the record and
-    /// `extra` (the user's text); a no-op when the folder already holds it.
+    /// `extra` (the user's text); a no-op when the folder already holds it. With `planned`,
+    /// only while the app's folder is still at that revision.
     pub fn deliver(
         &mut self,
         app: &str,
         mut files: Files,
         record: &Record,
         extra: Option<&str>,
+        planned: Option<&Revision>,
     ) -> Result<Delivered, Error> {
         files.insert(RECORD_FILE.into(), record.to_bytes());
         let folder = self.folder(app);
         let message = commit_message(record, extra);
-        match self.proposal_branch(app) {
-            Some(branch) => self
+        let delivered = match self.proposal_branch(app) {
+            Some(branch) => {
+                self.store
+                    .propose(&folder, &files, &record.id, &message, &branch, planned)
+            }
+            None => self
                 .store
-                .propose(&folder, &files, &record.id, &message, &branch),
-            None => self.store.deliver(&folder, &files, &record.id, &message),
-        }
+                .deliver(&folder, &files, &record.id, &message, planned),
+        };
+        delivered.map_err(|e| match e {
+            Error::Moved {
+                location,
+                planned,
+                now,
+                ..
+            } => Error::Moved {
+                environment: self.environment.name.clone(),
+                location,
+                planned,
+                now,
+            },
+            e => e,
+        })
     }
 
     /// With `mode: pull-request`, the branch an app's deploys are proposed from.

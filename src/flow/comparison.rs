@@ -6,10 +6,19 @@ use std::path::Path;
 use super::delivery::Staged;
 use super::environment::{self, app_in, current, open_environment};
 use super::session::Session;
-use crate::deploy::{self, Change, Entry, Files, Side};
+use crate::deploy::{self, Change, Entry, Files, Record, Revision, Side};
 use crate::diagnostic::Diagnostic;
 use crate::error::Error;
 use crate::render::Images;
+
+/// A render set against what its environment holds now: staged for delivery, with the
+/// record there now, the app folder's revision and the changes from it.
+pub(super) struct Preview {
+    pub staged: Staged,
+    pub deployed: Option<Record>,
+    pub revision: Revision,
+    pub changes: Vec<Change>,
+}
 
 impl Session {
     /// What deploying now would change, object by object.
@@ -18,12 +27,19 @@ impl Session {
         images: &Images,
         warnings: &mut Vec<Diagnostic>,
     ) -> Result<Vec<Change>, Error> {
-        let Staged {
-            mut target,
-            files,
-            record,
-        } = self.stage(images, None, warnings)?;
-        let current = target.store.current(&target.folder(&self.app))?;
+        Ok(self.preview(images, warnings)?.changes)
+    }
+
+    /// Renders and compares with what the environment holds now (`diff` and `plan`).
+    pub(super) fn preview(
+        &self,
+        images: &Images,
+        warnings: &mut Vec<Diagnostic>,
+    ) -> Result<Preview, Error> {
+        let mut staged = self.stage(images, None, warnings)?;
+        let folder = staged.target.folder(&self.app);
+        let current = staged.target.store.current(&folder)?;
+        let revision = staged.target.store.revision(&folder)?;
         let empty = Files::new();
         let (before_record, before_files) = match &current {
             Some((r, f)) => (Some(r), f),
@@ -35,11 +51,17 @@ impl Session {
             label: "deployed".into(),
         };
         let after = Side {
-            files: &files,
-            record: Some(&record),
+            files: &staged.files,
+            record: Some(&staged.record),
             label: "rendered".into(),
         };
-        Ok(deploy::compare(&before, &after, false))
+        let changes = deploy::compare(&before, &after, false);
+        Ok(Preview {
+            deployed: current.map(|(record, _)| record),
+            staged,
+            revision,
+            changes,
+        })
     }
 }
 

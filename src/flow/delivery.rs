@@ -9,10 +9,11 @@ use super::environment::{self, app_in, open_environment};
 use super::session::{Inputs, Session, load_for};
 use super::talk::Talk;
 use crate::baseline::DeliveryKind;
-use crate::deploy::{self, Delivered, Files, Record, Rendering, Target};
+use crate::deploy::{self, Delivered, Files, Record, Rendering, Revision, Target};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::error::Error;
 use crate::render::Images;
+use crate::resolve::Graph;
 
 /// Where a promoted deployment comes from: its environment and its record.
 pub(super) struct Promotion<'a> {
@@ -26,6 +27,8 @@ pub(super) struct Staged {
     pub target: Target,
     pub files: Files,
     pub record: Record,
+    /// The resources as provisioned for it.
+    pub graph: Graph,
 }
 
 impl Session {
@@ -59,6 +62,7 @@ impl Session {
             staged.files,
             staged.record,
             message,
+            None,
             talk,
             warnings,
         )
@@ -75,7 +79,7 @@ impl Session {
     ) -> Result<Staged, Error> {
         let target = environment::open(&self.environment, self.provenance(), warnings)?;
         let now = SystemTime::now();
-        let (_, rendered) = self.render(images, warnings)?;
+        let (graph, rendered) = self.render(images, warnings)?;
         let prepared = deploy::prepare(
             &rendered.manifests,
             &self.environment,
@@ -98,24 +102,28 @@ impl Session {
             target,
             files: prepared.files,
             record,
+            graph,
         })
     }
 }
 
-/// Delivers a recorded deployment of `app` to `target`, telling the forge as `talk` says.
-fn deliver(
+/// Delivers a recorded deployment of `app` to `target` (with `planned`, only while its folder
+/// is still at that revision), telling the forge as `talk` says.
+pub(super) fn deliver(
     target: &mut Target,
     app: &str,
     files: Files,
     record: Record,
     message: Option<&str>,
+    planned: Option<&Revision>,
     talk: &Talk,
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<Deployed, Error> {
     let told = record.clone();
-    let url = deploy::url(&files);
+    // The environment's own `url:` first, else where its public route answers.
+    let url = target.environment.url(app).or_else(|| deploy::url(&files));
     super::talk::around(target, &told, talk, warnings, |target| {
-        let delivered = target.deliver(app, files, &record, message)?;
+        let delivered = target.deliver(app, files, &record, message, planned)?;
         let revision = match &delivered {
             Delivered::Written { revision } => revision.clone(),
             Delivered::Unchanged => target.store.holding(&target.folder(app))?,
@@ -133,7 +141,7 @@ fn deliver(
 }
 
 /// A warning for each image of a git deployment that a tag, not a digest, names.
-fn unpinned(record: &Record) -> Vec<Diagnostic> {
+pub(super) fn unpinned(record: &Record) -> Vec<Diagnostic> {
     record
         .images
         .iter()
@@ -208,5 +216,5 @@ pub fn rollback(
     let (entry, mut files) = target.find(&app, to)?;
     files.retain(|name, _| !name.starts_with(".scoreline/"));
     let record = Record::rolled_back(&entry.record, &target.environment, &run, SystemTime::now());
-    deliver(&mut target, &app, files, record, message, talk, warnings)
+    deliver(&mut target, &app, files, record, message, None, talk, warnings)
 }

@@ -55,11 +55,7 @@ pub(super) fn load_for(
     provenance: Option<Provenance>,
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<Session, Error> {
-    let files = if inputs.files.is_empty() {
-        vec![PathBuf::from("score.yaml")]
-    } else {
-        inputs.files.clone()
-    };
+    let files = score_files(&inputs.files);
     let scores = score::load(&files);
     let baseline = load_baseline(inputs.platform.as_deref());
     // Report the problems of both inputs together.
@@ -93,6 +89,15 @@ pub(super) fn load_for(
         key: Key::from_env(),
         provenance: provenance.map(OnceCell::from).unwrap_or_default(),
     })
+}
+
+/// The Score files named, or ./score.yaml.
+pub(super) fn score_files(files: &[PathBuf]) -> Vec<PathBuf> {
+    if files.is_empty() {
+        vec![PathBuf::from("score.yaml")]
+    } else {
+        files.to_vec()
+    }
 }
 
 /// An app named on the command line: a DNS label, as app names are, and so never a path that

@@ -71,11 +71,7 @@ pub(super) fn around(
         .ok()
     });
     let result = deliver(target).and_then(|deployed| propose(target, deployed, talk, warnings));
-    let url = environment
-        .values
-        .get("url")
-        .and_then(|u| u.as_str())
-        .map(str::to_owned);
+    let url = result.as_ref().ok().and_then(|d| d.url.clone());
     if let Some(deployment) = deployment
         && let Err(e) = deployment.finish(result.is_ok(), url.as_deref())
     {

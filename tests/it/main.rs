@@ -7,6 +7,7 @@ mod support;
 mod baseline;
 mod build;
 mod canary;
+mod ci;
 mod cli;
 mod deploy;
 mod drivers;

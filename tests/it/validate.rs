@@ -126,10 +126,19 @@ fn errors_annotate_github_pull_requests() {
 #[test]
 fn gitlab_logs_show_the_location_first_without_colour() {
     let fixture = "tests/fixtures/invalid/port-quoted.yaml";
+    let summary = tempfile::tempdir().unwrap();
+    let summary = summary.path().join("summary.md");
     let out = Cli::new(["validate", fixture])
+        .arg("--summary")
+        .arg(&summary)
         .env("GITLAB_CI", "true")
         .run()
         .fails(2);
+    let written = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        written.contains(&format!("| {fixture}:8:13 | error | ")),
+        "{written}"
+    );
     let stderr = &out.stderr;
     let first = stderr.lines().next().unwrap();
     assert!(
@@ -149,8 +158,12 @@ fn gitlab_logs_show_the_location_first_without_colour() {
 #[test]
 fn colour_only_on_a_terminal_outside_ci_and_without_no_color() {
     let fixture = "tests/fixtures/invalid/port-quoted.yaml";
+    let summaries = tempfile::tempdir().unwrap();
     let on_terminal = |var: Option<(&str, &str)>| {
-        let cli = Cli::new(["validate", fixture]);
+        // Under GitLab the job summary goes to the working folder unless named.
+        let cli = Cli::new(["validate", fixture])
+            .arg("--summary")
+            .arg(summaries.path().join("summary.md"));
         let cli = match var {
             Some((name, value)) => cli.env(name, value),
             None => cli,

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use super::{Delivered, Entry, Files, Store, parse_record, read_folder};
+use super::{Delivered, Entry, Files, Revision, Store, parse_record, read_folder};
 use crate::deploy::error::Error;
 use crate::deploy::layout::Layout;
 use crate::deploy::record::{RECORD_FILE, Record};
@@ -104,6 +104,14 @@ impl Store for DirStore {
             .collect()
     }
 
+    /// A local folder's revision is its newest snapshot: each delivery adds one.
+    fn revision(&mut self, folder: &str) -> Result<Revision, Error> {
+        Ok(Revision {
+            tip: None,
+            folder: self.history(folder)?.into_iter().next().map(|e| e.revision),
+        })
+    }
+
     fn files_at(&mut self, folder: &str, entry: &Entry) -> Result<Files, Error> {
         let snapshot = read_snapshot(&self.root.join(folder).join(HISTORY).join(&entry.revision))?;
         let b64 = base64::engine::general_purpose::STANDARD;
@@ -126,8 +134,20 @@ impl Store for DirStore {
         files: &Files,
         id: &str,
         _message: &str,
+        planned: Option<&Revision>,
     ) -> Result<Delivered, Error> {
         let _turn = self.lock(folder)?;
+        if let Some(planned) = planned {
+            let now = self.revision(folder)?;
+            if now.folder != planned.folder {
+                return Err(Error::Moved {
+                    environment: String::new(),
+                    location: self.location(folder),
+                    planned: Box::new(planned.clone()),
+                    now: Box::new(now),
+                });
+            }
+        }
         let dir = self.root.join(folder);
         let previous = read_folder(&dir, &self.location(folder))?;
         if previous.as_ref().is_some_and(|(record, _)| record.id == id) {

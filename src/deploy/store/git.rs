@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{Delivered, Entry, Files, Store, parse_record, read_folder};
+use super::{Delivered, Entry, Files, Revision, Store, parse_record, read_folder};
 use crate::deploy::error::Error;
 use crate::deploy::git_cli::{Git, GitError};
 use crate::deploy::layout::Layout;
@@ -244,6 +244,11 @@ impl Store for GitStore {
             .to_owned())
     }
 
+    fn revision(&mut self, folder: &str) -> Result<Revision, Error> {
+        let git = self.checkout(false)?.clone();
+        revision(&git, folder).map_err(|e| self.failed(e))
+    }
+
     fn files_at(&mut self, folder: &str, entry: &Entry) -> Result<Files, Error> {
         let git = self.checkout(true)?.clone();
         let listing = git
@@ -280,9 +285,17 @@ impl Store for GitStore {
         files: &Files,
         id: &str,
         message: &str,
+        planned: Option<&Revision>,
     ) -> Result<Delivered, Error> {
         let shown = self.location(folder);
+        let git = self.checkout(false)?.clone();
+        let (repository, configured) = (self.describe(), self.configured.clone());
         self.commit_and_push(|repo| {
+            // Checked on each attempt's tip: a retry after a lost race refuses when the push
+            // that won changed this folder, and goes on when it changed only others.
+            if let Some(planned) = planned {
+                still_at(&git, folder, planned, &shown, &repository, &configured)?;
+            }
             let dir = repo.join(folder);
             // A record that cannot be read is no deployment of ours: its folder is replaced.
             if let Ok(Some((record, _))) = read_folder(&dir, &shown)
@@ -302,9 +315,13 @@ impl Store for GitStore {
         id: &str,
         message: &str,
         branch: &str,
+        planned: Option<&Revision>,
     ) -> Result<Delivered, Error> {
         let shown = self.location(folder);
         let git = self.checkout(false)?.clone();
+        if let Some(planned) = planned {
+            still_at(&git, folder, planned, &shown, &self.describe(), &self.configured)?;
+        }
         let dir = git.dir().join(folder);
         if let Ok(Some((record, _))) = read_folder(&dir, &shown)
             && record.id == id
@@ -388,6 +405,47 @@ fn write_files(dir: &Path, files: &Files, shown: &str) -> Result<(), Error> {
         std::fs::write(&path, content).map_err(|e| io(&name, e))?;
     }
     Ok(())
+}
+
+/// What `folder` holds in a checkout as it is now.
+fn revision(git: &Git, folder: &str) -> Result<Revision, GitError> {
+    let object = |spec: &str| -> Result<Option<String>, GitError> {
+        match git.run(&["rev-parse", "--verify", "--quiet", spec]) {
+            Ok(id) => Ok(Some(id.trim().to_owned())),
+            // Absent (a branch with no commit yet, a folder not there yet): `--quiet` fails
+            // without a word.
+            Err(GitError::Failed { stderr, .. }) if stderr.trim().is_empty() => Ok(None),
+            Err(e) => Err(e),
+        }
+    };
+    Ok(Revision {
+        tip: object("HEAD^{commit}")?,
+        folder: object(&format!("HEAD:{folder}"))?,
+    })
+}
+
+/// Refuses (`Error::Moved`) when `folder` in the checkout is no longer at the `planned` revision.
+fn still_at(
+    git: &Git,
+    folder: &str,
+    planned: &Revision,
+    shown: &str,
+    repository: &str,
+    configured: &str,
+) -> Result<(), Error> {
+    let now = revision(git, folder).map_err(|e| Error::Git {
+        repository: repository.to_owned(),
+        error: e.redirected(configured),
+    })?;
+    if now.folder == planned.folder {
+        return Ok(());
+    }
+    Err(Error::Moved {
+        environment: String::new(),
+        location: shown.to_owned(),
+        planned: Box::new(planned.clone()),
+        now: Box::new(now),
+    })
 }
 
 fn missing_branch(e: &GitError) -> bool {

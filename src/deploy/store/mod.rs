@@ -12,6 +12,7 @@ pub use git::GitStore;
 use super::error::Error;
 use super::layout::Layout;
 use super::record::{RECORD_FILE, Record};
+pub use super::revision::Revision;
 
 /// An app folder's files: path inside the folder → bytes.
 pub type Files = BTreeMap<String, Vec<u8>>;
@@ -58,22 +59,29 @@ pub trait Store {
             .unwrap_or_default())
     }
 
+    /// What `folder` holds now, as a plan binds it.
+    fn revision(&mut self, folder: &str) -> Result<Revision, Error>;
+
     /// The files of a past deployment.
     fn files_at(&mut self, folder: &str, entry: &Entry) -> Result<Files, Error>;
 
     /// Replaces `folder` with `files` (which include the record), unless it already holds the
-    /// deployment `id`. Other folders are never touched.
+    /// deployment `id`. Other folders are never touched. With `planned`, the folder must still
+    /// be at that revision where the change is applied (on every attempt, a retry's new tip
+    /// included), or nothing is written and the answer is `Error::Moved`.
     fn deliver(
         &mut self,
         folder: &str,
         files: &Files,
         id: &str,
         message: &str,
+        planned: Option<&Revision>,
     ) -> Result<Delivered, Error>;
 
     /// As `deliver`, but the change goes to `branch` (made anew from the delivery's branch,
     /// replacing what it held) instead of the delivery's branch, to be proposed for merging;
-    /// unchanged when the delivery's branch already holds the deployment.
+    /// unchanged when the delivery's branch already holds the deployment. `planned` as for
+    /// `deliver`.
     fn propose(
         &mut self,
         folder: &str,
@@ -81,8 +89,9 @@ pub trait Store {
         id: &str,
         message: &str,
         branch: &str,
+        planned: Option<&Revision>,
     ) -> Result<Delivered, Error> {
-        let _ = (folder, files, id, message, branch);
+        let _ = (folder, files, id, message, branch, planned);
         Err(Error::NotFound(
             "`mode: pull-request` needs a git delivery (`kind: git`)".into(),
         ))

@@ -51,6 +51,9 @@ fn pushed_shop() -> PushedShop {
         ],
     )
     .arg(&dotenv)
+    // Under GitLab the job summary goes to the working folder unless named: not the repository.
+    .arg("--summary")
+    .arg(work.path().join("summary.md"))
     .env("SOURCE_DATE_EPOCH", "1700000000")
     .env("GITLAB_CI", "true")
     .env("CI_PROJECT_URL", "https://gitlab.example.com/acme/shop")

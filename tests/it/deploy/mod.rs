@@ -6,6 +6,7 @@ mod concurrency;
 mod diff;
 mod history;
 mod local;
+mod plan;
 mod previews;
 mod promote;
 mod provenance;

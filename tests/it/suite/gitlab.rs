@@ -35,7 +35,7 @@ verify:
   stage: verify
   needs: [scoreline-build, staging-deploy]
   script:
-    - printf 'image=%s\nrecord=%s\nrevision=%s\nurl=%s\nchanged=%s\n' "$SCORELINE_IMAGE" "$SCORELINE_RECORD_ID" "$SCORELINE_REVISION" "$SCORELINE_ENVIRONMENT_URL" "$SCORELINE_CHANGED" > "$VERIFY_FILE"
+    - printf 'image=%s\nrecord=%s\nrevision=%s\nurl=%s\nchanged=%s\n' "$SCORELINE_IMAGE" "$SCORELINE_RECORD_ID" "$SCORELINE_REVISION" "$ENVIRONMENT_URL" "$SCORELINE_CHANGED" > "$VERIFY_FILE"
 "#;
 
 /// `gitlab-ci-local ARGS…` in `app`, jobs in the shell, scoreline and Node 22 first on PATH.
