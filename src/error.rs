@@ -111,7 +111,9 @@ impl From<crate::deploy::Error> for Error {
         match e {
             D::Refused(d) => Error::Refused(vec![d]),
             D::NotFound(_) | D::Layout(_) => Error::Usage(e.to_string()),
-            D::Git { .. } | D::Io(_) | D::Corrupt(_) => Error::Runtime(e.to_string()),
+            D::Git { .. } | D::Busy { .. } | D::Io(_) | D::Corrupt(_) => {
+                Error::Runtime(e.to_string())
+            }
         }
     }
 }
