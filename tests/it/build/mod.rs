@@ -10,6 +10,7 @@ mod dockerfile;
 mod push;
 mod runtime;
 mod tls;
+mod tokens;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
