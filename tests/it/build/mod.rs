@@ -8,6 +8,7 @@ mod cache;
 mod credentials;
 mod dockerfile;
 mod push;
+mod reproducible;
 mod runtime;
 mod tls;
 mod tokens;
