@@ -4,6 +4,7 @@
 
 mod concurrency;
 mod diff;
+mod flags;
 mod history;
 mod local;
 mod previews;
