@@ -15,6 +15,7 @@ mod remote;
 mod rollback;
 mod safety;
 mod secrets;
+mod settings;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
