@@ -147,3 +147,26 @@ fn layers_carry_no_owner_names_times_or_host_names_in_tar_or_gzip_headers() {
         "sorted, relative entries"
     );
 }
+
+/// Under GitHub Actions the pinned reference and digest are step outputs (`$GITHUB_OUTPUT`).
+#[test]
+fn a_build_under_github_actions_writes_image_and_digest_as_step_outputs() {
+    let registry = crate::support::registry::TestRegistry::start();
+    let work = tempfile::tempdir().unwrap();
+    let context = work.path().join("context");
+    fixed_context(&context);
+    let outputs = work.path().join("github_output");
+    std::fs::write(&outputs, "earlier=kept\n").unwrap();
+    let tag = format!("{}/acme/fixed:1", registry.host());
+    let out = build(&context, &["--tag", &tag, "--platform", "linux/amd64"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &outputs)
+        .run()
+        .success();
+    let pinned = out.stdout.lines().last().unwrap().to_owned();
+    assert_eq!(pinned, format!("{}/acme/fixed@{PINNED}", registry.host()));
+    assert_eq!(
+        std::fs::read_to_string(&outputs).unwrap(),
+        format!("earlier=kept\nimage={pinned}\ndigest={PINNED}\n")
+    );
+}

@@ -169,3 +169,18 @@ fn an_id_prefix_that_matches_several_deployments_is_refused_with_exit_2() {
         .stderr_has("sha256: matches several deployments of `shop`; give more of the id");
     assert_eq!(world.git(&["rev-parse", "main"]), head);
 }
+
+#[test]
+fn deploy_with_app_lands_in_that_apps_folder_and_record() {
+    let world = World::new();
+    world
+        .deploy_cli("staging", FIRST)
+        .args(["--app", "storefront"])
+        .run()
+        .success();
+    assert!(world.holds("staging/storefront") && !world.holds("staging/shop"));
+    let record = world.record("staging/storefront");
+    assert_eq!(record["app"], "storefront");
+    assert_eq!(record["workloads"][0]["name"], "shop");
+    assert!(world.last_commit().contains("deploy storefront to staging"));
+}
