@@ -29,7 +29,8 @@ use crate::image::oci::{self, Descriptor};
 
 const CREDENTIALS_HELP: &str = "check the credentials and their rights on the repository: REGISTRY_USERNAME/REGISTRY_PASSWORD (used only for the registries pushed to, or the one REGISTRY names), CI_REGISTRY_USER/CI_REGISTRY_PASSWORD, GITHUB_TOKEN (ghcr.io) or `docker login` (DOCKER_CONFIG)";
 
-/// Bytes read per upload request.
+/// Bytes read from disk at a time. The requests are oci-client's: it splits what the stream
+/// yields into PATCH bodies of at most 4 MiB (its `push_chunk_size`), which GHCR needs.
 const CHUNK: usize = 4 << 20;
 
 pub struct Registry {

@@ -184,6 +184,8 @@ pub struct Request {
     pub status: String,
     /// The user name of the request's Basic authorization, `bearer`, or `-` for none.
     pub user: String,
+    /// The size of the request's body.
+    pub bytes: u64,
 }
 
 impl Proxy {
@@ -202,6 +204,7 @@ impl Proxy {
                     path: words.next()?.into(),
                     status: words.next()?.into(),
                     user: words.next()?.into(),
+                    bytes: words.next()?.parse().ok()?,
                 })
             })
             .collect()
