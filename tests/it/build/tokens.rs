@@ -5,7 +5,7 @@
 
 use super::{base_context, build};
 use crate::support::Cli;
-use crate::support::registry::{TestRegistry, TokenServer};
+use crate::support::registry::{Request, TestRegistry, TokenServer};
 
 const USER: &str = "ci-bot";
 const PASSWORD: &str = "token-auth-pw-8c1f";
@@ -59,7 +59,7 @@ fn push_through(
     registry: &TestRegistry,
     repository: &str,
     proxy_args: &[&str],
-) -> (usize, Vec<crate::support::registry::Request>) {
+) -> (usize, Vec<Request>) {
     let proxy = registry.proxy(proxy_args);
     let work = tempfile::tempdir().unwrap();
     base_context(work.path());
@@ -70,19 +70,22 @@ fn push_through(
     (push_grants(tokens, repository), proxy.requests())
 }
 
+/// Under tokens valid for `lifetime` seconds, a push to `team/first` as usual, then one to
+/// `team/app` through a proxy that injects `fault`: the token requests for each push, what
+/// reached the registry the second time, and the token server.
+fn usual_then_faulted(lifetime: u32, fault: &str) -> (usize, usize, Vec<Request>, TokenServer) {
+    let tokens = TokenServer::start_with(USER, PASSWORD, lifetime);
+    let registry = TestRegistry::start_with_tokens(&tokens);
+    let (usual, _) = push_through(&tokens, &registry, "team/first", &[]);
+    let (grants, requests) = push_through(&tokens, &registry, "team/app", &[fault]);
+    (usual, grants, requests, tokens)
+}
+
 /// docker-registry accepts a token for 60 s past its `exp` (clock leeway), so the refusal a
 /// registry gives a token that ran out is the proxy's here: one 401 on the manifest upload.
 #[test]
 fn a_token_refused_mid_push_is_fetched_again_once_and_the_push_lands_fake_token_server() {
-    let tokens = TokenServer::start(USER, PASSWORD);
-    let registry = TestRegistry::start_with_tokens(&tokens);
-    let (usual, _) = push_through(&tokens, &registry, "team/first", &[]);
-    let (grants, requests) = push_through(
-        &tokens,
-        &registry,
-        "team/app",
-        &["--fail=PUT:/manifests/:401:1"],
-    );
+    let (usual, grants, requests, tokens) = usual_then_faulted(300, "--fail=PUT:/manifests/:401:1");
     assert_eq!(grants, usual + 1, "{:?}", tokens.requests());
     let puts: Vec<&str> = requests
         .iter()
@@ -97,15 +100,7 @@ fn a_token_refused_mid_push_is_fetched_again_once_and_the_push_lands_fake_token_
 /// one is fetched before the manifest goes up.
 #[test]
 fn a_token_that_runs_out_during_a_push_is_replaced_fake_token_server() {
-    let tokens = TokenServer::start_with(USER, PASSWORD, 1);
-    let registry = TestRegistry::start_with_tokens(&tokens);
-    let (usual, _) = push_through(&tokens, &registry, "team/first", &[]);
-    let (grants, requests) = push_through(
-        &tokens,
-        &registry,
-        "team/app",
-        &["--fail=PUT:/manifests/:503:5"],
-    );
+    let (usual, grants, requests, tokens) = usual_then_faulted(1, "--fail=PUT:/manifests/:503:5");
     assert!(grants > usual, "{usual} {grants} {:?}", tokens.requests());
     assert!(
         !requests

@@ -198,17 +198,24 @@ fn assert_backoff(sleeps: &[u64]) {
     }
 }
 
-#[test]
-fn a_deploy_that_loses_39_races_in_a_row_lands_on_its_40th_push() {
+/// A deploy of the shop to throwaway (deployed once before) that loses `races` races in a row:
+/// it pushed 40 times and waited the backoff between them. Its outcome, and the commits before.
+fn deploy_losing(races: u32) -> (World, crate::support::Outcome, usize) {
     let world = World::new();
     world.deploy("throwaway", "x:0").success();
     let before = world.commits();
-    let pushes = lose_races(&world, 39);
+    let pushes = lose_races(&world, races);
     let (outcome, sleeps) = deploy_without_waiting(&world);
-    outcome.success();
     assert_eq!(std::fs::read_to_string(&pushes).unwrap().trim(), "40");
     assert_eq!(sleeps.len(), 39, "{sleeps:?}");
     assert_backoff(&sleeps);
+    (world, outcome, before)
+}
+
+#[test]
+fn a_deploy_that_loses_39_races_in_a_row_lands_on_its_40th_push() {
+    let (world, outcome, before) = deploy_losing(39);
+    outcome.success();
     // The 39 commits of the "other deploys", then this one, on top of them.
     assert_eq!(world.commits(), before + 40);
     assert!(world.last_commit().contains("deploy shop to throwaway"));
@@ -217,17 +224,10 @@ fn a_deploy_that_loses_39_races_in_a_row_lands_on_its_40th_push() {
 
 #[test]
 fn a_deploy_that_loses_40_races_in_a_row_gives_up_saying_the_branch_kept_moving() {
-    let world = World::new();
-    world.deploy("throwaway", "x:0").success();
-    let before = world.commits();
-    let pushes = lose_races(&world, 40);
-    let (outcome, sleeps) = deploy_without_waiting(&world);
+    let (world, outcome, before) = deploy_losing(40);
     let failed = outcome.fails(1);
     failed.stderr_has("another push landed first on each of 40 attempts, so nothing was delivered; run the deploy again");
     failed.stderr_has("cannot lock ref 'refs/heads/main'");
-    assert_eq!(std::fs::read_to_string(&pushes).unwrap().trim(), "40");
-    assert_eq!(sleeps.len(), 39, "{sleeps:?}");
-    assert_backoff(&sleeps);
     assert_eq!(world.commits(), before + 40);
     assert!(world.last_commit().contains("another deploy 40"));
 }
