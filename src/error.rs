@@ -120,7 +120,9 @@ impl From<crate::deploy::Error> for Error {
                 ),
             ]),
             D::NotFound(_) | D::Layout(_) | D::Plan(_) => Error::Usage(e.to_string()),
-            D::Git { .. } | D::Io(_) | D::Corrupt(_) => Error::Runtime(e.to_string()),
+            D::Git { .. } | D::Busy { .. } | D::Io(_) | D::Corrupt(_) => {
+                Error::Runtime(e.to_string())
+            }
         }
     }
 }

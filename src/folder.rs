@@ -1,5 +1,5 @@
 //! Replacing a folder's contents atomically: everything is written into a sibling folder first
-//! and swapped in, so a failure at any point leaves the previous contents as they were.
+//! and swapped in (see `swap`), so a failure at any point leaves the previous contents as they were.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -76,14 +76,7 @@ pub fn replace_with(
         std::fs::create_dir(&staging).map_err(io(&staging))?;
         fill(&staging)?;
         if out.exists() {
-            let retired = parent.join(format!(".{stem}.old-{unique}"));
-            std::fs::rename(out, &retired).map_err(io(out))?;
-            if let Err(e) = std::fs::rename(&staging, out) {
-                // Put the previous contents back before reporting.
-                let _ = std::fs::rename(&retired, out);
-                return Err(FolderError::Io(out.to_path_buf(), e));
-            }
-            let _ = std::fs::remove_dir_all(&retired);
+            swap(&staging, out, &parent.join(format!(".{stem}.old-{unique}")))?;
         } else {
             std::fs::rename(&staging, out).map_err(io(out))?;
         }
@@ -109,8 +102,69 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), FolderError> {
     Ok(())
 }
 
+/// Puts the folder `staging` in place of the existing `out`. On Linux one `renameat2` with
+/// `RENAME_EXCHANGE` swaps the two names at once, so `out` is always either the previous or the
+/// new contents, whole; the previous ones, now under `staging`'s name, are removed (or, after a
+/// kill, swept by the next run). Where that cannot be done (another system, or a filesystem that
+/// answers EINVAL or ENOSYS, such as some network ones) it takes two renames, `out` to `retired`
+/// then `staging` to `out`: between them `out` does not exist, and a run killed there leaves
+/// the previous contents in `retired`, which the next run puts back (`recover`).
+fn swap(staging: &Path, out: &Path, retired: &Path) -> Result<(), FolderError> {
+    match exchange(staging, out) {
+        Ok(()) => {
+            let _ = std::fs::remove_dir_all(staging);
+            return Ok(());
+        }
+        Err(e) if !matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {
+            return Err(FolderError::Io(out.to_path_buf(), e));
+        }
+        Err(_) => {}
+    }
+    std::fs::rename(out, retired).map_err(|e| FolderError::Io(out.to_path_buf(), e))?;
+    if let Err(e) = std::fs::rename(staging, out) {
+        // Put the previous contents back before reporting.
+        let _ = std::fs::rename(retired, out);
+        return Err(FolderError::Io(out.to_path_buf(), e));
+    }
+    let _ = std::fs::remove_dir_all(retired);
+    Ok(())
+}
+
+/// Exchanges the names `a` and `b` in one step (`renameat2(RENAME_EXCHANGE)`, Linux 3.15+),
+/// through the raw system call so that it builds against musl as well as glibc.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c =
+        |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(std::io::Error::other);
+    let (a, b) = (c(a)?, c(b)?);
+    // SAFETY: both are NUL-terminated paths that live across the call; the call reads them only.
+    let result = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Elsewhere there is no exchange: `swap` takes its two renames.
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::from_raw_os_error(libc::ENOSYS))
+}
+
 /// Clears what a killed run left beside `out` (named `.{stem}.new-…` and `.{stem}.old-…`, see
-/// `scratch`): a run killed between its two renames left no `out` and the previous contents
+/// `scratch`): a run killed between the two renames of `swap`'s fallback left no `out` and the
+/// previous contents
 /// in `.old-…`, which are put back first (when `ours` says scoreline wrote them); the rest is
 /// removed.
 fn recover(out: &Path, parent: &Path, stem: &str, ours: &impl Fn(&Path) -> bool) {

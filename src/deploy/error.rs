@@ -11,6 +11,15 @@ pub enum Error {
     Refused(Diagnostic),
     #[error("environment repository {repository}: {error}")]
     Git { repository: String, error: GitError },
+    /// Every push lost its race: the branch moved on before each one landed.
+    #[error(
+        "environment repository {repository}: another push landed first on each of {attempts} attempts, so nothing was delivered; run the deploy again (or find what pushes to the branch this often). The last refusal: {error}"
+    )]
+    Busy {
+        repository: String,
+        attempts: u32,
+        error: GitError,
+    },
     #[error("{0}")]
     Io(String),
     #[error("{0}")]

@@ -157,3 +157,36 @@ fn the_example_platform_validates() {
         .success();
     out.stderr_has("examples/platform: OK (4 environments,");
 }
+
+#[test]
+fn export_as_json_lists_the_files_it_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("platform");
+    let out: serde_json::Value = Cli::new(["baseline", "export", "--output", "json"])
+        .arg(&folder)
+        .run()
+        .success()
+        .json();
+    let listed: Vec<String> = out["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_owned())
+        .collect();
+    let mut written: Vec<String> = snapshot(&folder)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    written.sort();
+    let mut relative: Vec<String> = listed
+        .iter()
+        .map(|f| {
+            f.strip_prefix(&format!("{}/", folder.display()))
+                .unwrap_or(f)
+                .to_owned()
+        })
+        .collect();
+    relative.sort();
+    assert!(written.len() > 3, "{written:?}");
+    assert_eq!(relative, written, "{out:#}");
+}

@@ -374,3 +374,40 @@ fn explain_as_json_marks_the_selected_definition() {
         .collect();
     assert_eq!(selected, vec!["postgres-managed"]);
 }
+
+/// `--app` names the app that criteria `{app: …}` match (default: the first workload's name).
+#[test]
+fn explain_with_app_selects_the_definitions_for_that_app() {
+    let dir = tempfile::tempdir().unwrap();
+    write_files(
+        dir.path(),
+        &[
+            (
+                "score.yaml",
+                "apiVersion: score.dev/v1b1\nmetadata: {name: web}\ncontainers: {main: {image: busybox}}\nresources:\n  cache: {type: redis}\n",
+            ),
+            (
+                "platform/environments.yaml",
+                "environments:\n  - {name: development, type: development, namespace: dev}\n",
+            ),
+            (
+                "platform/resources/redis.yaml",
+                "apiVersion: scoreline.dev/v1\nkind: ResourceDefinition\nmetadata: {name: shared-redis}\nspec:\n  type: redis\n  driver: static\n  criteria: [{}]\n  outputs: {host: shared}\n---\napiVersion: scoreline.dev/v1\nkind: ResourceDefinition\nmetadata: {name: billing-redis}\nspec:\n  type: redis\n  driver: static\n  criteria: [{app: billing}]\n  outputs: {host: billing}\n",
+            ),
+        ],
+    );
+    let explain = |extra: &[&str]| {
+        Cli::new(["resources", "explain", "--platform", "platform"])
+            .args(extra)
+            .dir(dir.path())
+            .run()
+            .success()
+    };
+    let default = explain(&[]);
+    default.stderr_has("✔ shared-redis");
+    default.stderr_has("· billing-redis");
+    let billing = explain(&["--app", "billing"]);
+    billing.stderr_has("✔ billing-redis");
+    billing.stderr_has("selected by rule 1 {app: billing} [app]");
+    billing.stderr_has("· shared-redis");
+}

@@ -275,9 +275,23 @@ fn hostile_sizes_are_refused_quickly() {
     )
     .unwrap();
 
+    // A "billion laughs": 12 levels of ten aliases of the level below (10^12 nodes expanded).
+    let bomb = dir.path().join("bomb.yaml");
+    let mut text =
+        String::from("apiVersion: score.dev/v1b1\nl0: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for level in 1..12 {
+        let below = format!("*l{}", level - 1);
+        text.push_str(&format!(
+            "l{level}: &l{level} [{}]\n",
+            vec![below; 10].join(", ")
+        ));
+    }
+    std::fs::write(&bomb, text).unwrap();
+
     for (file, message) in [
         (&huge, "larger than the 4 MiB limit"),
         (&deep, "nesting is deeper than 100 levels"),
+        (&bomb, "more than 1000000 nodes"),
     ] {
         validate_quickly(file, Duration::from_secs(30), 2, message);
     }

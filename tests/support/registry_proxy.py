@@ -4,9 +4,10 @@
 Usage: registry_proxy.py UPSTREAM_PORT LOG_FILE PORT_FILE [--faults] [--refuse=METHOD:SUBSTRING]
        [--fail=METHOD:SUBSTRING:STATUS[:TIMES]]
 
-- Every request is logged to LOG_FILE as `METHOD PATH?QUERY STATUS USER` (one line, flushed), so
-  a test can count what reached the registry (blob uploads, mounts, manifest puts); USER is the
-  user name of a Basic Authorization header, `bearer` for a token, `-` for none (never a secret).
+- Every request is logged to LOG_FILE as `METHOD PATH?QUERY STATUS USER BYTES` (one line,
+  flushed), so a test can count what reached the registry (blob uploads, mounts, manifest puts)
+  and how big each request body was; USER is the user name of a Basic Authorization header,
+  `bearer` for a token, `-` for none (never a secret).
 - With --faults, the first request of each kind (method + path, upload session ids left out)
   fails, in turn with a 503, a 429 with Retry-After, and a connection closed without an answer:
   every call a client makes meets one transient failure and must retry.
@@ -71,7 +72,7 @@ class Proxy(BaseHTTPRequestHandler):
             return "(malformed)"
 
     def record(self, status):
-        LOG.write(f"{self.command} {self.path} {status} {self.user()}\n")
+        LOG.write(f"{self.command} {self.path} {status} {self.user()} {getattr(self, 'sent', 0)}\n")
 
     def answer(self, status, headers=(), body=b""):
         # Logged before the client can see the answer, so a test reading the log right after
@@ -110,6 +111,7 @@ class Proxy(BaseHTTPRequestHandler):
 
     def handle_any(self):
         body = self.body()
+        self.sent = len(body)
         status = self.repeated_failure()
         if status is not None:
             return self.answer(status, [("Content-Type", "text/plain")], b"injected by --fail")

@@ -154,6 +154,13 @@ impl GitStore {
                     std::thread::sleep(backoff(attempt));
                     self.refresh(&git)?;
                 }
+                Err(e) if e.is_race() => {
+                    return Err(Error::Busy {
+                        repository: self.describe(),
+                        attempts: ATTEMPTS,
+                        error: e,
+                    });
+                }
                 Err(e) => return Err(self.failed(e)),
             }
         }

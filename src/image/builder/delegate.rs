@@ -409,7 +409,16 @@ async fn shape<E>(
 
 /// Runs the builder with its output on our stderr (stdout is for the result).
 fn execute(builder: Builder, args: &[String]) -> Result<(), BuildError> {
-    let status = Command::new(builder.program())
+    let mut command = Command::new(builder.program());
+    // buildah and podman take $DOCKER_CONFIG/config.json as their auth file when DOCKER_CONFIG
+    // is set, and refuse to push when it does not exist (`checking authfile`): a DOCKER_CONFIG
+    // without one holds no logins, so they get none from it.
+    if std::env::var_os("DOCKER_CONFIG")
+        .is_some_and(|dir| !Path::new(&dir).join("config.json").is_file())
+    {
+        command.env_remove("DOCKER_CONFIG");
+    }
+    let status = command
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::from(std::io::stderr()))

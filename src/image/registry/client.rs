@@ -13,6 +13,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use http::HeaderValue;
 use http::header::{AUTHORIZATION, CONTENT_LENGTH, LOCATION};
+use oci_client::RegistryOperation::{Pull, Push};
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth;
@@ -28,7 +29,8 @@ use crate::image::oci::{self, Descriptor};
 
 const CREDENTIALS_HELP: &str = "check the credentials and their rights on the repository: REGISTRY_USERNAME/REGISTRY_PASSWORD (used only for the registries pushed to, or the one REGISTRY names), CI_REGISTRY_USER/CI_REGISTRY_PASSWORD, GITHUB_TOKEN (ghcr.io) or `docker login` (DOCKER_CONFIG)";
 
-/// Bytes read per upload request.
+/// Bytes read from disk at a time. The requests are oci-client's: it splits what the stream
+/// yields into PATCH bodies of at most 4 MiB (its `push_chunk_size`), which GHCR needs.
 const CHUNK: usize = 4 << 20;
 
 pub struct Registry {
@@ -175,15 +177,39 @@ impl Registry {
             .map_err(|e| self.error(e))
     }
 
+    /// Runs `op` with retries (`retry`). When the registry refuses its token (401: the token ran
+    /// out, by the registry's clock, or was revoked, before oci-client's cache let it go), a
+    /// new one is fetched once and `op` runs again: a long push outlives its first token.
+    async fn call<T, F, Fut>(
+        &self,
+        repository: &Reference,
+        operation: oci_client::RegistryOperation,
+        mut op: F,
+    ) -> Result<T, OciDistributionError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, OciDistributionError>>,
+    {
+        match retry(&mut op).await {
+            Err(e) if unauthorized(&e) => {
+                retry(|| self.client.auth(repository, &self.auth, operation)).await?;
+                retry(op).await
+            }
+            done => done,
+        }
+    }
+
     /// Whether the repository has the blob.
     pub async fn has_blob(
         &self,
         repository: &Reference,
         digest: &str,
     ) -> Result<bool, RegistryError> {
-        retry(|| self.client.blob_exists(repository, digest))
-            .await
-            .map_err(|e| self.error(e))
+        self.call(repository, Pull, || {
+            self.client.blob_exists(repository, digest)
+        })
+        .await
+        .map_err(|e| self.error(e))
     }
 
     /// Mounts a blob from another repository of this registry; false when the registry does not.
@@ -261,7 +287,7 @@ impl Registry {
         blob: &Blob,
         sent: Arc<dyn Fn(u64) + Send + Sync>,
     ) -> Result<(), RegistryError> {
-        retry(|| async {
+        self.call(repository, Push, || async {
             sent(0);
             let file = tokio::fs::File::open(&blob.path).await?;
             let progress = sent.clone();
@@ -309,7 +335,7 @@ impl Registry {
         let content_type =
             HeaderValue::from_str(media_type).expect("media types are header values");
         let body = Bytes::copy_from_slice(bytes);
-        retry(|| {
+        self.call(reference, Push, || {
             self.client
                 .push_manifest_raw(reference, body.clone(), content_type.clone())
         })
@@ -323,12 +349,13 @@ impl Registry {
         &self,
         reference: &Reference,
     ) -> Result<(Vec<u8>, String), RegistryError> {
-        let (bytes, digest) = retry(|| {
-            self.client
-                .pull_manifest_raw(reference, &self.auth, oci::ACCEPTED)
-        })
-        .await
-        .map_err(|e| self.error(e))?;
+        let (bytes, digest) = self
+            .call(reference, Pull, || {
+                self.client
+                    .pull_manifest_raw(reference, &self.auth, oci::ACCEPTED)
+            })
+            .await
+            .map_err(|e| self.error(e))?;
         Ok((bytes.to_vec(), digest))
     }
 
@@ -345,7 +372,7 @@ impl Registry {
             size: descriptor.size as i64,
             ..Default::default()
         };
-        retry(|| async {
+        self.call(repository, Pull, || async {
             let file = tempfile::Builder::new().prefix("base-").tempfile_in(dir)?;
             let (std_file, path) = file.keep().map_err(|e| e.error)?;
             let mut out = tokio::fs::File::from_std(std_file);
@@ -370,6 +397,20 @@ impl Registry {
         })
         .await
         .map_err(|e| self.error(e))
+    }
+}
+
+/// A 401: the registry wants other (or fresh) credentials.
+fn unauthorized(e: &OciDistributionError) -> bool {
+    match e {
+        OciDistributionError::UnauthorizedError { .. }
+        | OciDistributionError::ServerError { code: 401, .. } => true,
+        OciDistributionError::RequestError(r) => r.status().is_some_and(|s| s == 401),
+        OciDistributionError::RegistryError { envelope, .. } => envelope
+            .errors
+            .iter()
+            .any(|x| x.code == oci_client::errors::OciErrorCode::Unauthorized),
+        _ => false,
     }
 }
 

@@ -8,8 +8,10 @@ mod cache;
 mod credentials;
 mod dockerfile;
 mod push;
+mod reproducible;
 mod runtime;
 mod tls;
+mod tokens;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

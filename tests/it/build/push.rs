@@ -550,3 +550,39 @@ fn a_push_to_two_repositories_that_fails_in_the_second_tags_neither() {
         );
     }
 }
+
+/// GHCR refuses request bodies over 4 MiB: a 10 MiB layer that does not compress goes up in
+/// PATCH requests of at most 4 MiB each.
+#[test]
+fn a_big_layer_is_uploaded_in_requests_of_at_most_4_mib() {
+    let registry = TestRegistry::start();
+    let proxy = registry.proxy(&[]);
+    let work = tempfile::tempdir().unwrap();
+    let context = work.path().join("big");
+    // xorshift: bytes gzip cannot shrink.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let noise: Vec<u8> = (0..10 << 20)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    crate::support::write_files(
+        &context,
+        &[("Dockerfile", "FROM scratch\nCOPY noise /noise\n")],
+    );
+    std::fs::write(context.join("noise"), &noise).unwrap();
+    let tag = format!("{}/acme/big:1", proxy.host());
+    build(&context, &["--tag", &tag]).run().success();
+    let patches: Vec<u64> = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PATCH")
+        .map(|r| r.bytes)
+        .collect();
+    assert!(patches.len() >= 3, "{patches:?}");
+    assert!(patches.iter().all(|&b| b <= 4 << 20), "{patches:?}");
+    assert!(patches.iter().sum::<u64>() > 10 << 20, "{patches:?}");
+}

@@ -207,3 +207,71 @@ fn a_run_build_with_nowhere_to_put_the_image_never_asks_podman_fake_podman() {
         "podman is not asked to build what goes nowhere"
     );
 }
+
+/// The RUN hand-off with the real buildah (Debian's), daemonless as root: its storage in the
+/// test's folder with the vfs driver (`CONTAINERS_STORAGE_CONF`) and chroot isolation
+/// (`BUILDAH_ISOLATION`), as a CI container without user namespaces runs it. The base image is
+/// a static busybox as `/bin/sh`, built by scoreline and pushed to a real registry; the app's
+/// Dockerfile RUNs a shell command on it, and what it wrote is read back from the pushed image.
+/// (`docker buildx` is not tested for real: it needs a Docker daemon or a remote BuildKit,
+/// which this machine's kind cannot run.)
+#[test]
+fn run_is_handed_to_the_real_buildah_and_what_it_ran_is_in_the_pushed_image() {
+    let registry = TestRegistry::start();
+    let work = tempfile::tempdir().unwrap();
+    let base = work.path().join("base");
+    std::fs::create_dir_all(&base).unwrap();
+    std::fs::copy("/bin/busybox", base.join("busybox")).expect("busybox-static is installed");
+    write_files(
+        &base,
+        &[("Dockerfile", "FROM scratch\nCOPY busybox /bin/sh\n")],
+    );
+    let base_tag = format!("{}/platform/shell:1", registry.host());
+    build(&base, &["--tag", &base_tag]).run().success();
+
+    let app = work.path().join("app");
+    write_files(
+        &app,
+        &[(
+            "Dockerfile",
+            &format!(
+                "FROM {base_tag}\nARG GREETING\nRUN echo \"$GREETING from RUN\" > /greeting.txt\n"
+            ),
+        )],
+    );
+    let storage = work.path().join("storage.conf");
+    std::fs::write(
+        &storage,
+        format!(
+            "[storage]\ndriver = \"vfs\"\ngraphroot = \"{0}/graph\"\nrunroot = \"{0}/run\"\n",
+            work.path().display()
+        ),
+    )
+    .unwrap();
+    let tag = format!("{}/acme/app:1", registry.host());
+    let built: Value = build(
+        &app,
+        &[
+            "--tag",
+            &tag,
+            "--build-arg",
+            "GREETING=hello",
+            "--output",
+            "json",
+        ],
+    )
+    .env("CONTAINERS_STORAGE_CONF", &storage)
+    .env("BUILDAH_ISOLATION", "chroot")
+    .limit(std::time::Duration::from_secs(300))
+    .run()
+    .success()
+    .json();
+    let pushed = inspect(&tag, &[]);
+    assert_eq!(built["digest"], pushed["Digest"]);
+    let root = super::unpack(&tag, work.path());
+    assert_eq!(
+        std::fs::read_to_string(root.join("greeting.txt")).unwrap(),
+        "hello from RUN\n"
+    );
+    assert!(root.join("bin/sh").is_file(), "the base's layer is there");
+}

@@ -4,6 +4,7 @@
 
 mod concurrency;
 mod diff;
+mod flags;
 mod history;
 mod local;
 mod plan;
@@ -15,6 +16,7 @@ mod remote;
 mod rollback;
 mod safety;
 mod secrets;
+mod settings;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

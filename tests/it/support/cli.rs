@@ -97,21 +97,38 @@ impl Cli {
             .map(|a| format!("'{}'", a.to_str().unwrap().replace('\'', "'\\''")))
             .collect::<Vec<_>>()
             .join(" ");
-        let mut script = Command::new("script");
-        script
-            .args(["-qec", &line, "/dev/null"])
-            .current_dir(
-                self.cmd
-                    .get_current_dir()
-                    .expect("Cli::new sets the folder"),
-            )
-            .env_clear();
+        let mut script = self.around("script");
+        script.args(["-qec", &line, "/dev/null"]);
+        Outcome::of(&mut script, self.limit)
+    }
+
+    /// Runs it to completion as the last arguments of `wrapper` (a program and its first
+    /// arguments, such as `strace -e inject=…` or `sh -c 'ulimit …; exec "$@"' sh`), with the
+    /// same folder and environment.
+    pub fn run_through<S: AsRef<OsStr>>(self, wrapper: impl IntoIterator<Item = S>) -> Outcome {
+        let mut wrapper = wrapper.into_iter();
+        let mut cmd = self.around(wrapper.next().expect("a wrapper names its program"));
+        cmd.args(wrapper)
+            .arg(self.cmd.get_program())
+            .args(self.cmd.get_args());
+        Outcome::of(&mut cmd, self.limit)
+    }
+
+    /// `program` in this run's folder and environment (and nothing else of the test's).
+    fn around(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.current_dir(
+            self.cmd
+                .get_current_dir()
+                .expect("Cli::new sets the folder"),
+        )
+        .env_clear();
         for (name, value) in self.cmd.get_envs() {
             if let Some(value) = value {
-                script.env(name, value);
+                cmd.env(name, value);
             }
         }
-        Outcome::of(&mut script, self.limit)
+        cmd
     }
 
     /// Starts it (no standard input, output captured) without waiting: for runs side by side.

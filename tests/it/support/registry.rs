@@ -122,8 +122,13 @@ pub struct TokenServer {
 }
 
 impl TokenServer {
-    /// Grants `user`/`password` every scope asked for.
+    /// Grants `user`/`password` every scope asked for, in tokens valid for 300 s.
     pub fn start(user: &str, password: &str) -> TokenServer {
+        Self::start_with(user, password, 300)
+    }
+
+    /// Grants `user`/`password` every scope asked for, in tokens valid for `lifetime` seconds.
+    pub fn start_with(user: &str, password: &str, lifetime: u32) -> TokenServer {
         let dir = tempfile::tempdir().unwrap();
         let out = Command::new("openssl")
             .current_dir(dir.path())
@@ -139,11 +144,12 @@ impl TokenServer {
         );
         let (key, certificate) = (dir.path().join("key.pem"), dir.path().join("cert.pem"));
         let login = format!("{user}:{password}");
+        let lifetime = format!("--lifetime={lifetime}");
         let server = ScriptServer::start(
             "token_server.py",
             dir,
             &[key.as_os_str(), certificate.as_os_str()],
-            &[OsStr::new(&login)],
+            &[OsStr::new(&login), OsStr::new(&lifetime)],
             &[],
         );
         TokenServer {
@@ -153,7 +159,7 @@ impl TokenServer {
         }
     }
 
-    /// Every token request: the user (`-` for none) and the scopes asked for.
+    /// Every token request: the user (`-` for none, `!USER` refused) and the scopes asked for.
     pub fn requests(&self) -> Vec<Vec<String>> {
         self.server
             .log()
@@ -178,6 +184,8 @@ pub struct Request {
     pub status: String,
     /// The user name of the request's Basic authorization, `bearer`, or `-` for none.
     pub user: String,
+    /// The size of the request's body.
+    pub bytes: u64,
 }
 
 impl Proxy {
@@ -196,6 +204,7 @@ impl Proxy {
                     path: words.next()?.into(),
                     status: words.next()?.into(),
                     user: words.next()?.into(),
+                    bytes: words.next()?.parse().ok()?,
                 })
             })
             .collect()
