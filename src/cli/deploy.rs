@@ -99,13 +99,14 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<(), Error> {
         }
         None => {
             let images = Images::parse(&args.images).map_err(|e| Error::Usage(e.to_string()))?;
-            flow::load(&args.inputs.inputs(), &mut warnings)
-                .and_then(|session| session.deploy(
+            flow::load(&args.inputs.inputs(), &mut warnings).and_then(|session| {
+                session.deploy(
                     &images,
                     args.message.as_deref(),
                     &args.talk.talk(),
                     &mut warnings,
-                ))
+                )
+            })
         }
     };
     reporter.warnings(&warnings);

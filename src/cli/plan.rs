@@ -57,6 +57,15 @@ pub struct Args {
     /// Exit 4 when some environment would change (for CI gates).
     #[arg(long)]
     exit_code: bool,
+
+    /// Post the plan on the CI run's pull/merge request: one comment per environment, edited in
+    /// place on the next run (GitHub: GITHUB_TOKEN or GH_TOKEN; GitLab: GITLAB_TOKEN).
+    #[arg(long)]
+    comment: bool,
+
+    /// Also write the outputs as a dotenv file (GitLab `artifacts:reports:dotenv`).
+    #[arg(long, value_name = "FILE")]
+    dotenv: Option<PathBuf>,
 }
 
 pub fn run(args: Args, reporter: &Reporter) -> Result<Outcome, Error> {
@@ -102,6 +111,19 @@ pub fn run(args: Args, reporter: &Reporter) -> Result<Outcome, Error> {
     if let Some(out) = &args.out {
         plan.write(out)?;
     }
+    if args.comment {
+        let mut told = Vec::new();
+        flow::comment_plan(plan, &mut told);
+        reporter.warnings(&told);
+    }
+    let plan_file = args.out.as_ref().map(|p| p.display().to_string());
+    super::outputs(
+        &[
+            ("changed", plan.has_changes().to_string()),
+            ("plan", plan_file.unwrap_or_default()),
+        ],
+        args.dotenv.as_deref(),
+    )?;
     if reporter.format == OutputFormat::Json {
         reporter.json(plan);
     } else {

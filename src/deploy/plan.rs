@@ -220,6 +220,23 @@ impl Plan {
 }
 
 impl EnvironmentPlan {
+    /// This environment's part of the plan as Markdown, for its own pull request comment: a
+    /// heading, the verdict, then as in `Plan::markdown` (cut to `limit` bytes the same way).
+    pub fn markdown(&self, limit: usize, job_url: Option<&str>) -> String {
+        let mut doc = Markdown::new();
+        doc.heading(
+            3,
+            &format!(
+                "Plan for `{}` in `{}`",
+                cell(&self.app),
+                cell(&self.environment)
+            ),
+        );
+        doc.paragraph(&self.verdict());
+        self.describe(&mut doc);
+        doc.render(limit, &summary::job_note(job_url))
+    }
+
     /// One line: the environment and what deploying would do there.
     pub fn verdict(&self) -> String {
         let env = format!("`{}`", cell(&self.environment));

@@ -150,10 +150,9 @@ impl Target {
         let folder = self.folder(app);
         let message = commit_message(record, extra);
         let delivered = match self.proposal_branch(app) {
-            Some(branch) => {
-                self.store
-                    .propose(&folder, &files, &record.id, &message, &branch, planned)
-            }
+            Some(branch) => self
+                .store
+                .propose(&folder, &files, &record.id, &message, &branch, planned),
             None => self
                 .store
                 .deliver(&folder, &files, &record.id, &message, planned),

@@ -56,14 +56,17 @@ impl Session {
         if staged.target.kind == DeliveryKind::Git {
             warnings.extend(unpinned(&staged.record));
         }
+        let terms = Terms {
+            message,
+            planned: None,
+            talk,
+        };
         deliver(
             &mut staged.target,
             &self.app,
             staged.files,
             staged.record,
-            message,
-            None,
-            talk,
+            &terms,
             warnings,
         )
     }
@@ -107,18 +110,29 @@ impl Session {
     }
 }
 
-/// Delivers a recorded deployment of `app` to `target` (with `planned`, only while its folder
-/// is still at that revision), telling the forge as `talk` says.
+/// What a delivery is asked beyond its files: the user's text for the change, the revision a
+/// plan found the app folder at (delivered only while it is still there), what the forge is told.
+#[derive(Clone, Copy)]
+pub(super) struct Terms<'a> {
+    pub message: Option<&'a str>,
+    pub planned: Option<&'a Revision>,
+    pub talk: &'a Talk,
+}
+
+/// Delivers a recorded deployment of `app` to `target` on `terms`.
 pub(super) fn deliver(
     target: &mut Target,
     app: &str,
     files: Files,
     record: Record,
-    message: Option<&str>,
-    planned: Option<&Revision>,
-    talk: &Talk,
+    terms: &Terms,
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<Deployed, Error> {
+    let Terms {
+        message,
+        planned,
+        talk,
+    } = *terms;
     let told = record.clone();
     // The environment's own `url:` first, else where its public route answers.
     let url = target.environment.url(app).or_else(|| deploy::url(&files));
@@ -216,5 +230,10 @@ pub fn rollback(
     let (entry, mut files) = target.find(&app, to)?;
     files.retain(|name, _| !name.starts_with(".scoreline/"));
     let record = Record::rolled_back(&entry.record, &target.environment, &run, SystemTime::now());
-    deliver(&mut target, &app, files, record, message, None, talk, warnings)
+    let terms = Terms {
+        message,
+        planned: None,
+        talk,
+    };
+    deliver(&mut target, &app, files, record, &terms, warnings)
 }

@@ -17,5 +17,5 @@ pub use deployed::Deployed;
 pub use environment::history;
 pub use plan::{PlanRequest, Planned, deploy_plan, plan};
 pub use session::{Inputs, Session, load};
-pub use talk::Talk;
+pub use talk::{Talk, comment_plan};
 pub use teardown::{destroy, gc};

@@ -7,10 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::delivery::{deliver, unpinned};
+use super::delivery::{Terms, deliver, unpinned};
 use super::deployed::Deployed;
-use super::talk::Talk;
 use super::session::{Inputs, load, score_files};
+use super::talk::Talk;
 use crate::baseline::DeliveryKind;
 use crate::deploy::{
     self, EnvironmentPlan, InputFile, PLAN_FORMAT, Plan, PlanInputs, PlannedResource,
@@ -165,9 +165,11 @@ pub fn deploy_plan(
         &session.app,
         staged.files,
         staged.record,
-        message,
-        Some(&planned.revision),
-        talk,
+        &Terms {
+            message,
+            planned: Some(&planned.revision),
+            talk,
+        },
         warnings,
     )
 }

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use super::deployed::Deployed;
-use crate::deploy::{Delivered, Record, Target};
+use crate::deploy::{Delivered, Plan, Record, Target};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::error::Error;
 use crate::forge::{self, Proposal, Topic};
@@ -81,19 +81,48 @@ pub(super) fn around(
         && run.is_some()
         && let Ok(deployed) = &result
     {
-        match forge::comment(
+        post(
             Topic::Deploy,
             &environment.name,
             &summary(deployed, url.as_deref()),
-        ) {
-            Ok(Some(_)) => {}
-            Ok(None) => warnings.push(warning(
-                "--comment: this run is for no pull/merge request, so no comment was posted",
-            )),
-            Err(e) => warnings.push(warning(format!("comment not posted: {e}"))),
-        }
+            warnings,
+        );
     }
     result
+}
+
+/// Bytes a plan comment may take: GitHub's 65,536 characters, less room for the marker.
+const PLAN_COMMENT_LIMIT: usize = 65_000;
+
+/// Posts, or edits in place, one sticky comment per environment of `plan` on the CI run's
+/// pull/merge request. Failures are warnings: a plan is never failed by its comment.
+pub fn comment_plan(plan: &Plan, warnings: &mut Vec<Diagnostic>) {
+    let job = crate::ci::provenance::Provenance::run_url();
+    for env in &plan.environments {
+        let body = env.markdown(PLAN_COMMENT_LIMIT, job.as_deref());
+        if !post(Topic::Plan, &env.environment, &body, warnings) {
+            return;
+        }
+    }
+}
+
+/// Posts one sticky comment; false when there is no pull/merge request to post on.
+fn post(topic: Topic, environment: &str, body: &str, warnings: &mut Vec<Diagnostic>) -> bool {
+    match forge::comment(topic, environment, body) {
+        Ok(Some(_)) => true,
+        Ok(None) => {
+            warnings.push(warning(
+                "--comment: this run is for no pull/merge request, so no comment was posted",
+            ));
+            false
+        }
+        Err(e) => {
+            warnings.push(warning(format!(
+                "comment for `{environment}` not posted: {e}"
+            )));
+            true
+        }
+    }
 }
 
 /// A `mode: pull-request` delivery's request, opened or updated (and, with `--wait`, merged).

@@ -47,10 +47,7 @@ pub fn comment(topic: Topic, environment: &str, markdown: &str) -> Result<Option
     let Some(request) = run.request else {
         return Ok(None);
     };
-    let job = crate::ci::provenance::Provenance::from_env(&crate::ci::System::detect(), |n| {
-        std::env::var(n).ok().filter(|v| !v.is_empty())
-    })
-    .run_url;
+    let job = crate::ci::provenance::Provenance::run_url();
     let body = fit(markdown, run.repository.api.body_limit(), job.as_deref());
     upsert_comment(&run.repository, request, &topic.marker(environment), &body).map(Some)
 }

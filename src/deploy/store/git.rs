@@ -327,7 +327,14 @@ impl Store for GitStore {
         let shown = self.location(folder);
         let git = self.checkout(false)?.clone();
         if let Some(planned) = planned {
-            still_at(&git, folder, planned, &shown, &self.describe(), &self.configured)?;
+            still_at(
+                &git,
+                folder,
+                planned,
+                &shown,
+                &self.describe(),
+                &self.configured,
+            )?;
         }
         let dir = git.dir().join(folder);
         if let Ok(Some((record, _))) = read_folder(&dir, &shown)

@@ -13,7 +13,7 @@ use crate::support::{Cli, Outcome, files_below, object, read_json, secret_values
 
 impl World {
     /// `plan` of the shop with FIRST for `envs`, written to `plan.json`; more flags may follow.
-    fn plan_cli(&self, envs: &[&str], image: &str) -> Cli {
+    pub(crate) fn plan_cli(&self, envs: &[&str], image: &str) -> Cli {
         let mut cli = self.cli(&[
             "plan",
             "-f",
@@ -63,7 +63,7 @@ impl World {
     }
 
     /// Every value of every Secret staging's render holds: what must never show.
-    fn staging_secrets(&self) -> Vec<String> {
+    pub(crate) fn staging_secrets(&self) -> Vec<String> {
         let out = self.dir.path().join("rendered");
         self.cli(&[
             "render",

@@ -4,7 +4,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
-use super::{Fake, TOKEN, github_deploy, json_body, no_secret_sent, pull_request_environments};
+use super::{
+    Fake, TOKEN, github_deploy, json_body, no_secret_sent, on_pull_request,
+    pull_request_environments,
+};
 use crate::deploy::World;
 
 /// One comment, created on the first deploy and edited on the next, found past the first page
@@ -127,7 +130,7 @@ fn a_failing_forge_call_is_a_warning_and_the_deploy_succeeds_on_the_github_fake(
         .run()
         .success();
     out.stderr_has("deployment status not reported");
-    out.stderr_has("comment not posted");
+    out.stderr_has("comment for `throwaway` not posted");
     assert!(world.holds("throwaway/shop"));
     assert_eq!(fake.calls("POST", "/comments").len(), 5, "bounded retries");
 }
@@ -211,4 +214,74 @@ fn pull_request_delivery_opens_once_then_updates_on_the_github_fake() {
         assert!(!request.body.contains(TOKEN));
     }
     assert!(!output.contains(TOKEN));
+}
+
+/// `plan --comment` posts one comment per environment (each with its own marker) holding that
+/// environment's plan, then edits both on the next push instead of adding more; its `changed`
+/// output is set, and no secret of the planned render is in any request.
+#[test]
+fn plan_comments_once_per_environment_then_edits_them_on_the_github_fake() {
+    let world = World::new();
+    let fake = Fake::start(json!({"user": "scoreline-bot", "seed_comments": 3}));
+    let steps = tempfile::tempdir().unwrap();
+    let plan = |image: &str| {
+        on_pull_request(world.plan_cli(&["staging", "production"], image), &fake)
+            .env("GITHUB_OUTPUT", steps.path().join("output"))
+            .arg("--comment")
+            .run()
+            .success()
+    };
+    let first = plan("nginx:1.27");
+    let created = fake.calls("POST", "/repos/acme/shop/issues/2/comments");
+    assert_eq!(created.len(), 2, "{:?}", fake.requests());
+    for (request, env) in created.iter().zip(["staging", "production"]) {
+        let text = json_body(request)["body"].as_str().unwrap().to_owned();
+        assert!(
+            text.starts_with(&format!("<!-- scoreline:plan:{env} -->\n")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("Plan for `shop` in `{env}`")),
+            "{text}"
+        );
+        assert!(text.contains("<details>"), "the diff is collapsed: {text}");
+        assert!(text.contains("nginx:1.27"), "{text}");
+    }
+    let output = std::fs::read_to_string(steps.path().join("output")).unwrap();
+    assert!(output.contains("changed=true"), "{output}");
+
+    let second = plan("nginx:1.28");
+    assert_eq!(
+        fake.calls("POST", "/issues/2/comments").len(),
+        2,
+        "none added"
+    );
+    let edited = fake.calls("PATCH", "/repos/acme/shop/issues/comments/");
+    assert_eq!(edited.len(), 2, "{:?}", fake.requests());
+    assert!(
+        json_body(&edited[1])["body"]
+            .as_str()
+            .unwrap()
+            .contains("nginx:1.28")
+    );
+    let mut secrets = world.staging_secrets();
+    secrets.push(TOKEN.into());
+    let said = format!(
+        "{}{}{}{}",
+        first.stdout, first.stderr, second.stdout, second.stderr
+    );
+    for secret in &secrets {
+        assert!(
+            fake.requests()
+                .iter()
+                .all(|r| !r.body.contains(secret.as_str())),
+            "a secret in a request"
+        );
+        assert!(
+            said.lines()
+                .filter(|l| !l.starts_with("::add-mask::"))
+                .all(|l| !l.contains(secret.as_str())),
+            "a secret in the output"
+        );
+    }
 }

@@ -80,9 +80,12 @@ impl Fake {
 /// `deploy` of the shop to `throwaway` as a GitHub Actions job for pull request #2 whose API is
 /// the fake; more flags may follow.
 fn github_deploy(world: &World, fake: &Fake, image: &str) -> Cli {
-    world
-        .deploy_cli("throwaway", image)
-        .env("GITHUB_ACTIONS", "true")
+    on_pull_request(world.deploy_cli("throwaway", image), fake)
+}
+
+/// `cli` as a GitHub Actions job for pull request #2 whose API is the fake.
+fn on_pull_request(cli: Cli, fake: &Fake) -> Cli {
+    cli.env("GITHUB_ACTIONS", "true")
         .env("GITHUB_API_URL", fake.url())
         .env("GITHUB_REPOSITORY", "acme/shop")
         .env("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")

@@ -318,6 +318,42 @@ fn deploy(workspace: &Workspace, environment: &str, image: &str) -> Ran {
     .run(&workspace.app())
 }
 
+/// The plan action outputs whether staging would change and its plan file; the deploy action
+/// given that file delivers exactly the planned render.
+#[test]
+fn plan_outputs_its_file_and_deploy_delivers_exactly_it() {
+    let workspace = Workspace::new();
+    let image = format!("web={IMAGE_1}");
+    let planned = Step {
+        action: "plan",
+        with: &[
+            ("platform", "platform"),
+            ("environments", "staging"),
+            ("images", &image),
+        ],
+        env: KEY_ENV,
+    }
+    .run(&workspace.app());
+    planned.outcome.success();
+    assert_eq!(planned.outputs["changed"], "true", "{:?}", planned.outputs);
+    assert_eq!(planned.outputs["plan"], "plan.json");
+    let plan: Value =
+        serde_json::from_str(&std::fs::read_to_string(workspace.app().join("plan.json")).unwrap())
+            .unwrap();
+    let deployed = Step {
+        action: "deploy",
+        with: &[("plan", "plan.json"), ("environment", "staging")],
+        env: KEY_ENV,
+    }
+    .run(&workspace.app());
+    deployed.outcome.success();
+    assert_eq!(deployed.outputs["status"], "deployed");
+    assert_eq!(
+        deployed.outputs["record-id"],
+        plan["environments"][0]["id"].as_str().unwrap()
+    );
+}
+
 const IMAGE_1: &str =
     "ghcr.io/acme/shop@sha256:1111111111111111111111111111111111111111111111111111111111111111";
 const IMAGE_2: &str =
