@@ -8,6 +8,7 @@ mod baseline;
 mod build;
 mod canary;
 mod cli;
+mod container;
 mod deploy;
 mod drivers;
 mod hardening;
