@@ -119,11 +119,11 @@ fn rootfs(dir: &Path) -> PathBuf {
         .collect();
     std::fs::create_dir_all(root.join("etc/ssl/certs")).unwrap();
     std::fs::write(root.join("etc/ssl/certs/ca-certificates.crt"), bundle).unwrap();
-    let home = format!("/home/nonroot");
+    let home = "home/nonroot";
     std::fs::write(
         root.join("etc/passwd"),
         format!(
-            "root:x:0:0:root:/root:/bin/sh\nnonroot:x:{NONROOT}:{NONROOT}:nonroot:{home}:/bin/sh\n"
+            "root:x:0:0:root:/root:/bin/sh\nnonroot:x:{NONROOT}:{NONROOT}:nonroot:/{home}:/bin/sh\n"
         ),
     )
     .unwrap();
@@ -132,11 +132,11 @@ fn rootfs(dir: &Path) -> PathBuf {
         format!("root:x:0:\nnonroot:x:{NONROOT}:\n"),
     )
     .unwrap();
-    for (path, mode) in [("tmp", 0o1777), ("root", 0o700), (&home[1..], 0o700)] {
+    for (path, mode) in [("tmp", 0o1777), ("root", 0o700), (home, 0o700)] {
         std::fs::create_dir_all(root.join(path)).unwrap();
         std::fs::set_permissions(root.join(path), std::fs::Permissions::from_mode(mode)).unwrap();
     }
-    std::os::unix::fs::chown(root.join(&home[1..]), Some(NONROOT), Some(NONROOT)).unwrap();
+    std::os::unix::fs::chown(root.join(home), Some(NONROOT), Some(NONROOT)).unwrap();
     root
 }
 
