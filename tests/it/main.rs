@@ -9,6 +9,7 @@ mod build;
 mod canary;
 mod ci;
 mod cli;
+mod container;
 mod deploy;
 mod drivers;
 mod forge;

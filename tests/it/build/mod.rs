@@ -25,7 +25,7 @@ use crate::support::{Cli, Outcome, text, write_files};
 /// `build --context CONTEXT ARGS…` with no registry credentials from the environment nor from
 /// the developer's own Docker login, and no SOURCE_DATE_EPOCH; the layer cache beside the
 /// context (`cache_beside`), never the developer's own.
-fn build(context: &Path, args: &[&str]) -> Cli {
+pub(crate) fn build(context: &Path, args: &[&str]) -> Cli {
     [
         "SOURCE_DATE_EPOCH",
         "REGISTRY_USERNAME",
@@ -72,7 +72,7 @@ fn chmod(path: &Path, mode: u32) {
 
 /// Copies `reference` from the registry into an OCI layout (`work/layout`, tag `image`) and
 /// unpacks it with umoci; its root filesystem.
-fn unpack(reference: &str, work: &Path) -> PathBuf {
+pub(crate) fn unpack(reference: &str, work: &Path) -> PathBuf {
     let layout = work.join("layout");
     let out = skopeo(&[
         "copy",
