@@ -144,7 +144,11 @@ fn pull_request_delivery_opens_once_then_updates_on_the_github_fake() {
     let fake = Fake::start(json!({"user": "scoreline-bot", "merge_after": 1}));
     world.deploy("throwaway", "nginx:1.27").success();
     let main = world.git(&["rev-parse", "main"]);
-    pull_request_environments(&world, &fake, ", auto_merge: true");
+    pull_request_environments(
+        &world,
+        &format!("kind: github, project: acme/env, api: \"{}\"", fake.url()),
+        ", auto_merge: true",
+    );
 
     github_deploy(&world, &fake, "nginx:1.27")
         .run()
