@@ -9,7 +9,9 @@ CONFIG_JSON (read at start): {"user": "LOGIN" | null (GET /user answers 403, as 
 GITHUB_TOKEN), "seed_comments": N (comments by someone else already on every pull request),
 "merge_after": N (a pull/merge request reads as merged from its Nth GET on),
 "faults": [{"method": M, "path": REGEX, "status": S, "headers": {...}, "times": N}]}.
-Every request is logged to LOG_FILE as a JSON line {method, path, auth, body}.
+Every request is logged to LOG_FILE as a JSON line {method, path, auth, body, status, response}
+as it is answered (github_openapi_check.py checks the GitHub answers against GitHub's OpenAPI
+description).
 Listens on a free loopback port and writes it to PORT_FILE when ready.
 """
 
@@ -91,6 +93,7 @@ class Fake(BaseHTTPRequestHandler):
         return raw, {k: v[0] for k, v in parse_qs(raw).items()}
 
     def answer(self, status, value, headers=None):
+        LOG.write(json.dumps({**self.logged, "status": status, "response": value}) + "\n")
         data = json.dumps(value).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -103,7 +106,7 @@ class Fake(BaseHTTPRequestHandler):
     def handle_any(self):
         raw, body = self.body()
         url = urlparse(self.path)
-        LOG.write(json.dumps({"method": self.command, "path": self.path, "auth": self.headers.get("Authorization") or self.headers.get("PRIVATE-TOKEN"), "body": raw}) + "\n")
+        self.logged = {"method": self.command, "path": self.path, "auth": self.headers.get("Authorization") or self.headers.get("PRIVATE-TOKEN"), "body": raw}
         with LOCK:
             for fault in CONFIG.get("faults", []):
                 if fault.get("times", 0) > 0 and fault["method"] == self.command and re.search(fault["path"], url.path):
@@ -190,6 +193,10 @@ class Fake(BaseHTTPRequestHandler):
         p["head"]["ref"], p["base"]["ref"] = pr["head"], pr["base"]
         p["merged_at"] = "2011-01-26T19:01:12Z" if pr["merged"] else None
         p["merge_commit_sha"] = "e5bd3914e2e596debea16f433f57875b5b90bcd6" if pr["merged"] else None
+        # GitHub's example lacks fields its schemas require of a team: `type` (team-simple), and
+        # `parent` too in the list's pull-request-simple (github_openapi_check.py finds these).
+        for team in p["requested_teams"]:
+            team.update(type="organization", parent=None)
         return p
 
     # --- GitLab -------------------------------------------------------------------------------

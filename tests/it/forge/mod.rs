@@ -63,6 +63,11 @@ impl Fake {
             .collect()
     }
 
+    /// The log of requests and the fake's answers (JSON lines).
+    fn log_file(&self) -> &std::path::Path {
+        &self.0.log
+    }
+
     /// The requests whose method and path (without query) match, as `METHOD PATH` strings.
     fn calls(&self, method: &str, path_prefix: &str) -> Vec<Request> {
         self.requests()
