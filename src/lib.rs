@@ -1,6 +1,7 @@
 //! scoreline: a platform orchestrator that lives inside CI pipelines.
 //! See DESIGN.md for the data flow and the module map.
 
+pub mod backoff;
 pub mod baseline;
 pub mod ci;
 pub mod cli;

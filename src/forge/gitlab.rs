@@ -3,13 +3,14 @@
 //! Lists are read whole with the crate's offset pagination (`page`, `per_page=100`).
 
 use bytes::Bytes;
+use gitlab::api::common::NameOrId;
+use gitlab::api::endpoint_prelude::{BodyError, Cow, Endpoint, FormParams, Method};
 use gitlab::api::projects::deployments::{CreateDeployment, DeploymentStatus, EditDeployment};
 use gitlab::api::projects::merge_requests::notes::{
     CreateMergeRequestNote, EditMergeRequestNote, MergeRequestNotes,
 };
 use gitlab::api::projects::merge_requests::{
-    CreateMergeRequest, EditMergeRequest, MergeMergeRequest, MergeRequest, MergeRequestState,
-    MergeRequests,
+    CreateMergeRequest, EditMergeRequest, MergeRequest, MergeRequestState, MergeRequests,
 };
 use gitlab::api::{self, ApiError, Pagination, Query};
 use http::Response;
@@ -92,6 +93,10 @@ struct GitLabMergeRequest {
     web_url: String,
     state: String,
     merge_commit_sha: Option<String>,
+    /// Set instead of `merge_commit_sha` when the project squashes.
+    squash_commit_sha: Option<String>,
+    /// The source branch's head: what a fast-forward merge lands (no merge commit then).
+    sha: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -153,7 +158,38 @@ fn request(mr: GitLabMergeRequest) -> Request {
             "opened" | "locked" => RequestState::Open,
             _ => RequestState::Closed,
         },
-        merge_commit: mr.merge_commit_sha,
+        merge_commit: mr.merge_commit_sha.or(mr.squash_commit_sha).or(mr.sha),
+    }
+}
+
+/// `PUT /projects/:id/merge_requests/:iid/merge`, merging once the pipeline succeeds. It says so
+/// twice: `auto_merge` (GitLab 17.11 on; the crate's endpoint lacks it) and the deprecated
+/// `merge_when_pipeline_succeeds` older versions read — a version knowing neither would merge
+/// at once.
+struct AutoMerge<'a> {
+    project: NameOrId<'a>,
+    merge_request: u64,
+}
+
+impl Endpoint for AutoMerge<'_> {
+    fn method(&self) -> Method {
+        Method::PUT
+    }
+
+    fn endpoint(&self) -> Cow<'static, str> {
+        format!(
+            "projects/{}/merge_requests/{}/merge",
+            self.project, self.merge_request
+        )
+        .into()
+    }
+
+    fn body(&self) -> Result<Option<(&'static str, Vec<u8>)>, BodyError> {
+        let mut params = FormParams::default();
+        params
+            .push("auto_merge", true)
+            .push("merge_when_pipeline_succeeds", true);
+        params.into_body()
     }
 }
 
@@ -269,14 +305,11 @@ impl Api for GitLab {
     }
 
     fn auto_merge(&self, mr: &Request) -> Result<(), Error> {
-        let endpoint = built(
-            MergeMergeRequest::builder()
-                .project(self.project.as_str())
-                .merge_request(mr.number)
-                .merge_when_pipeline_succeeds(true)
-                .build(),
-        )?;
-        self.run("merge when pipeline succeeds", api::ignore(endpoint))
+        let endpoint = AutoMerge {
+            project: self.project.as_str().into(),
+            merge_request: mr.number,
+        };
+        self.run("auto-merge", api::ignore(endpoint))
     }
 
     fn create_deployment(

@@ -65,12 +65,9 @@ fn until(reset: u64) -> Duration {
     Duration::from_secs(reset.saturating_sub(now).max(1))
 }
 
-/// Exponential backoff from 250 ms with ±50% jitter, so retrying jobs spread out.
+/// Backoff from 250 ms doubling to 8 s, with ±50% jitter, so retrying jobs spread out.
 pub(super) fn backoff(attempt: u32) -> Duration {
-    let base = 250u64 << attempt.min(5);
-    let mut byte = [0u8; 1];
-    getrandom::fill(&mut byte).expect("the OS provides randomness");
-    Duration::from_millis(base / 2 + base * u64::from(byte[0]) / 255)
+    crate::backoff::backoff(Duration::from_millis(250), attempt, Duration::from_secs(8))
 }
 
 #[cfg(test)]

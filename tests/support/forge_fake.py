@@ -9,7 +9,9 @@ CONFIG_JSON (read at start): {"user": "LOGIN" | null (GET /user answers 403, as 
 GITHUB_TOKEN), "seed_comments": N (comments by someone else already on every pull request),
 "merge_after": N (a pull/merge request reads as merged from its Nth GET on),
 "faults": [{"method": M, "path": REGEX, "status": S, "headers": {...}, "times": N}]}.
-Every request is logged to LOG_FILE as a JSON line {method, path, auth, body}.
+Every request is logged to LOG_FILE as a JSON line {method, path, auth, body, status, response}
+as it is answered (github_openapi_check.py checks the GitHub answers against GitHub's OpenAPI
+description).
 Listens on a free loopback port and writes it to PORT_FILE when ready.
 """
 
@@ -62,6 +64,11 @@ def comments_of(number):
     return STATE["comments"][number]
 
 
+def gl_user():
+    """A user as GitLab's REST API embeds one (an author, a merger)."""
+    return {"id": 1, "username": me(), "name": "Scoreline Bot", "state": "active", "locked": False, "avatar_url": "https://gitlab.example.com/uploads/avatar.png", "web_url": f"https://gitlab.example.com/{me()}"}
+
+
 def me():
     return CONFIG.get("user")
 
@@ -86,6 +93,7 @@ class Fake(BaseHTTPRequestHandler):
         return raw, {k: v[0] for k, v in parse_qs(raw).items()}
 
     def answer(self, status, value, headers=None):
+        LOG.write(json.dumps({**self.logged, "status": status, "response": value}) + "\n")
         data = json.dumps(value).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -98,7 +106,7 @@ class Fake(BaseHTTPRequestHandler):
     def handle_any(self):
         raw, body = self.body()
         url = urlparse(self.path)
-        LOG.write(json.dumps({"method": self.command, "path": self.path, "auth": self.headers.get("Authorization") or self.headers.get("PRIVATE-TOKEN"), "body": raw}) + "\n")
+        self.logged = {"method": self.command, "path": self.path, "auth": self.headers.get("Authorization") or self.headers.get("PRIVATE-TOKEN"), "body": raw}
         with LOCK:
             for fault in CONFIG.get("faults", []):
                 if fault.get("times", 0) > 0 and fault["method"] == self.command and re.search(fault["path"], url.path):
@@ -185,13 +193,17 @@ class Fake(BaseHTTPRequestHandler):
         p["head"]["ref"], p["base"]["ref"] = pr["head"], pr["base"]
         p["merged_at"] = "2011-01-26T19:01:12Z" if pr["merged"] else None
         p["merge_commit_sha"] = "e5bd3914e2e596debea16f433f57875b5b90bcd6" if pr["merged"] else None
+        # GitHub's example lacks fields its schemas require of a team: `type` (team-simple), and
+        # `parent` too in the list's pull-request-simple (github_openapi_check.py finds these).
+        for team in p["requested_teams"]:
+            team.update(type="organization", parent=None)
         return p
 
     # --- GitLab -------------------------------------------------------------------------------
     def gitlab(self, path, query, body, base):
         m, p = self.command, path
         if (m, p) == ("GET", "/user"):
-            return self.answer(200, {"id": 1, "username": me(), "name": "Scoreline Bot", "state": "active", "locked": False, "avatar_url": "https://gitlab.example.com/uploads/avatar.png", "web_url": f"https://gitlab.example.com/{me()}", "created_at": "2012-05-23T08:00:58Z", "bot": True})
+            return self.answer(200, {**gl_user(), "created_at": "2012-05-23T08:00:58Z", "bot": True, "bio": "", "location": "", "public_email": None, "linkedin": "", "twitter": "", "discord": "", "website_url": "", "organization": "", "job_title": "", "pronouns": None, "work_information": None, "followers": 0, "following": 0, "local_time": None, "last_sign_in_at": None, "confirmed_at": "2012-05-23T09:05:22Z", "last_activity_on": "2012-05-23", "email": "project_7_bot@noreply.gitlab.example.com", "theme_id": 1, "color_scheme_id": 1, "projects_limit": 0, "current_sign_in_at": None, "identities": [], "can_create_group": False, "can_create_project": False, "two_factor_enabled": False, "external": False, "private_profile": False, "commit_email": "project_7_bot@noreply.gitlab.example.com"})
         if r := re.fullmatch(r"/projects/([^/]+)/merge_requests/(\d+)/notes", p):
             number = int(r[2])
             notes = comments_of(number)
@@ -210,7 +222,7 @@ class Fake(BaseHTTPRequestHandler):
             return self.answer(404, {"message": "404 Not found"})
         if re.fullmatch(r"/projects/([^/]+)/merge_requests", p):
             if m == "POST":
-                mr = {"number": len(STATE["pulls"]) + 1, "head": body["source_branch"], "base": body["target_branch"], "title": body["title"], "body": body.get("description", ""), "merged": False}
+                mr = {"number": len(STATE["pulls"]) + 1, "head": body["source_branch"], "base": body["target_branch"], "title": body["title"], "body": body.get("description", ""), "merged": False, "remove_source_branch": body.get("remove_source_branch") == "true"}
                 STATE["pulls"].append(mr)
                 return self.answer(201, self.gl_mr(mr))
             found = [mr for mr in STATE["pulls"] if mr["head"] == query.get("source_branch") and mr["base"] == query.get("target_branch") and not mr["merged"]]
@@ -220,8 +232,19 @@ class Fake(BaseHTTPRequestHandler):
                 # A merge request the CI run is for (comments), not one scoreline opened.
                 return self.answer(200, self.gl_mr({"number": int(r[2]), "title": "feature", "body": "", "head": "feature", "base": "main", "merged": False}))
             mr = STATE["pulls"][int(r[2]) - 1]
-            if m == "PUT" and not r[3]:
-                mr.update(title=body["title"], body=body.get("description", mr["body"]))
+            if m == "PUT" and r[3]:
+                # Auto-merge (`auto_merge`, or the deprecated `merge_when_pipeline_succeeds`)
+                # waits for the pipeline; without either the merge happens now.
+                if str(body.get("auto_merge", body.get("merge_when_pipeline_succeeds"))).lower() == "true":
+                    mr["auto_merge"] = True
+                else:
+                    mr["merged"] = True
+            elif m == "PUT":
+                mr.update(title=body.get("title", mr["title"]), body=body.get("description", mr["body"]))
+            elif m == "GET":
+                STATE["gets"][mr["number"]] = STATE["gets"].get(mr["number"], 0) + 1
+                if CONFIG.get("merge_after") and STATE["gets"][mr["number"]] >= CONFIG["merge_after"]:
+                    mr["merged"] = True
             return self.answer(200, self.gl_mr(mr))
         if re.fullmatch(r"/projects/([^/]+)/deployments", p) and m == "POST":
             d = {"id": next_id(), "iid": 1, "ref": body["ref"], "sha": body["sha"], "status": body["status"], "created_at": "2016-08-11T07:36:40.222Z", "updated_at": "2016-08-11T07:38:12.414Z", "environment": {"id": 9, "name": body["environment"], "external_url": None}}
@@ -234,7 +257,41 @@ class Fake(BaseHTTPRequestHandler):
         return {"id": n["id"], "type": None, "body": n["body"], "attachment": None, "author": {"id": 1, "username": n["login"], "name": n["login"], "state": "active", "avatar_url": "https://gitlab.example.com/a.png", "web_url": f"https://gitlab.example.com/{n['login']}"}, "created_at": "2013-10-02T09:22:45Z", "updated_at": "2013-10-02T10:22:45Z", "system": False, "noteable_id": 377, "noteable_type": "MergeRequest", "noteable_iid": 1, "resolvable": False, "confidential": False, "internal": False}
 
     def gl_mr(self, mr):
-        return {"id": 100 + mr["number"], "iid": mr["number"], "project_id": 3, "title": mr["title"], "description": mr["body"], "state": "merged" if mr["merged"] else "opened", "source_branch": mr["head"], "target_branch": mr["base"], "merge_commit_sha": "8b5ab4c8b1f3f0e0d7a0b7b5a4c1e8f0a1b2c3d4" if mr["merged"] else None, "web_url": f"https://gitlab.example.com/acme/env/-/merge_requests/{mr['number']}", "created_at": "2017-04-29T08:46:00Z", "updated_at": "2017-04-29T08:46:00Z", "merge_when_pipeline_succeeds": False, "draft": False}
+        """A merge request as `GET /projects/:id/merge_requests/:iid` documents it."""
+        merged = mr["merged"]
+        web_url = f"https://gitlab.example.com/group/env/-/merge_requests/{mr['number']}"
+        return {
+            "id": 100 + mr["number"], "iid": mr["number"], "project_id": 3,
+            "title": mr["title"], "description": mr["body"],
+            "state": "merged" if merged else "opened",
+            "created_at": "2017-04-29T08:46:00Z", "updated_at": "2017-04-29T08:46:00Z",
+            "merged_by": gl_user() if merged else None, "merge_user": gl_user() if merged or mr.get("auto_merge") else None,
+            "merged_at": "2017-04-29T09:46:00Z" if merged else None, "merge_after": None, "prepared_at": "2017-04-29T08:46:00Z",
+            "closed_by": None, "closed_at": None,
+            "target_branch": mr["base"], "source_branch": mr["head"],
+            "user_notes_count": 0, "upvotes": 0, "downvotes": 0,
+            "author": gl_user(), "assignee": None, "assignees": [], "reviewers": [],
+            "source_project_id": 3, "target_project_id": 3, "labels": [],
+            "draft": False, "work_in_progress": False, "milestone": None,
+            "merge_when_pipeline_succeeds": bool(mr.get("auto_merge")),
+            "merge_status": "can_be_merged", "detailed_merge_status": "mergeable" if not merged else "not_open",
+            "sha": "8888888888888888888888888888888888888888",
+            "merge_commit_sha": "8b5ab4c8b1f3f0e0d7a0b7b5a4c1e8f0a1b2c3d4" if merged else None,
+            "squash_commit_sha": None, "discussion_locked": None,
+            "should_remove_source_branch": None, "force_remove_source_branch": mr.get("remove_source_branch", False),
+            "reference": f"!{mr['number']}",
+            "references": {"short": f"!{mr['number']}", "relative": f"!{mr['number']}", "full": f"group/env!{mr['number']}"},
+            "web_url": web_url,
+            "time_stats": {"time_estimate": 0, "total_time_spent": 0, "human_time_estimate": None, "human_total_time_spent": None},
+            "squash": False, "squash_on_merge": False,
+            "task_completion_status": {"count": 0, "completed_count": 0},
+            "has_conflicts": False, "blocking_discussions_resolved": True,
+            "subscribed": True, "changes_count": "1", "latest_build_started_at": None, "latest_build_finished_at": None,
+            "first_deployed_to_production_at": None, "pipeline": None, "head_pipeline": None,
+            "diff_refs": {"base_sha": "c380d3acebd181f13629a25d2e2acca46ffe1e00", "head_sha": "8888888888888888888888888888888888888888", "start_sha": "c380d3acebd181f13629a25d2e2acca46ffe1e00"},
+            "merge_error": None, "first_contribution": False, "user": {"can_merge": True},
+            "approvals_before_merge": None,
+        }
 
 
 serve(ThreadingHTTPServer(("127.0.0.1", 0), Fake), PORT_FILE)

@@ -467,10 +467,7 @@ fn missing_branch(e: &GitError) -> bool {
         || matches!(e, GitError::Failed { stderr, .. } if stderr.contains("empty repository"))
 }
 
-/// Exponential backoff from 50 ms, capped at 2 s, with ±50% jitter so racing deploys spread out.
+/// Backoff from 50 ms, capped at 2 s, with ±50% jitter so racing deploys spread out.
 fn backoff(attempt: u32) -> Duration {
-    let base = (50u64 << attempt.min(6)).min(2000);
-    let mut byte = [0u8; 1];
-    getrandom::fill(&mut byte).expect("the OS provides randomness");
-    Duration::from_millis(base / 2 + base * u64::from(byte[0]) / 255)
+    crate::backoff::backoff(Duration::from_millis(50), attempt, Duration::from_secs(2))
 }

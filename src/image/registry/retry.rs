@@ -67,11 +67,13 @@ fn tls_refused(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-/// 200 ms doubling to 6.4 s, ±50% jitter; throttling waits longer.
+/// 200 ms doubling to 6.4 s, ±50% jitter; throttling waits five times longer.
 fn backoff(attempt: u32, e: &OciDistributionError) -> Duration {
     let throttled = matches!(e, OciDistributionError::ServerError { code: 429, .. });
-    let base = (200u64 << attempt.min(5)) * if throttled { 5 } else { 1 };
-    let mut byte = [0u8; 1];
-    getrandom::fill(&mut byte).expect("the OS provides randomness");
-    Duration::from_millis(base / 2 + base * u64::from(byte[0]) / 255)
+    let scale = if throttled { 5 } else { 1 };
+    crate::backoff::backoff(
+        Duration::from_millis(200) * scale,
+        attempt,
+        Duration::from_millis(6400) * scale,
+    )
 }

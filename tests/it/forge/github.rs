@@ -9,6 +9,7 @@ use super::{
     pull_request_environments,
 };
 use crate::deploy::World;
+use crate::support::repo_root;
 
 /// One comment, created on the first deploy and edited on the next, found past the first page
 /// of 150 comments, never taken from another author that quotes the marker.
@@ -144,7 +145,11 @@ fn pull_request_delivery_opens_once_then_updates_on_the_github_fake() {
     let fake = Fake::start(json!({"user": "scoreline-bot", "merge_after": 1}));
     world.deploy("throwaway", "nginx:1.27").success();
     let main = world.git(&["rev-parse", "main"]);
-    pull_request_environments(&world, &fake, ", auto_merge: true");
+    pull_request_environments(
+        &world,
+        &format!("kind: github, project: acme/env, api: \"{}\"", fake.url()),
+        ", auto_merge: true",
+    );
 
     github_deploy(&world, &fake, "nginx:1.27")
         .run()
@@ -282,6 +287,78 @@ fn plan_comments_once_per_environment_then_edits_them_on_the_github_fake() {
                 .filter(|l| !l.starts_with("::add-mask::"))
                 .all(|l| !l.contains(secret.as_str())),
             "a secret in the output"
+        );
+    }
+}
+
+/// Every answer the GitHub fake gives (on a comment created then edited, with a user token and a
+/// workflow token's 403 from `GET /user`; a pull request listed, opened, auto-merged, updated and
+/// read; a deployment and its statuses) validates against the schema GitHub's OpenAPI
+/// description (npm `@octokit/openapi`) documents for that operation and status.
+#[test]
+fn github_fake_answers_match_the_openapi_description() {
+    let description =
+        repo_root().join(".ci/tools/node_modules/@octokit/openapi/generated/api.github.com.json");
+    assert!(
+        description.is_file(),
+        "{} is missing: run `npm ci --prefix .ci/tools`",
+        description.display()
+    );
+    let world = World::new();
+    let fake = Fake::start(json!({"user": "scoreline-bot", "seed_comments": 3, "merge_after": 1}));
+    world.deploy("throwaway", "nginx:1.27").success();
+    pull_request_environments(
+        &world,
+        &format!("kind: github, project: acme/env, api: \"{}\"", fake.url()),
+        ", auto_merge: true",
+    );
+    github_deploy(&world, &fake, "nginx:1.28")
+        .args(["--comment", "--deployment"])
+        .run()
+        .success();
+    github_deploy(&world, &fake, "nginx:1.29")
+        .args(["--comment", "--wait", "--wait-timeout", "20s"])
+        .run()
+        .success();
+    let workflow = Fake::start(json!({"user": null}));
+    github_deploy(&world, &workflow, "nginx:1.30")
+        .arg("--comment")
+        .run()
+        .success();
+
+    let mut checked = Vec::new();
+    for fake in [&fake, &workflow] {
+        let out = std::process::Command::new("python3")
+            .arg(repo_root().join("tests/support/github_openapi_check.py"))
+            .arg(&description)
+            .arg(fake.log_file())
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "answers that drift from the OpenAPI description:\n{said}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        checked.extend(said.lines().map(str::to_owned));
+    }
+    for operation in [
+        "ok users/get-authenticated 200",
+        "ok users/get-authenticated 403",
+        "ok issues/list-comments 200",
+        "ok issues/create-comment 201",
+        "ok issues/update-comment 200",
+        "ok pulls/list 200",
+        "ok pulls/create 201",
+        "ok pulls/update 200",
+        "ok pulls/get 200",
+        "ok repos/create-deployment 201",
+        "ok repos/create-deployment-status 201",
+        "not-rest POST /graphql",
+    ] {
+        assert!(
+            checked.iter().any(|line| line == operation),
+            "`{operation}` not among the checked answers: {checked:#?}"
         );
     }
 }

@@ -63,6 +63,11 @@ impl Fake {
             .collect()
     }
 
+    /// The log of requests and the fake's answers (JSON lines).
+    fn log_file(&self) -> &std::path::Path {
+        &self.0.log
+    }
+
     /// The requests whose method and path (without query) match, as `METHOD PATH` strings.
     fn calls(&self, method: &str, path_prefix: &str) -> Vec<Request> {
         self.requests()
@@ -113,9 +118,13 @@ fn no_secret_sent(world: &World, fake: &Fake, folder: &str, output: &str) {
     secrets.push(TOKEN.into());
     secrets.push("test-platform-key-0123456789abcdef".into());
     for request in fake.requests() {
+        // Form bodies are percent-encoded: look in the decoded values too.
+        let decoded: Vec<String> = form_body(&request).into_values().collect();
         for secret in &secrets {
             assert!(
-                !request.body.contains(secret.as_str()),
+                !request.body.contains(secret.as_str())
+                    && !request.path.contains(secret.as_str())
+                    && decoded.iter().all(|v| !v.contains(secret.as_str())),
                 "a secret in {request:?}"
             );
         }
@@ -134,15 +143,22 @@ fn no_secret_sent(world: &World, fake: &Fake, folder: &str, output: &str) {
     }
 }
 
-/// The environments with `throwaway` delivering by pull request to the fake's `acme/env`.
-fn pull_request_environments(world: &World, fake: &Fake, extra: &str) {
+/// The environments with `throwaway` delivering by pull/merge request to the environment
+/// repository on the forge `forge` says (`kind: …, project: …, api: …`).
+fn pull_request_environments(world: &World, forge: &str, extra: &str) {
     world.set_environments(&crate::deploy::ENVIRONMENTS.replace(
         "namespace: scratch\n    delivery: { kind: git, repo: ../env.git, path: \"{env}/{app}\" }",
         &format!(
-            "namespace: scratch\n    delivery: {{ kind: git, repo: ../env.git, path: \"{{env}}/{{app}}\", mode: pull-request{extra} }}\n    forge: {{ kind: github, project: acme/env, api: \"{}\" }}",
-            fake.url()
+            "namespace: scratch\n    delivery: {{ kind: git, repo: ../env.git, path: \"{{env}}/{{app}}\", mode: pull-request{extra} }}\n    forge: {{ {forge} }}"
         ),
     ));
+}
+
+/// A form-encoded body (the gitlab crate's) as its fields.
+fn form_body(request: &Request) -> std::collections::HashMap<String, String> {
+    url::form_urlencoded::parse(request.body.as_bytes())
+        .into_owned()
+        .collect()
 }
 
 fn json_body(request: &Request) -> Value {
