@@ -196,6 +196,13 @@ fn mask(secret: &mut Value, record: Option<&Record>) -> bool {
     }
     let mut undigested = false;
     for field in ["data", "stringData"] {
+        // Anything but a map (a string, a list) is masked whole: there are no values to tell.
+        if let Some(value) = secret.get_mut(field)
+            && !value.is_object()
+        {
+            *value = Value::String("(hidden)".into());
+            undigested = true;
+        }
         if let Some(values) = secret.get_mut(field).and_then(Value::as_object_mut) {
             for (key, value) in values.iter_mut() {
                 let digest = record
