@@ -59,7 +59,9 @@ fn misshapen(object: &Object) -> Option<Diagnostic> {
                 object.origin
             ),
         )
-        .with_help(format!("the definition must write `{field}` as keys with string values, one per secret value")),
+        .with_help(format!(
+            "the definition must write `{field}` as keys with string values, one per secret value"
+        )),
     )
 }
 

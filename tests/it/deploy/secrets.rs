@@ -331,7 +331,7 @@ fn masks_for_the_runner_reach_neither_stdout_nor_a_file() {
             .success();
         let logged = std::fs::read_to_string(&log).unwrap();
         assert!(
-            filed.stdout.contains("secret-keyed-secrets.yaml (changed)")
+            filed.stdout.contains("Secret/keyed-secrets (changed)")
                 && !filed.stdout.contains(NEW)
                 && !filed.stdout.contains("::add-mask::")
                 && !logged.contains(NEW)
@@ -373,7 +373,12 @@ fn without_the_platform_key_no_digest_of_a_secret_value_is_published() {
     };
     let app = ["-f", "keyed.yaml", "--env", "throwaway"];
     let mut outcomes = vec![keyless(&[&["deploy"][..], &app].concat(), OLD).success()];
-    let plan = [&["plan"][..], &app, &["--out", "plan.json", "--summary", "summary.md"]].concat();
+    let plan = [
+        &["plan"][..],
+        &app,
+        &["--out", "plan.json", "--summary", "summary.md"],
+    ]
+    .concat();
     outcomes.push(keyless(&plan, NEW).success());
     let diff = [&["diff"][..], &app, &["--exit-code"]].concat();
     let changed = keyless(&diff, NEW).fails(4);
@@ -392,7 +397,11 @@ fn without_the_platform_key_no_digest_of_a_secret_value_is_published() {
         deployment["spec"]["template"]["metadata"]["annotations"]["scoreline.dev/config-hash"]
             .clone()
     };
-    assert_eq!(hash(OLD, "old"), hash(NEW, "new"), "the hash leaves the values out");
+    assert_eq!(
+        hash(OLD, "old"),
+        hash(NEW, "new"),
+        "the hash leaves the values out"
+    );
     let checkout = world.checkout();
     let mut places: Vec<(String, String)> = outcomes
         .iter()
@@ -408,7 +417,10 @@ fn without_the_platform_key_no_digest_of_a_secret_value_is_published() {
     for value in [OLD, NEW] {
         let digest = public_digest("keyed-secrets", "main.TOKEN", value);
         for (place, content) in &places {
-            assert!(!content.contains(&digest), "{place} holds {digest}:\n{content}");
+            assert!(
+                !content.contains(&digest),
+                "{place} holds {digest}:\n{content}"
+            );
         }
     }
 }

@@ -97,7 +97,10 @@ fn secrets_in_command_or_args_are_refused() {
 /// and the field, and nothing is written.
 #[test]
 fn a_secret_whose_data_is_no_map_of_strings_is_refused() {
-    for (field, value) in [("stringData", "\"s3cr3t-in-a-string\""), ("data", "[\"eA==\"]")] {
+    for (field, value) in [
+        ("stringData", "\"s3cr3t-in-a-string\""),
+        ("data", "[\"eA==\"]"),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let definition = format!(
             "apiVersion: scoreline.dev/v1\nkind: ResourceDefinition\nmetadata:\n  name: odd-secret\nspec:\n  type: token\n  driver: template\n  criteria: [{{}}]\n  template:\n    manifests: |\n      - apiVersion: v1\n        kind: Secret\n        metadata:\n          name: {{{{ (\"tok-\" ~ resource.slug) | tojson }}}}\n        {field}: {value}\n"
