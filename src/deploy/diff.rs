@@ -1,8 +1,9 @@
 //! What differs between two deployments, object by object, as unified YAML diffs. Secret values
 //! are never shown: each is replaced by the record's keyed digest, so a changed value shows as
-//! a changed digest (SOPS-encrypted files are compared the same way). A value without a digest
-//! (no platform key) cannot be compared: unless the deployments are the same, its Secret "may
-//! have changed".
+//! a changed digest (SOPS-encrypted files are compared the same way). Without digests (no
+//! platform key) values held in plain text on both sides are compared directly, a changed one
+//! shown as `(hidden, changed)`; others cannot be compared: unless the deployments are the same,
+//! their Secret "may have changed".
 
 use std::collections::BTreeMap;
 
