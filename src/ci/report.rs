@@ -120,12 +120,16 @@ impl Reporter {
     /// GitHub reads workflow commands from stdout; with `--output json` stdout is kept for the
     /// JSON, and stderr (which the runner also reads) takes them.
     fn emit_workflow_command(&self, line: &str) {
-        // A mask names its value: it is the one line that must not be redacted.
-        let line = if line.starts_with("::add-mask::") {
-            line.into()
-        } else {
-            secret::redact(line)
-        };
+        // A mask names its value: it is the one line that must not be redacted, so it never
+        // goes to stdout (data: a patch, JSON) nor into a file (a `2>log` artifact); the runner
+        // reads stderr through a pipe.
+        if line.starts_with("::add-mask::") {
+            if !stderr_is_a_file() {
+                eprintln!("{line}");
+            }
+            return;
+        }
+        let line = secret::redact(line);
         if self.format == OutputFormat::Json {
             eprintln!("{line}");
         } else {
@@ -152,6 +156,18 @@ impl Reporter {
         text.replacen(word, &format!("{style}{word}\x1b[0m"), 1)
             .replace("\n  help:", "\n  \x1b[1;36mhelp:\x1b[0m")
     }
+}
+
+/// Whether stderr is a regular file (`2>log`): no runner reads workflow commands from it.
+fn stderr_is_a_file() -> bool {
+    use std::os::fd::AsFd;
+    // fstat of a duplicate of fd 2.
+    std::io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(std::fs::File::from)
+        .and_then(|f| f.metadata())
+        .is_ok_and(|m| m.is_file())
 }
 
 /// The runner reads a workflow command from any line of stdout or stderr that starts with `::`

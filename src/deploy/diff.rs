@@ -1,8 +1,9 @@
 //! What differs between two deployments, object by object, as unified YAML diffs. Secret values
 //! are never shown: each is replaced by the record's keyed digest, so a changed value shows as
-//! a changed digest (SOPS-encrypted files are compared the same way). A value without a digest
-//! (no platform key) cannot be compared: unless the deployments are the same, its Secret "may
-//! have changed".
+//! a changed digest (SOPS-encrypted files are compared the same way). Without digests (no
+//! platform key) values held in plain text on both sides are compared directly, a changed one
+//! shown as `(hidden, changed)`; others cannot be compared: unless the deployments are the same,
+//! their Secret "may have changed".
 
 use std::collections::BTreeMap;
 
@@ -85,13 +86,8 @@ pub fn compare(before: &Side<'_>, after: &Side<'_>, ignore_namespace: bool) -> V
     names
         .into_iter()
         .filter_map(|name| {
-            let (old, new) = (
-                a.get(name).map(|v| v.text.as_str()).unwrap_or(""),
-                b.get(name).map(|v| v.text.as_str()).unwrap_or(""),
-            );
-            let unknown = [&a, &b]
-                .iter()
-                .any(|side| side.get(name).is_some_and(|v| v.undigested));
+            let (old, new, unknown) =
+                compared(a.get(name), b.get(name), before.record, after.record);
             let object = b
                 .get(name)
                 .or_else(|| a.get(name))
@@ -115,7 +111,7 @@ pub fn compare(before: &Side<'_>, after: &Side<'_>, ignore_namespace: bool) -> V
                 (_, false) => ChangeKind::Removed,
                 _ => ChangeKind::Changed,
             };
-            let diff = TextDiff::from_lines(old, new)
+            let diff = TextDiff::from_lines(&old, &new)
                 .unified_diff()
                 .context_radius(3)
                 .header(
@@ -134,16 +130,62 @@ pub fn compare(before: &Side<'_>, after: &Side<'_>, ignore_namespace: bool) -> V
         .collect()
 }
 
-/// One object as compared.
+/// One file as read, its object's values still in it (never shown: see `compared`).
 struct View {
+    /// The text of a file that is no object.
     text: String,
+    /// The object, namespace left out when asked.
+    value: Option<Value>,
     /// `Kind/name`, when the file is a Kubernetes object.
     object: Option<String>,
-    /// A Secret with values that have no digest to compare.
-    undigested: bool,
 }
 
-/// The deployment's objects as comparable YAML, Secret values masked.
+impl View {
+    fn is_secret(&self) -> bool {
+        self.value.as_ref().is_some_and(|v| v["kind"] == "Secret")
+    }
+
+    /// A Secret written in plain text (not encrypted by SOPS), whose values can be compared.
+    fn plain_secret(&self) -> Option<Value> {
+        let value = self.value.as_ref()?;
+        (self.is_secret() && value.get("sops").is_none()).then(|| value.clone())
+    }
+}
+
+/// The two sides' texts as compared, Secret values masked, and whether a Secret's values could
+/// not be compared. A value is masked by its record's keyed digest; where a side has none (no
+/// platform key) and both sides hold their values in plain text, the values are compared
+/// directly and a changed one says so: no digest under a public key is ever shown.
+fn compared(
+    old: Option<&View>,
+    new: Option<&View>,
+    before: Option<&Record>,
+    after: Option<&Record>,
+) -> (String, String, bool) {
+    let masked = [(old, before), (new, after)].map(|(view, record)| {
+        let mut value = view.and_then(|v| v.value.clone());
+        let undigested = match (view, value.as_mut()) {
+            (Some(view), Some(value)) if view.is_secret() => mask(value, record),
+            _ => false,
+        };
+        (value, undigested)
+    });
+    let [(mut a, a_unknown), (mut b, b_unknown)] = masked;
+    let mut unknown = a_unknown || b_unknown;
+    let plain = |view: Option<&View>| view.and_then(View::plain_secret);
+    if let (true, Some(mut was), Some(mut is)) = (unknown, plain(old), plain(new)) {
+        mask_compared(&mut was, &mut is);
+        (a, b, unknown) = (Some(was), Some(is), false);
+    }
+    let text = |view: Option<&View>, value: Option<Value>| match (view, value) {
+        (None, _) => String::new(),
+        (Some(view), None) => view.text.clone(),
+        (Some(_), Some(value)) => crate::yaml::to_string(&value),
+    };
+    (text(old, a), text(new, b), unknown)
+}
+
+/// The deployment's files by name.
 fn view(side: &Side<'_>, ignore_namespace: bool) -> BTreeMap<String, View> {
     side.files
         .iter()
@@ -157,8 +199,8 @@ fn view(side: &Side<'_>, ignore_namespace: bool) -> BTreeMap<String, View> {
             let Some(mut value) = parsed.and_then(|docs| docs.first().map(|d| d.to_json())) else {
                 let opaque = View {
                     text,
+                    value: None,
                     object: None,
-                    undigested: false,
                 };
                 return (name.clone(), opaque);
             };
@@ -171,18 +213,49 @@ fn view(side: &Side<'_>, ignore_namespace: bool) -> BTreeMap<String, View> {
             {
                 metadata.remove("namespace");
             }
-            let undigested = value["kind"] == "Secret" && mask(&mut value, side.record);
-            let text = crate::yaml::to_string(&value);
-            (
-                name.clone(),
-                View {
-                    text,
-                    object,
-                    undigested,
-                },
-            )
+            let view = View {
+                text: String::new(),
+                value: Some(value),
+                object,
+            };
+            (name.clone(), view)
         })
         .collect()
+}
+
+/// Masks both Secrets' values, comparing them: each of `new`'s that differs from `old`'s is
+/// `(hidden, changed)`.
+fn mask_compared(old: &mut Value, new: &mut Value) {
+    let hidden = |changed: bool| {
+        Value::String(
+            if changed {
+                "(hidden, changed)"
+            } else {
+                "(hidden)"
+            }
+            .into(),
+        )
+    };
+    for field in ["data", "stringData"] {
+        let was = old.get(field).cloned();
+        if let Some(value) = new.get_mut(field) {
+            match value.as_object_mut() {
+                Some(values) => {
+                    for (key, value) in values.iter_mut() {
+                        let before = was.as_ref().and_then(|w| w.get(key));
+                        *value = hidden(before.is_some_and(|b| b != value));
+                    }
+                }
+                None => *value = hidden(was.as_ref().is_some_and(|w| w != value)),
+            }
+        }
+        if let Some(value) = old.get_mut(field) {
+            match value.as_object_mut() {
+                Some(values) => values.values_mut().for_each(|v| *v = hidden(false)),
+                None => *value = hidden(false),
+            }
+        }
+    }
 }
 
 /// Replaces each value by its digest; true when some value has none.
@@ -196,6 +269,13 @@ fn mask(secret: &mut Value, record: Option<&Record>) -> bool {
     }
     let mut undigested = false;
     for field in ["data", "stringData"] {
+        // Anything but a map (a string, a list) is masked whole: there are no values to tell.
+        if let Some(value) = secret.get_mut(field)
+            && !value.is_object()
+        {
+            *value = Value::String("(hidden)".into());
+            undigested = true;
+        }
         if let Some(values) = secret.get_mut(field).and_then(Value::as_object_mut) {
             for (key, value) in values.iter_mut() {
                 let digest = record

@@ -40,7 +40,7 @@ pub fn prepare(
         .iter()
         .filter(|o| o.kind() == "Secret")
         .collect();
-    let digests = digests(&secrets, environment, key);
+    let digests = digests(&secrets, key);
     let policy = match (delivery, &environment.secrets) {
         (DeliveryKind::Dir, _) => &SecretsPolicy::Plain,
         (DeliveryKind::Git, Some(policy)) => policy,
@@ -142,16 +142,14 @@ fn refusal(environment: &Environment, app: &str, secrets: &[&Object]) -> Error {
 }
 
 /// Keyed digests of every Secret value, so a record can tell a change without holding the
-/// value. Without a usable key there are none (a plain hash of a weak secret could be reversed).
+/// value. Without a platform key there are none: a plain hash of a weak secret could be
+/// reversed, and so could a digest under the public development key (diffs then compare the
+/// values themselves where both sides hold them).
 /// The environment is not part of the digest: `diff --against-env` must see equal values as
 /// equal (a reader of both records learns that two environments share a value, never the value).
-fn digests(secrets: &[&Object], environment: &Environment, key: &Key) -> SecretDigests {
-    let key = match key {
-        Key::Platform(k) => k.clone(),
-        Key::Missing if environment.allows_development_key() => {
-            b"scoreline-development-digests".to_vec()
-        }
-        Key::Missing => return BTreeMap::new(),
+fn digests(secrets: &[&Object], key: &Key) -> SecretDigests {
+    let Key::Platform(key) = key else {
+        return BTreeMap::new();
     };
     secrets
         .iter()
@@ -161,8 +159,8 @@ fn digests(secrets: &[&Object], environment: &Environment, key: &Key) -> SecretD
                 .into_iter()
                 .flatten()
                 .map(|(k, v)| {
-                    let mut mac = Hmac::<Sha256>::new_from_slice(&key)
-                        .expect("HMAC takes keys of any length");
+                    let mut mac =
+                        Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
                     for part in [
                         "scoreline-secret-digest-v2",
                         o.name(),

@@ -12,8 +12,9 @@ use crate::secret::Secrets;
 /// A refusal for every object field that holds a known secret (the first such field of each
 /// object), naming the object, the field and where the secret came from — never the value.
 pub fn check(objects: &[Object], secrets: &Secrets) -> Vec<Diagnostic> {
-    if secrets.is_empty() {
-        return Vec::new();
+    let misshapen: Vec<Diagnostic> = objects.iter().filter_map(misshapen).collect();
+    if !misshapen.is_empty() || secrets.is_empty() {
+        return misshapen;
     }
     objects
         .iter()
@@ -34,6 +35,34 @@ pub fn check(objects: &[Object], secrets: &Secrets) -> Vec<Diagnostic> {
             )
         })
         .collect()
+}
+
+/// A Secret whose `data` or `stringData` is no map of strings: its values could not be told
+/// apart from the rest (this check, diffs and SOPS would see a string or a list whole).
+fn misshapen(object: &Object) -> Option<Diagnostic> {
+    if object.kind() != "Secret" {
+        return None;
+    }
+    let field = ["data", "stringData"].into_iter().find(|field| {
+        object.body.get(field).is_some_and(|value| {
+            !value
+                .as_object()
+                .is_some_and(|map| map.values().all(Value::is_string))
+        })
+    })?;
+    Some(
+        Diagnostic::general(
+            Severity::Error,
+            format!(
+                "Secret `{}` (from {}): `{field}` is not a map of strings",
+                object.name(),
+                object.origin
+            ),
+        )
+        .with_help(format!(
+            "the definition must write `{field}` as keys with string values, one per secret value"
+        )),
+    )
 }
 
 fn find(
@@ -125,6 +154,25 @@ mod tests {
             messages
                 .iter()
                 .all(|m| m.contains("resources.db.password") && !m.contains("s3cr3t"))
+        );
+    }
+
+    #[test]
+    fn secret_data_must_be_a_map_of_strings() {
+        let objects = [
+            object(json!({"kind": "Secret", "metadata": {"name": "ok"}, "data": {"p": "eA=="}})),
+            object(json!({"kind": "Secret", "metadata": {"name": "s"}, "stringData": "p=x"})),
+            object(json!({"kind": "Secret", "metadata": {"name": "n"}, "data": {"p": 1}})),
+            object(json!({"kind": "ConfigMap", "metadata": {"name": "c"}, "data": "x"})),
+        ];
+        let refused = check(&objects, &Secrets::default());
+        let messages: Vec<&str> = refused.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "Secret `s` (from resource `db`): `stringData` is not a map of strings",
+                "Secret `n` (from resource `db`): `data` is not a map of strings",
+            ]
         );
     }
 }

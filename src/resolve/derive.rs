@@ -39,10 +39,10 @@ impl std::fmt::Debug for Key {
 }
 
 impl Key {
-    /// A MAC for digests of rendered content that holds secret values (a pod's config hash, a
-    /// render's id), so that a digest written to git cannot confirm a guessed secret offline.
-    /// Without a platform key the public development key stands in: no weaker than a plain
-    /// hash, and renders stay reproducible.
+    /// A MAC for digests of rendered content (a pod's config hash, a render's id), so that a
+    /// digest written to git cannot confirm a guessed secret offline. Without a platform key
+    /// the public development key stands in, and renders stay reproducible: see
+    /// `covers_secrets` for what such a digest may then cover.
     pub fn content_mac(&self, purpose: &str) -> Hmac<Sha256> {
         let key = match self {
             Key::Platform(k) => k.as_slice(),
@@ -52,6 +52,13 @@ impl Key {
         mac.update(purpose.as_bytes());
         mac.update(&[0]);
         mac
+    }
+
+    /// Whether a digest under this key may cover secret values: only under the platform key.
+    /// The development key is public, so a digest under it would let anyone confirm a guessed
+    /// value offline.
+    pub fn covers_secrets(&self) -> bool {
+        matches!(self, Key::Platform(_))
     }
 
     /// Whether this key may key what is rendered for `environment` (the render's digest, a

@@ -225,8 +225,11 @@ fn config_hash(config: &Data, secret: &Data, key: &crate::resolve::Key) -> Strin
             .to_string()
             .as_bytes(),
     );
-    mac.update(&[0]);
-    mac.update(Value::Object(secret.secret_data()).to_string().as_bytes());
+    // Without the platform key, pods roll on config changes only (see `Key::covers_secrets`).
+    if key.covers_secrets() {
+        mac.update(&[0]);
+        mac.update(Value::Object(secret.secret_data()).to_string().as_bytes());
+    }
     mac.finalize()
         .into_bytes()
         .iter()

@@ -295,3 +295,157 @@ fn a_short_platform_key_is_refused_in_every_environment() {
     }
     assert_eq!(world.commits(), before);
 }
+
+/// Under GitHub Actions `diff > diff.patch` and `2>log` hold no secret: `::add-mask::`, which
+/// names the value, never goes to stdout (it carries data) and reaches stderr only when that is
+/// no file (the runner reads a pipe; a file is an artifact nobody reads commands from).
+#[test]
+fn masks_for_the_runner_reach_neither_stdout_nor_a_file() {
+    let world = keyed_in_two_environments();
+    let github = |args: &[&str]| {
+        world
+            .cli(args)
+            .env("API_TOKEN", NEW)
+            .env("GITHUB_ACTIONS", "true")
+    };
+    let diff = ["diff", "-f", "keyed.yaml", "--env", "throwaway"];
+    for format in ["text", "json"] {
+        let args = [&diff[..], &["--output", format]].concat();
+        let piped = github(&args).run().success();
+        assert!(
+            !piped.stdout.contains("::add-mask::") && !piped.stdout.contains(NEW),
+            "{format}: {}",
+            piped.streams()
+        );
+        assert!(
+            piped
+                .stderr
+                .lines()
+                .any(|l| l == format!("::add-mask::{NEW}")),
+            "{format}: the runner is told to mask it: {}",
+            piped.streams()
+        );
+        let log = world.work().join("stderr.log");
+        let filed = github(&args)
+            .run_through(["sh", "-c", "exec \"$@\" 2>stderr.log", "sh"])
+            .success();
+        let logged = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            filed.stdout.contains("Secret/keyed-secrets (changed)")
+                && !filed.stdout.contains(NEW)
+                && !filed.stdout.contains("::add-mask::")
+                && !logged.contains(NEW)
+                && !logged.contains("::add-mask::"),
+            "{format}: {}\n--- stderr.log\n{logged}",
+            filed.streams()
+        );
+    }
+}
+
+/// The first 8 bytes of the Secret digest under the public development key that scoreline
+/// once used without `SCORELINE_KEY`: anyone could recompute it to confirm a guessed value.
+fn public_digest(secret: &str, key: &str, value: &str) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"scoreline-development-digests").unwrap();
+    for part in ["scoreline-secret-digest-v2", secret, key, value] {
+        mac.update(part.as_bytes());
+        mac.update(&[0]);
+    }
+    mac.finalize().into_bytes()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Without the platform key a development environment publishes nothing keyed by a public key
+/// over a Secret value (no digest to brute-force offline): diffs compare the values directly
+/// and say `changed` without a digest; the pods' config hash leaves the values out.
+#[test]
+fn without_the_platform_key_no_digest_of_a_secret_value_is_published() {
+    let world = World::new();
+    keyed_app(&world);
+    let keyless = |args: &[&str], token: &str| {
+        world
+            .cli(args)
+            .env_remove("SCORELINE_KEY")
+            .env("API_TOKEN", token)
+            .run()
+    };
+    let app = ["-f", "keyed.yaml", "--env", "throwaway"];
+    let mut outcomes = vec![keyless(&[&["deploy"][..], &app].concat(), OLD).success()];
+    let plan = [
+        &["plan"][..],
+        &app,
+        &["--out", "plan.json", "--summary", "summary.md"],
+    ]
+    .concat();
+    outcomes.push(keyless(&plan, NEW).success());
+    let diff = [&["diff"][..], &app, &["--exit-code"]].concat();
+    let changed = keyless(&diff, NEW).fails(4);
+    let all = shown(&changed, NEW);
+    assert!(
+        all.contains("secret-keyed-secrets.yaml (changed)")
+            && all.contains("+  main.TOKEN: \"(hidden, changed)\""),
+        "{all}"
+    );
+    let same = keyless(&diff, OLD);
+    assert_eq!(same.code(), Some(0), "{}", shown(&same, OLD));
+    outcomes.extend([changed, same]);
+    let hash = |token: &str, out: &str| {
+        keyless(&[&["render"][..], &app, &["--out", out]].concat(), token).success();
+        let deployment = crate::support::object(&world.work().join(out), "Deployment", "keyed");
+        deployment["spec"]["template"]["metadata"]["annotations"]["scoreline.dev/config-hash"]
+            .clone()
+    };
+    assert_eq!(
+        hash(OLD, "old"),
+        hash(NEW, "new"),
+        "the hash leaves the values out"
+    );
+    let checkout = world.checkout();
+    let mut places: Vec<(String, String)> = outcomes
+        .iter()
+        .map(|o| ("output".to_owned(), o.all()))
+        .collect();
+    for dir in [checkout.path().to_owned(), world.work()] {
+        for file in files_below(&dir, &|p| !p.components().any(|c| c.as_os_str() == ".git")) {
+            let content = std::fs::read_to_string(&file).unwrap_or_default();
+            places.push((file.display().to_string(), content));
+        }
+    }
+    assert!(places.iter().any(|(p, _)| p.ends_with("summary.md")));
+    for value in [OLD, NEW] {
+        let digest = public_digest("keyed-secrets", "main.TOKEN", value);
+        for (place, content) in &places {
+            assert!(
+                !content.contains(&digest),
+                "{place} holds {digest}:\n{content}"
+            );
+        }
+    }
+}
+
+/// A deployed Secret whose `stringData` is a string (written by hand, or by something else)
+/// is masked whole in a diff.
+#[test]
+fn diff_masks_secret_data_that_is_no_map() {
+    let world = keyed_in_two_environments();
+    world.commit_to("stringData as a string", |checkout| {
+        let file = checkout.join("throwaway/keyed/secret-keyed-secrets.yaml");
+        let text = std::fs::read_to_string(&file).unwrap();
+        let (head, tail) = text.split_once("\ndata:\n").unwrap();
+        let rest: String = tail
+            .lines()
+            .skip_while(|l| l.starts_with(' '))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let edited = format!("{head}\nstringData: \"TOKEN={OLD}\"\n{rest}");
+        std::fs::write(&file, edited).unwrap();
+    });
+    // The run knows NEW only: OLD is masked by the diff, not by the run's redaction.
+    let diff = ["diff", "-f", "keyed.yaml", "--env", "throwaway"];
+    let out = with_token(&world, &diff, NEW).success();
+    shown(&out, NEW);
+    let all = shown(&out, OLD);
+    assert!(all.contains("secret-keyed-secrets.yaml (changed)"), "{all}");
+}

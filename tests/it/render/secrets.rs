@@ -91,3 +91,39 @@ fn secrets_in_command_or_args_are_refused() {
     );
     out.stderr_has("$(VARIABLE)");
 }
+
+/// A Secret whose `data` or `stringData` is no map of strings (here a definition's string)
+/// would slip past the check for secrets outside Secret data: it is refused, naming the object
+/// and the field, and nothing is written.
+#[test]
+fn a_secret_whose_data_is_no_map_of_strings_is_refused() {
+    for (field, value) in [
+        ("stringData", "\"s3cr3t-in-a-string\""),
+        ("data", "[\"eA==\"]"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let definition = format!(
+            "apiVersion: scoreline.dev/v1\nkind: ResourceDefinition\nmetadata:\n  name: odd-secret\nspec:\n  type: token\n  driver: template\n  criteria: [{{}}]\n  template:\n    manifests: |\n      - apiVersion: v1\n        kind: Secret\n        metadata:\n          name: {{{{ (\"tok-\" ~ resource.slug) | tojson }}}}\n        {field}: {value}\n"
+        );
+        let out = render_in(
+            dir.path(),
+            &[
+                (
+                    "platform/environments.yaml",
+                    "environments:\n  - name: development\n    type: development\n    namespace: dev\n",
+                ),
+                ("platform/resources/odd-secret.yaml", &definition),
+                (
+                    "score.yaml",
+                    "apiVersion: score.dev/v1b1\nmetadata:\n  name: api\ncontainers:\n  main:\n    image: nginx\nresources:\n  tok:\n    type: token\n",
+                ),
+            ],
+        )
+        .args(["--platform", "platform"])
+        .run()
+        .fails(3);
+        out.stderr_has("Secret `tok-api-tok`")
+            .stderr_has(&format!("`{field}` is not a map of strings"));
+        assert!(!dir.path().join("manifests").exists());
+    }
+}

@@ -42,7 +42,7 @@ fn run(dir: &std::path::Path, score: &str, extra: &[(&str, &str)]) -> Outcome {
 }
 
 /// No line of stdout or stderr shows the password, other than the one that asks to mask it; and
-/// that one comes before any other line that could name it.
+/// that one comes before any error that could name it.
 fn assert_masked(out: &Outcome, password: &str) {
     for stream in [&out.stdout, &out.stderr] {
         for line in stream.lines() {
@@ -54,13 +54,14 @@ fn assert_masked(out: &Outcome, password: &str) {
             );
         }
     }
+    // On stderr (stdout carries data), before the first error there.
     let mask = out
-        .stdout
+        .stderr
         .lines()
         .position(|l| l == format!("::add-mask::{password}"))
         .expect("GitHub is told to mask the password, even though the run fails");
-    let first_error = out.stdout.lines().position(|l| l.starts_with("::error"));
-    assert!(first_error.is_none_or(|e| mask < e), "{}", out.stdout);
+    let first_error = out.stderr.lines().position(|l| l.contains("error:"));
+    assert!(first_error.is_none_or(|e| mask < e), "{}", out.stderr);
 }
 
 #[test]
