@@ -150,6 +150,16 @@ impl Environment {
     pub fn allows_development_key(&self) -> bool {
         matches!(self.env_type.as_str(), "development" | "preview")
     }
+
+    /// Whether its Secrets reach git hidden (SOPS-encrypted, or left to External Secrets): then
+    /// no digest of them may be keyed by the public development key, which would let anyone who
+    /// reads the repository confirm a guessed value offline.
+    pub fn hides_secrets(&self) -> bool {
+        matches!(
+            self.secrets,
+            Some(SecretsPolicy::Sops { .. } | SecretsPolicy::External { .. })
+        )
+    }
 }
 
 /// The entries of an environments.yaml document, each with its name.

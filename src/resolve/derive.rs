@@ -64,7 +64,8 @@ impl Key {
     /// Whether this key may key what is rendered for `environment` (the render's digest, a
     /// deployment's record id, config hashes, Secret digests, derived secrets): a key shorter
     /// than `MIN_KEY_BYTES` never may; none at all (the public development key standing in)
-    /// only where the environment allows it. The refusal never shows the key.
+    /// only where the environment allows it and writes its Secrets in plain anyway. The refusal
+    /// never shows the key.
     pub fn check(&self, environment: &Environment) -> Result<(), Diagnostic> {
         match self {
             Key::Platform(k) if k.len() < MIN_KEY_BYTES => Err(Diagnostic::general(
@@ -77,11 +78,20 @@ impl Key {
             .with_help(
                 "generate one (e.g. `openssl rand -base64 32`) and set it from the CI secret store",
             )),
-            Key::Missing if !environment.allows_development_key() => {
-                let message = format!(
-                    "SCORELINE_KEY is not set: environment `{}` (type `{}`) keys what it writes (the render's digest, record ids, config hashes, Secret digests) with the platform key; only development and preview environments may use the public development key",
-                    environment.name, environment.env_type
-                );
+            Key::Missing
+                if !environment.allows_development_key() || environment.hides_secrets() =>
+            {
+                let message = if environment.allows_development_key() {
+                    format!(
+                        "SCORELINE_KEY is not set: environment `{}` keeps its Secrets out of plain sight (`secrets.mode`), and a record id keyed by the public development key would let anyone who reads the repository confirm a guessed secret value",
+                        environment.name
+                    )
+                } else {
+                    format!(
+                        "SCORELINE_KEY is not set: environment `{}` (type `{}`) keys what it writes (the render's digest, record ids, config hashes, Secret digests) with the platform key; only development and preview environments may use the public development key",
+                        environment.name, environment.env_type
+                    )
+                };
                 let diagnostic = match &environment.location {
                     Some(at) => at.source.error(at.node.span.start, message),
                     None => Diagnostic::general(Severity::Error, message),

@@ -5,7 +5,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use super::{World, edit_record};
+use super::{ENVIRONMENTS, World, edit_record};
 use crate::support::{Outcome, base64, files_below, secret_value, text, write_files};
 
 #[test]
@@ -272,6 +272,28 @@ fn a_shared_environment_needs_the_platform_key() {
         .run()
         .success()
         .stderr_has("SCORELINE_KEY is not set");
+}
+
+/// A development environment whose Secrets reach git encrypted (or as External Secrets) needs the
+/// platform key too: a record id keyed by the public development key would let anyone who reads
+/// the repository confirm a guessed secret value against it. Nothing is written.
+#[test]
+fn a_development_environment_hiding_its_secrets_needs_the_platform_key() {
+    let world = World::new();
+    world.set_environments(&ENVIRONMENTS.replace(
+        "    delivery: { kind: git, repo: ../env.git, path: \"{env}/{app}\" }\n    secrets: { mode: plain }\n  - name: unconfigured",
+        "    delivery: { kind: git, repo: ../env.git, path: \"{env}/{app}\" }\n    secrets: { mode: sops, age_recipients: [RECIPIENT] }\n  - name: unconfigured",
+    ));
+    world
+        .deploy_cli("throwaway", "x:1")
+        .env_remove("SCORELINE_KEY")
+        .run()
+        .fails(3)
+        .stderr_has("SCORELINE_KEY is not set: environment `throwaway` keeps its Secrets out of plain sight")
+        .stderr_has("set it from the CI secret store");
+    // The refused deploy pushed nothing: the keyed one is the repository's first commit.
+    world.deploy("throwaway", "x:1").success();
+    assert_eq!(world.commits(), 1);
 }
 
 /// A key too short to resist guessing is refused everywhere, development included, saying how
