@@ -99,11 +99,7 @@ fn fragments_shown(secret: &str, places: &[(String, String)]) -> Vec<String> {
             ),
             (
                 "annotation-unescaped",
-                text.replace("%0D", "\r")
-                    .replace("%0A", "\n")
-                    .replace("%3A", ":")
-                    .replace("%2C", ",")
-                    .replace("%25", "%"),
+                crate::support::workflow_unescaped(&text),
             ),
         ];
         for (reading, shown) in &readings {
