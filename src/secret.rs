@@ -23,6 +23,13 @@ pub const MASK: &str = "••••••";
 /// match all over ordinary text. Taint tracking still keeps them out of non-Secret objects.
 pub const MIN_LEN: usize = 4;
 
+/// Each line this long or longer of a multi-line secret (a PEM key, a kubeconfig) is a form of
+/// it too, so that a fragment cut at line boundaries (a program's last lines of stderr, a diff
+/// hunk) is masked. Shorter lines are left out: they are too often ordinary text (`}`, `---`,
+/// `type: Opaque`) to hide everywhere, and on their own give little of the secret away; a
+/// 64-character PEM line or a token line is well above it.
+pub const LINE_MIN_LEN: usize = 16;
+
 type Listener = Box<dyn Fn(&str) + Send + Sync>;
 
 /// Known secret values (each in the forms it is shown in, see `forms`) and where each came from.
@@ -169,17 +176,26 @@ impl Secrets {
 }
 
 /// The forms a value is shown in: as is, base64 (a Secret's `data`, basic auth), URL-encoded
-/// (a connection string), and inside a JSON string (a program that prints its input shows `"`
-/// as `\"`, and Python's `json.dumps` non-ASCII as `\u00e9`).
+/// (a connection string), inside a JSON string (a program that prints its input shows `"`
+/// as `\"`, and Python's `json.dumps` non-ASCII as `\u00e9`), and, for a multi-line value,
+/// each of its long lines (see [`LINE_MIN_LEN`]).
 fn forms(value: &str) -> Vec<String> {
     let mut forms = vec![value.to_owned()];
+    let lines = value
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.len() < value.len() && line.chars().count() >= LINE_MIN_LEN)
+        .map(str::to_owned);
     for form in [
         base64::engine::general_purpose::STANDARD.encode(value),
         percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC)
             .to_string(),
         json_escaped(value, false),
         json_escaped(value, true),
-    ] {
+    ]
+    .into_iter()
+    .chain(lines)
+    {
         if !forms.contains(&form) {
             forms.push(form);
         }
@@ -298,6 +314,22 @@ mod tests {
         let value = serde_json::json!({"m": "got q\"uote\\d-secret", "q\"uote\\d-secret": 1});
         let text = serde_json::to_string(&secrets.redact_json(value)).unwrap();
         assert_eq!(text, format!(r#"{{"m":"got {MASK}","{MASK}":1}}"#));
+    }
+
+    #[test]
+    fn each_long_line_of_a_multi_line_secret_is_masked_on_its_own() {
+        let secrets = Secrets::default();
+        let key = "-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n  bm90IGEgcmVhbCBrZXkgYXQgYWxs\nshort\n-----END KEY-----";
+        secrets.register(key, "TLS_KEY");
+        assert_eq!(
+            secrets.redact("tail:\nbm90IGEgcmVhbCBrZXkgYXQgYWxs\nshort\n-----END KEY-----"),
+            format!("tail:\n{MASK}\nshort\n{MASK}")
+        );
+        assert_eq!(
+            secrets.redact(key),
+            MASK,
+            "whole, the value is masked as one"
+        );
     }
 
     #[test]

@@ -122,20 +122,101 @@ fn git(dir: &Path, args: &[&str]) -> Option<String> {
     (out.status.success() && !text.is_empty()).then_some(text)
 }
 
-/// `https://user:token@host/repo` → `https://host/repo`: tokens never reach a record.
+/// `https://user:token@host/repo?private_token=…` → `https://host/repo`: credentials never reach
+/// a record, a commit message or a plan.
 pub fn without_credentials(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-            if path.is_empty() && !rest.contains('/') {
-                format!("{scheme}://{host}")
-            } else {
-                format!("{scheme}://{host}/{path}")
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let rest = without_userinfo(rest);
+    let (rest, fragment) = match rest.split_once('#') {
+        Some((rest, fragment)) => (rest, Some(fragment)),
+        None => (rest, None),
+    };
+    let mut out = format!("{scheme}://");
+    match rest.split_once('?') {
+        Some((before, query)) => {
+            out.push_str(before);
+            let kept: Vec<&str> = query
+                .split('&')
+                .filter(|pair| {
+                    !pair.is_empty() && !is_credential(pair.split('=').next().unwrap_or(""))
+                })
+                .collect();
+            if !kept.is_empty() {
+                out.push('?');
+                out.push_str(&kept.join("&"));
             }
         }
-        None => url.to_owned(),
+        None => out.push_str(rest),
     }
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
+}
+
+/// What follows `scheme://`, without its userinfo. People paste passwords unencoded, with a raw
+/// `/`, `@` or `?` in them, so the userinfo does not end at the first `/`: it ends at the first
+/// `@` followed by something that reads as a host, or else at the last `@` (losing part of an
+/// odd URL is better than keeping part of a password).
+fn without_userinfo(rest: &str) -> &str {
+    if !rest.contains('@') {
+        return rest;
+    }
+    fn authority(text: &str) -> &str {
+        &text[..text.find(['/', '?', '#']).unwrap_or(text.len())]
+    }
+    let first = authority(rest);
+    if !first.contains('@') && is_host(first) {
+        return rest;
+    }
+    rest.match_indices('@')
+        .map(|(i, _)| &rest[i + 1..])
+        .find(|after| is_host(authority(after)))
+        .or_else(|| rest.rsplit_once('@').map(|(_, after)| after))
+        .unwrap_or(rest)
+}
+
+/// Whether `text` reads as `host[:port]`: a name with a dot (or `localhost`), a name with a
+/// port, or a bracketed IPv6 address.
+fn is_host(text: &str) -> bool {
+    let (name, port) = match text.strip_prefix('[') {
+        Some(ipv6) => match ipv6.split_once(']') {
+            Some((_, rest)) => ("[v6]", rest.strip_prefix(':')),
+            None => return false,
+        },
+        None => match text.rsplit_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (text, None),
+        },
+    };
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let name_ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '[' | ']'));
+    port_ok && name_ok && (name.contains('.') || name == "localhost" || port.is_some())
+}
+
+/// Whether a query parameter's name says it carries a credential (`private_token`,
+/// `access_token`, `password`, `X-Amz-Signature`, `sig`, …).
+fn is_credential(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [
+        "token",
+        "pass",
+        "pwd",
+        "secret",
+        "key",
+        "auth",
+        "signature",
+        "credential",
+    ]
+    .iter()
+    .any(|word| name.contains(word))
+        || name == "sig"
 }
 
 #[cfg(test)]
@@ -201,5 +282,43 @@ mod tests {
             without_credentials("git@github.com:acme/env.git"),
             "git@github.com:acme/env.git"
         );
+        for (url, clean) in [
+            // A raw `/`, `@` and `?` in a password.
+            (
+                "https://ci:pa/ss@git.example.com/acme/env.git",
+                "https://git.example.com/acme/env.git",
+            ),
+            (
+                "https://ci:p@ss/w?rd@gitea:3000/env.git",
+                "https://gitea:3000/env.git",
+            ),
+            (
+                "https://tok/en@localhost/env.git",
+                "https://localhost/env.git",
+            ),
+            ("https://u:p@[::1]:8080/env", "https://[::1]:8080/env"),
+            // Credentials in the query; other parameters and the fragment stay.
+            (
+                "https://gitlab.example.com/acme/env.git?private_token=glpat-x&ref=main#top",
+                "https://gitlab.example.com/acme/env.git?ref=main#top",
+            ),
+            (
+                "https://h.example.com/e?access_token=a&X-Amz-Signature=b&sig=c",
+                "https://h.example.com/e",
+            ),
+            // An `@` in the path of a URL without credentials is kept.
+            (
+                "https://registry.example.com/@scope/pkg",
+                "https://registry.example.com/@scope/pkg",
+            ),
+            (
+                "https://u:t@host.example.com/@scope/pkg",
+                "https://host.example.com/@scope/pkg",
+            ),
+            ("https://host.example.com", "https://host.example.com"),
+            ("file:///srv/env.git", "file:///srv/env.git"),
+        ] {
+            assert_eq!(without_credentials(url), clean, "{url}");
+        }
     }
 }

@@ -3,7 +3,8 @@
 //! CI `scoreline-summary.md` in the working folder by default, for `artifacts:`). The same
 //! document, with a smaller limit, is the body of a pull request comment. Every block is redacted
 //! before it is measured, and a document over its limit is cut at a block (a code block at a
-//! line) and ends with a note saying so.
+//! line) and ends with a note saying so. Text is always redacted before it is escaped: an
+//! escaped secret (`&amp;`, `\|`, `<br>`) no longer reads as itself.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,11 @@ pub struct Markdown {
 #[derive(Debug, Clone)]
 enum Block {
     Text(String),
+    /// A table of plain-text cells, kept raw until rendered (redacted, then escaped).
+    Table {
+        headers: Vec<String>,
+        rows: Vec<Vec<String>>,
+    },
     /// A code block, collapsed under `summary` (`<details>`): cut at a line when it must be.
     Details {
         summary: String,
@@ -55,18 +61,15 @@ impl Markdown {
         self.blocks.push(Block::Text(format!("{text}\n")));
     }
 
-    /// A table of plain-text cells (escaped here).
+    /// A table of plain-text cells (redacted and escaped when rendered).
     pub fn table(&mut self, headers: &[&str], rows: &[Vec<String>]) {
         if rows.is_empty() {
             return;
         }
-        let mut text = format!("| {} |\n", headers.join(" | "));
-        text.push_str(&format!("|{}\n", "---|".repeat(headers.len())));
-        for row in rows {
-            let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
-            text.push_str(&format!("| {} |\n", cells.join(" | ")));
-        }
-        self.blocks.push(Block::Text(text));
+        self.blocks.push(Block::Table {
+            headers: headers.iter().map(|h| (*h).to_owned()).collect(),
+            rows: rows.to_vec(),
+        });
     }
 
     /// A collapsed code block (`<details>`), e.g. a diff.
@@ -138,6 +141,15 @@ impl Block {
     fn render(&self, lines: Option<usize>) -> String {
         match self {
             Block::Text(text) => secret::redact(text).into_owned(),
+            Block::Table { headers, rows } => {
+                let mut text = format!("| {} |\n", headers.join(" | "));
+                text.push_str(&format!("|{}\n", "---|".repeat(headers.len())));
+                for row in rows {
+                    let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
+                    text.push_str(&format!("| {} |\n", cells.join(" | ")));
+                }
+                text
+            }
             Block::Details {
                 summary,
                 lang,
@@ -195,10 +207,10 @@ fn html(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// Plain text as one Markdown table cell (or inline text): no HTML, no column breaks, no
-/// line breaks.
+/// Plain text as one Markdown table cell (or inline text), redacted: no secrets, no HTML, no
+/// column breaks, no line breaks.
 pub fn cell(text: &str) -> String {
-    html(text)
+    html(&secret::redact(text))
         .replace('|', "\\|")
         .replace("\r\n", "<br>")
         .replace(['\n', '\r'], "<br>")
@@ -290,6 +302,22 @@ mod tests {
     #[test]
     fn cells_cannot_break_a_table_or_open_html() {
         assert_eq!(cell("a|b\n<c>"), "a\\|b<br>&lt;c&gt;");
+    }
+
+    #[test]
+    fn cells_are_redacted_before_they_are_escaped() {
+        let token = "summary&cell<secret>|value\nline";
+        secret::register(token, "test");
+        assert_eq!(
+            cell(&format!("got {token}")),
+            format!("got {}", secret::MASK)
+        );
+        let mut doc = Markdown::new();
+        doc.table(&["a"], &[vec![token.into()]]);
+        assert_eq!(
+            doc.render(10_000, ""),
+            format!("| a |\n|---|\n| {} |\n", secret::MASK)
+        );
     }
 
     #[test]

@@ -99,7 +99,10 @@ fn fit(text: &str, limit: usize, job: Option<&str>) -> String {
     let mut cut: String = text.chars().take(keep).collect();
     // An unclosed <details> or code fence would swallow the note.
     if cut.matches("```").count() % 2 == 1 {
-        cut.truncate(cut.len().saturating_sub(8));
+        // Eight characters, not bytes: a byte cut could fall inside `•` or `→`.
+        for _ in 0..8 {
+            cut.pop();
+        }
         cut.push_str("\n```");
     }
     format!("{cut}{note}").chars().take(limit).collect()
@@ -121,6 +124,20 @@ mod tests {
         );
         assert_eq!(cut.matches("```").count() % 2, 0, "the fence is closed");
         assert_eq!(fit("short", 65_536, None), "short");
+    }
+
+    #[test]
+    fn an_open_fence_is_closed_at_a_character_not_a_byte() {
+        // Every character of the cut is three bytes long, so a byte cut would split one.
+        let long = format!("```diff\n{}", "•→".repeat(1_000));
+        for limit in 150..160 {
+            let cut = fit(&long, limit, None);
+            assert!(cut.chars().count() <= limit);
+            assert!(
+                cut.contains("•→•\n```") || cut.contains("→•→\n```"),
+                "{cut}"
+            );
+        }
     }
 
     #[test]

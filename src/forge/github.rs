@@ -122,12 +122,13 @@ fn path_of(uri: &str) -> &str {
     path.split('?').next().unwrap_or(path)
 }
 
-/// GitHub's error message in an error body, or the body itself (shortened).
+/// GitHub's error message in an error body, or the body itself (redacted, then shortened: a
+/// secret cut in two would no longer read as itself).
 fn message(text: &str) -> String {
     serde_json::from_str::<Value>(text)
         .ok()
         .and_then(|v| v.get("message")?.as_str().map(str::to_owned))
-        .unwrap_or_else(|| text.chars().take(300).collect())
+        .unwrap_or_else(|| crate::secret::redact(text).chars().take(300).collect())
 }
 
 /// The `rel="next"` URL of a `Link` header.

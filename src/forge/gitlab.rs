@@ -132,9 +132,30 @@ impl GitLab {
         endpoint.query(&self.client).map_err(|e| {
             Error::api(
                 None,
-                format!("GitLab {what} (project {}): {e}", self.project),
+                format!(
+                    "GitLab {what} (project {}): {}",
+                    self.project,
+                    described(&e)
+                ),
             )
         })
+    }
+}
+
+/// The crate's error as text. An error object GitLab answered (`{"message": {"note": [...]}}`)
+/// the crate shows Debug-formatted, whose escapes (`\u{1b}`) redaction does not know: it is
+/// shown as JSON instead, masked value by value before it is written out.
+fn described<E>(error: &ApiError<E>) -> String
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    match error {
+        ApiError::GitlabObjectWithStatus { status, obj }
+        | ApiError::GitlabUnrecognizedWithStatus { status, obj } => format!(
+            "gitlab server error ({status}): {}",
+            crate::secret::redact_json(obj.clone())
+        ),
+        other => other.to_string(),
     }
 }
 
@@ -353,5 +374,29 @@ impl Api for GitLab {
                 .build(),
         )?;
         self.run("update deployment", api::ignore(endpoint))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_objects_are_shown_as_redacted_json_not_debug_text() {
+        // A control character: Debug writes `\u{1}`, which is none of the secret's forms.
+        let token = "gl\u{1}object-secret-0123456789";
+        crate::secret::register(token, "test");
+        let error: ApiError<gitlab::RestError> = ApiError::GitlabObjectWithStatus {
+            status: http::StatusCode::BAD_REQUEST,
+            obj: serde_json::json!({"note": [format!("echoed {token}")]}),
+        };
+        let shown = crate::secret::redact(&described(&error)).into_owned();
+        assert_eq!(
+            shown,
+            format!(
+                "gitlab server error (400 Bad Request): {{\"note\":[\"echoed {}\"]}}",
+                crate::secret::MASK
+            )
+        );
     }
 }

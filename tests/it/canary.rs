@@ -1203,11 +1203,7 @@ fn leaks(canaries: &[Canary], places: &[(String, String)]) -> Vec<String> {
             ),
             (
                 "annotation-unescaped",
-                text.replace("%0D", "\r")
-                    .replace("%0A", "\n")
-                    .replace("%3A", ":")
-                    .replace("%2C", ",")
-                    .replace("%25", "%"),
+                crate::support::workflow_unescaped(text),
             ),
         ];
         for canary in canaries {

@@ -14,6 +14,7 @@ mod deploy;
 mod drivers;
 mod forge;
 mod hardening;
+mod leaks;
 mod readme;
 mod render;
 mod robustness;

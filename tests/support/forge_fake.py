@@ -8,7 +8,8 @@ Usage: forge_fake.py CONFIG_JSON LOG_FILE PORT_FILE
 CONFIG_JSON (read at start): {"user": "LOGIN" | null (GET /user answers 403, as for a workflow's
 GITHUB_TOKEN), "seed_comments": N (comments by someone else already on every pull request),
 "merge_after": N (a pull/merge request reads as merged from its Nth GET on),
-"faults": [{"method": M, "path": REGEX, "status": S, "headers": {...}, "times": N}]}.
+"faults": [{"method": M, "path": REGEX, "status": S, "headers": {...}, "times": N,
+"echo_auth_at": C (optional: an HTML body echoing the credential header from character C)}]}.
 Every request is logged to LOG_FILE as a JSON line {method, path, auth, body, status, response}
 as it is answered (github_openapi_check.py checks the GitHub answers against GitHub's OpenAPI
 description).
@@ -103,6 +104,19 @@ class Fake(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def echo_auth(self, status, at):
+        """An HTML error page (as a proxy in front of the forge answers) that echoes the request's
+        credential header, starting at character `at` of the body."""
+        LOG.write(json.dumps({**self.logged, "status": status, "response": "(an HTML page)"}) + "\n")
+        auth = self.headers.get("Authorization") or self.headers.get("PRIVATE-TOKEN") or ""
+        head = "<html><body><h1>Unprocessable</h1><pre>"
+        data = (head + "." * max(0, at - len(head) - 15) + "Authorization: " + auth + "</pre></body></html>").encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def handle_any(self):
         raw, body = self.body()
         url = urlparse(self.path)
@@ -111,6 +125,8 @@ class Fake(BaseHTTPRequestHandler):
             for fault in CONFIG.get("faults", []):
                 if fault.get("times", 0) > 0 and fault["method"] == self.command and re.search(fault["path"], url.path):
                     fault["times"] -= 1
+                    if "echo_auth_at" in fault:
+                        return self.echo_auth(fault["status"], fault["echo_auth_at"])
                     return self.answer(fault["status"], {"message": "fault injected", "documentation_url": "https://docs.github.com/rest"}, fault.get("headers"))
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
             base = f"http://127.0.0.1:{self.server.server_address[1]}"

@@ -48,7 +48,7 @@ pub fn run(invocation: &Invocation<'_>, program: &Program) -> Result<Provided, D
     for secret in invocation.secret_texts.iter().chain(&passed) {
         given.register(secret, "given to the program");
     }
-    execute(invocation, program, environment).map_err(|failure| {
+    execute(invocation, program, environment, &given).map_err(|failure| {
         DriverError::Failed(
             definition_error(invocation, given.redact(&failure.message).into_owned())
                 .with_help(given.redact(&failure.help).into_owned()),
@@ -60,6 +60,7 @@ fn execute(
     invocation: &Invocation<'_>,
     program: &Program,
     environment: Vec<(String, OsString)>,
+    given: &crate::secret::Secrets,
 ) -> Result<Provided, Failure> {
     let shown = &program.command[0];
     let mut command = Command::new(&program.path);
@@ -105,7 +106,10 @@ fn execute(
         collect(&received, &mut outputs, Instant::now() + GRACE);
     }
     let [stdout, stderr] = outputs.map(Option::unwrap_or_default);
-    let tail = tail(&String::from_utf8_lossy(&stderr));
+    // Masked whole before its last lines are kept: a multi-line secret cut at a line no longer
+    // reads as itself.
+    let stderr = String::from_utf8_lossy(&stderr);
+    let tail = tail(&given.redact(&crate::secret::redact(&stderr)));
     let timeout = program.timeout;
     match status {
         None => Err(Failure {

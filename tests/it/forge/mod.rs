@@ -15,10 +15,10 @@ use crate::support::servers::ScriptServer;
 use crate::support::{Cli, objects, repo_root, secret_values};
 
 /// The token the fakes are sent (registered as a secret: it must be in no body or output).
-const TOKEN: &str = "ghp_forgeFakeToken0123456789";
+pub(crate) const TOKEN: &str = "ghp_forgeFakeToken0123456789";
 
 /// A forge fake with `config` (see forge_fake.py).
-struct Fake(ScriptServer);
+pub(crate) struct Fake(ScriptServer);
 
 /// One logged request.
 #[derive(Debug, Clone)]
@@ -30,7 +30,7 @@ struct Request {
 }
 
 impl Fake {
-    fn start(config: Value) -> Fake {
+    pub(crate) fn start(config: Value) -> Fake {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("config.json");
         std::fs::write(&file, config.to_string()).unwrap();
@@ -84,7 +84,7 @@ impl Fake {
 
 /// `deploy` of the shop to `throwaway` as a GitHub Actions job for pull request #2 whose API is
 /// the fake; more flags may follow.
-fn github_deploy(world: &World, fake: &Fake, image: &str) -> Cli {
+pub(crate) fn github_deploy(world: &World, fake: &Fake, image: &str) -> Cli {
     on_pull_request(world.deploy_cli("throwaway", image), fake)
 }
 

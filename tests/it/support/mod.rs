@@ -33,6 +33,15 @@ pub fn export_baseline(platform: &Path) {
         .success();
 }
 
+/// Text with GitHub workflow-command escapes undone, as the runner shows an annotation.
+pub fn workflow_unescaped(text: &str) -> String {
+    text.replace("%0D", "\r")
+        .replace("%0A", "\n")
+        .replace("%3A", ":")
+        .replace("%2C", ",")
+        .replace("%25", "%")
+}
+
 /// Output of a program other than scoreline, as text.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
