@@ -37,16 +37,11 @@ impl GitHub {
                 .and_then(|b| b.personal_token(token.to_owned()).build())
                 .map_err(|e| Error::setup(format!("GitHub API `{api}`: {e}")))?
         };
-        // GitHub Enterprise serves GraphQL beside its REST API, not below it.
-        let graphql = match api.strip_suffix("/api/v3") {
-            Some(server) => format!("{server}/api/graphql"),
-            None => format!("{api}/graphql"),
-        };
         Ok(GitHub {
             crab,
             runtime,
             repo: format!("/repos/{project}"),
-            graphql,
+            graphql: graphql_url(api),
         })
     }
 
@@ -351,9 +346,36 @@ fn percent(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
+/// Where GraphQL is answered for a REST API base: below it on github.com
+/// (`https://api.github.com/graphql`), beside it on GitHub Enterprise Server
+/// (`https://HOST/api/v3` → `https://HOST/api/graphql`).
+fn graphql_url(api: &str) -> String {
+    let api = api.trim_end_matches('/');
+    match api.strip_suffix("/api/v3") {
+        Some(server) => format!("{server}/api/graphql"),
+        None => format!("{api}/graphql"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn graphql_is_below_github_com_and_beside_an_enterprise_servers_rest_api() {
+        assert_eq!(
+            graphql_url("https://api.github.com"),
+            "https://api.github.com/graphql"
+        );
+        assert_eq!(
+            graphql_url("https://ghe.acme.test/api/v3/"),
+            "https://ghe.acme.test/api/graphql"
+        );
+        assert_eq!(
+            graphql_url("http://127.0.0.1:8080"),
+            "http://127.0.0.1:8080/graphql"
+        );
+    }
 
     #[test]
     fn link_headers_name_the_next_page() {
