@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::support::git::{environment_repository, git};
 use crate::support::lib::first_yaml_document;
-use crate::support::{Cli, Outcome, files_below, write_files};
+use crate::support::{Cli, Outcome, files_below, leak, write_files};
 
 /// The platform key: 40 characters.
 const KEY: &str = "KEYcanary-0f3a9c1e5b7d2468a-platform-key";
@@ -32,6 +32,16 @@ const TOKENS: [&str; 3] = [
     "tok\"CANARY\\%43:,;/ +&=?#ci-token-0003",
 ];
 const TEMPLATE_TOKEN: &str = "tok2CANARYtemplate-0123456789-abcdefghij";
+/// A CI variable with every character Markdown, HTML and XML escape (read by a `static`
+/// definition): escaped before redaction, it would no longer read as itself.
+const HOSTILE: &str = "hos&t<CANARY>|pipe-\"dq\"-'sq'-0123456789&amp;";
+/// A multi-line CI variable shaped as a PEM key (read by a `template` definition): cut at a
+/// line boundary before redaction, its lines would show.
+const PEM: &str = "-----BEGIN CANARY PRIVATE KEY-----
+MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7pemCanaryLine1
+q3Zx8vR2mK9tLwYb4NcHs7GfUe1DjPa0XoiV5nTrBlWkQyM6Sd3Ju8zFgEhCpA2Line2
+Rt5Ym1Wn0Kc8Xv3Lq9Jb7Hz2Gd6Fs4Ep1Do0Cn5Bm9Al8Zk7Yj6Xi4Wh3Vg2Uf1Te0Line3
+-----END CANARY PRIVATE KEY-----";
 /// What the `cmd` programs answer with as secrets.
 const CMD_SECRET: &str = "cmd/CANARY+vault=0123456789abcdefghijklm";
 const CMD_CACHED: &str = "cmd/CANARY+cached=0123456789abcdefghijkl";
@@ -95,7 +105,9 @@ const TABLE: &[Row] = &[
     row(ROUTE_HOST,                  RENDER_DEPLOY, refused(3, "Ingress `route-shop-route` field `spec.rules.0.host`")),
     row(ROUTE_PATH,                  RENDER_DEPLOY, refused(3, "Ingress `route-shop-route` field `spec.rules.0.http.paths.0.path`")),
     row(ROUTE_NOT_A_PATH,            RENDER_DEPLOY, refused(2, "params.path must start with /, got ••••••")),
+    row(ROUTE_NOT_A_PATH_HOSTILE,    RENDER_DEPLOY, refused(2, "params.path must start with /, got ••••••")),
     row(ROUTE_PORT,                  RENDER_DEPLOY, refused(2, "has no service port `••••••`")),
+    row(ROUTE_PORT_PEM,              RENDER_DEPLOY, refused(2, "has no service port `••••••`")),
     row(ROUTE_PORT_DERIVED,          RENDER_DEPLOY, refused(2, "has no service port `••••••`")),
     row(DNS_PARAMS,                  RENDER_DEPLOY, OK),
     row(VOLUME_SIZE,                 RENDER_DEPLOY, refused(3, "PersistentVolumeClaim `vol-shop-data` field `spec.resources.requests.storage`")),
@@ -141,6 +153,8 @@ const ROUTED: Routing = (
       S3_KEY: ${resources.s3.access_key_id}
       S3_SECRET: ${resources.s3.aws_secret_key}
       REDIS: redis://:${resources.redis.password}@${resources.redis.host}
+      HOSTILE: ${resources.hostile.value}
+      PEM: ${resources.pem.value}
     files:
       /etc/app/inline.conf:
         content: "password=${resources.db.password} token=${resources.tok.value}"
@@ -153,6 +167,8 @@ resources:
   vault: { type: vault }
   s3: { type: s3 }
   redis: { type: redis }
+  hostile: { type: ci-hostile }
+  pem: { type: ci-pem }
 "#,
 );
 
@@ -324,6 +340,16 @@ const ROUTE_NOT_A_PATH: Routing = route!(
     "tok: { type: ci-token }",
     r#"{ host: shop.example.com, path: "${resources.tok.value}", port: http }"#
 );
+const ROUTE_NOT_A_PATH_HOSTILE: Routing = route!(
+    "route path (not a path, Markdown/HTML/XML characters)",
+    "hostile: { type: ci-hostile }",
+    r#"{ host: shop.example.com, path: "${resources.hostile.value}", port: http }"#
+);
+const ROUTE_PORT_PEM: Routing = route!(
+    "route port (a multi-line secret)",
+    "pem: { type: ci-pem }",
+    r#"{ host: shop.example.com, path: /, port: "${resources.pem.value}" }"#
+);
 const ROUTE_PORT: Routing = route!(
     "route port",
     "tok2: { type: ci-token-t }",
@@ -482,6 +508,26 @@ spec:
   template:
     secrets: |
       value: {{ env("CANARY_TOKEN2") | tojson }}
+---
+apiVersion: scoreline.dev/v1
+kind: ResourceDefinition
+metadata: { name: ci-hostile }
+spec:
+  type: ci-hostile
+  driver: static
+  criteria: [{}]
+  secrets: { value: "${env.CANARY_HOSTILE}" }
+---
+apiVersion: scoreline.dev/v1
+kind: ResourceDefinition
+metadata: { name: ci-pem }
+spec:
+  type: ci-pem
+  driver: template
+  criteria: [{}]
+  template:
+    secrets: |
+      value: {{ env("CANARY_PEM") | tojson }}
 ---
 apiVersion: scoreline.dev/v1
 kind: ResourceDefinition
@@ -773,6 +819,8 @@ impl Bench {
             ("CANARY_TOKEN (2nd)", TOKENS[1]),
             ("CANARY_TOKEN (3rd)", TOKENS[2]),
             ("CANARY_TOKEN2", TEMPLATE_TOKEN),
+            ("CANARY_HOSTILE", HOSTILE),
+            ("CANARY_PEM", PEM),
             ("cmd secret", CMD_SECRET),
             ("cmd secret (manifests)", CMD_CACHED),
             ("GIT_TOKEN", GIT_TOKEN),
@@ -868,6 +916,8 @@ impl Bench {
         for value in [
             TOKENS[0],
             TEMPLATE_TOKEN,
+            HOSTILE,
+            PEM,
             CMD_SECRET,
             derived("derived staging/secret-pg-shop-db.yaml password"),
             derived("derived staging/secret-redis-shop-redis.yaml password"),
@@ -899,6 +949,8 @@ impl Bench {
             .env("SCORELINE_KEY", KEY)
             .env("CANARY_TOKEN", TOKENS[0])
             .env("CANARY_TOKEN2", TEMPLATE_TOKEN)
+            .env("CANARY_HOSTILE", HOSTILE)
+            .env("CANARY_PEM", PEM)
             .env("GIT_TOKEN", GIT_TOKEN)
             .env("GITHUB_ACTIONS", "true")
             .env("GITHUB_WORKSPACE", self.work())
@@ -1100,14 +1152,10 @@ fn verdict(outcome: &Outcome, expected: Expected) -> Option<String> {
 /// What a run showed: stdout, stderr and its annotations, without the `::add-mask::` lines
 /// (they are how the runner learns what to hide, and never show).
 fn shown(outcome: &Outcome) -> Vec<(String, String)> {
-    let visible = |stream: &str| -> String {
-        stream
-            .lines()
-            .filter(|l| !l.starts_with("::add-mask::"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    let (stdout, stderr) = (visible(&outcome.stdout), visible(&outcome.stderr));
+    let (stdout, stderr) = (
+        leak::visible(&outcome.stdout),
+        leak::visible(&outcome.stderr),
+    );
     let annotations = format!("{stdout}\n{stderr}")
         .lines()
         .filter(|l| l.starts_with("::"))
@@ -1162,6 +1210,19 @@ fn manifest_places(
                     *item = Value::Null;
                 }
             }
+            // The data key sealed to each age recipient is ciphertext in PEM-like armour (whose
+            // `-----BEGIN` a PEM canary shares).
+            for recipient in value["sops"]["age"].as_array_mut().into_iter().flatten() {
+                let armoured = recipient["enc"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\n"));
+                if !armoured {
+                    problems.push(format!(
+                        "{name}: an age recipient's `enc` is not age armour"
+                    ));
+                }
+                recipient["enc"] = Value::Null;
+            }
             places.push((name, strings(&value)));
         } else {
             places.push((format!("{name} (as read)"), strings(&value)));
@@ -1189,27 +1250,22 @@ fn strings(value: &Value) -> String {
     out.join("\n")
 }
 
-/// Every canary shown in a place: which, in which form (as written, base64, URL-encoded), and
-/// in which reading of the place (as written; with JSON or YAML string escapes undone; with
-/// workflow-command escapes undone, as the runner shows annotations).
+/// Every canary shown in a place: which, and how — any piece of it (`support::leak`: FRAGMENT
+/// characters, in every reading of the place: as written; JSON, Markdown/HTML/XML or
+/// workflow-command escapes undone), or all of it base64 or URL-encoded.
 fn leaks(canaries: &[Canary], places: &[(String, String)]) -> Vec<String> {
     let mut found = Vec::new();
     for (place, text) in places {
-        let readings = [
-            ("as written", text.clone()),
-            (
-                "JSON-unescaped",
-                text.replace("\\\"", "\"").replace("\\\\", "\\"),
-            ),
-            (
-                "annotation-unescaped",
-                crate::support::workflow_unescaped(text),
-            ),
-        ];
         for canary in canaries {
-            for (form, shown) in forms(&canary.value) {
-                if let Some((reading, _)) = readings.iter().find(|(_, t)| t.contains(&shown)) {
-                    found.push(format!("{place} shows {} ({form}, {reading})", canary.name));
+            if let Some((reading, piece)) = leak::fragment_shown(&canary.value, text) {
+                found.push(format!(
+                    "{place} shows {} (`{piece}`, {reading})",
+                    canary.name
+                ));
+            }
+            for (form, shown) in encoded(&canary.value) {
+                if text.contains(&shown) {
+                    found.push(format!("{place} shows {} ({form})", canary.name));
                 }
             }
         }
@@ -1217,10 +1273,9 @@ fn leaks(canaries: &[Canary], places: &[(String, String)]) -> Vec<String> {
     found
 }
 
-/// A canary as written, in base64 and URL-encoded (every character but letters and digits).
-fn forms(value: &str) -> [(&'static str, String); 3] {
+/// A canary in base64 and URL-encoded (every character but letters and digits).
+fn encoded(value: &str) -> [(&'static str, String); 2] {
     [
-        ("raw", value.to_owned()),
         (
             "base64",
             base64::engine::general_purpose::STANDARD.encode(value),
