@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use serde_json::Value;
 
+use crate::forge::{Fake, on_pull_request};
 use crate::support::git::{environment_repository, git};
 use crate::support::lib::first_yaml_document;
 use crate::support::{Cli, Outcome, files_below, leak, write_files};
@@ -661,6 +662,13 @@ enum Command {
         json: bool,
         token: usize,
     },
+    /// `plan --out FILE --junit FILE`: as a GitHub Actions job on a pull request with
+    /// `--comment` (the forge fake), or as a GitLab CI job (log sections,
+    /// `./scoreline-summary.md`).
+    Plan {
+        env: &'static str,
+        gitlab: bool,
+    },
     /// `diff --env ENV -f SCORE`.
     Diff {
         env: &'static str,
@@ -705,6 +713,14 @@ const RENDER_ONLY: &[Command] = &RENDER;
 const RENDER_DEPLOY: &[Command] = &[
     RENDER[0],
     RENDER[1],
+    Command::Plan {
+        env: "throwaway",
+        gitlab: false,
+    },
+    Command::Plan {
+        env: "throwaway",
+        gitlab: true,
+    },
     Command::Deploy {
         env: "throwaway",
         json: false,
@@ -717,11 +733,14 @@ const RENDER_DEPLOY: &[Command] = &[
 const LIFECYCLE: &[Command] = &[
     RENDER[0],
     RENDER[1],
+    Command::Plan { env: "staging", gitlab: false },
     Command::Deploy { env: "staging", json: false, token: 0 },
     Command::Deploy { env: "production", json: true, token: 0 },
     Command::Deploy { env: "throwaway", json: false, token: 0 },
     Command::Deploy { env: "staging", json: true, token: 1 },
     Command::Deploy { env: "throwaway", json: false, token: 1 },
+    Command::Plan { env: "staging", gitlab: false },
+    Command::Plan { env: "throwaway", gitlab: true },
     Command::Diff { env: "staging", json: false, token: 2 },
     Command::Diff { env: "throwaway", json: true, token: 2 },
     Command::DiffEnvs { env: "throwaway", other: "staging" },
@@ -775,6 +794,10 @@ struct Bench {
     canaries: Vec<Canary>,
     /// The environment repository's tip when it was last read.
     scanned: std::cell::RefCell<String>,
+    /// A GitHub API fake the pull request's plans are commented on, and how many of its
+    /// requests were read.
+    fake: Fake,
+    sent: std::cell::Cell<usize>,
 }
 
 impl Bench {
@@ -836,6 +859,8 @@ impl Bench {
             dir,
             canaries: Vec::new(),
             scanned: Default::default(),
+            fake: Fake::start(serde_json::json!({"user": "scoreline-bot"})),
+            sent: Default::default(),
         };
         canaries.extend(bench.learn_derived());
         bench.canaries = canaries;
@@ -961,11 +986,14 @@ impl Bench {
         let (routing, body) = row.routing;
         let score = self.score(routing, body);
         let steps = tempfile::tempdir().unwrap();
+        let step = |name: &str| steps.path().join(name);
         let (output, summary, dotenv) = (
-            steps.path().join("github-output"),
-            steps.path().join("step-summary"),
-            steps.path().join("deploy.env"),
+            step("github-output"),
+            step("step-summary"),
+            step("deploy.env"),
         );
+        let (plan, junit, summary_file) = (step("plan.json"), step("plan.xml"), step("summary.md"));
+        let gitlab_summary = self.work().join("scoreline-summary.md");
         let out_dir = steps.path().join("manifests");
         let tip = self.tip();
         let json = |cli: Cli, json: bool| {
@@ -993,6 +1021,22 @@ impl Bench {
                     .env("CANARY_TOKEN", TOKENS[token]),
                 j,
             ),
+            Command::Plan { env, gitlab } => {
+                let cli = self
+                    .cli(&["plan", "--env", env, "-f", &score])
+                    .arg("--out")
+                    .arg(&plan)
+                    .arg("--junit")
+                    .arg(&junit);
+                if gitlab {
+                    cli.env_remove("GITHUB_ACTIONS")
+                        .env_remove("GITHUB_WORKSPACE")
+                        .env("GITLAB_CI", "true")
+                        .env("CI_PROJECT_DIR", self.work())
+                } else {
+                    on_pull_request(cli, &self.fake).arg("--comment")
+                }
+            }
             Command::Diff {
                 env,
                 json: j,
@@ -1031,6 +1075,11 @@ impl Bench {
                 .cli(&["promote", "--from", from, "--to", to, "--app", "shop"])
                 .env("CANARY_TOKEN", TOKENS[token]),
         };
+        let cli = match command {
+            // Under GitLab CI the summary goes to ./scoreline-summary.md unless named.
+            Command::Plan { gitlab: true, .. } => cli,
+            _ => cli.arg("--summary").arg(&summary_file),
+        };
         let outcome = cli
             .env("GITHUB_OUTPUT", &output)
             .env("GITHUB_STEP_SUMMARY", &summary)
@@ -1049,13 +1098,26 @@ impl Bench {
             ("$GITHUB_OUTPUT", &output),
             ("$GITHUB_STEP_SUMMARY", &summary),
             ("the dotenv file", &dotenv),
+            ("the plan file", &plan),
+            ("the JUnit report", &junit),
+            ("--summary FILE", &summary_file),
+            ("./scoreline-summary.md", &gitlab_summary),
         ] {
             places.push((
                 place.to_owned(),
                 std::fs::read_to_string(path).unwrap_or_default(),
             ));
         }
-        let mut problems = Vec::new();
+        let _ = std::fs::remove_file(&gitlab_summary);
+        let sent = self.fake.sent();
+        let seen = self.sent.replace(sent.len());
+        places.extend(sent.into_iter().skip(seen).map(|(request, body)| {
+            (
+                format!("the forge fake: {request}"),
+                format!("{request}\n{body}"),
+            )
+        }));
+        let mut problems = unwritten(command, row.expected, &places);
         if out_dir.exists() {
             places.extend(manifest_places(
                 "rendered",
@@ -1147,6 +1209,46 @@ fn verdict(outcome: &Outcome, expected: Expected) -> Option<String> {
         }
         Expected::Refused(..) => None,
     }
+}
+
+/// The places a run must have written, so that finding no canary in them means something:
+/// the summary (every run but `history`; `./scoreline-summary.md` under GitLab), and a plan's
+/// JUnit report; a plan that succeeded also its plan file, and its comment (GitHub) or its log
+/// sections (GitLab; every such plan in the table has changes).
+fn unwritten(command: Command, expected: Expected, places: &[(String, String)]) -> Vec<String> {
+    let text = |name: &str| {
+        places
+            .iter()
+            .filter(|(place, _)| place.starts_with(name))
+            .map(|(_, text)| text.as_str())
+            .collect::<String>()
+    };
+    let mut wanted = Vec::new();
+    match command {
+        Command::Plan { gitlab: true, .. } => wanted.push(("./scoreline-summary.md", "")),
+        // History has no summary to give.
+        Command::History { .. } => {}
+        _ => wanted.push(("--summary FILE", "")),
+    }
+    if let Command::Plan { gitlab, .. } = command {
+        wanted.push(("the JUnit report", "<testcase"));
+        if matches!(expected, Expected::Ok) {
+            wanted.push(("the plan file", ""));
+            wanted.push(if gitlab {
+                ("stderr", "section_start:")
+            } else {
+                ("the forge fake", "Plan for `shop`")
+            });
+        }
+    }
+    wanted
+        .into_iter()
+        .filter(|(place, has)| {
+            let text = text(place);
+            text.is_empty() || !text.contains(has)
+        })
+        .map(|(place, has)| format!("{place} was not written (or lacks `{has}`)"))
+        .collect()
 }
 
 /// What a run showed: stdout, stderr and its annotations, without the `::add-mask::` lines
