@@ -1,15 +1,21 @@
-//! The secret canary (issue 10): distinctive secret values — the platform key, a CI variable
-//! read in a definition's `secrets` (by a `static` and by a `template` definition), a `cmd`
+//! The secret canary (issue 10): distinctive secret values — the platform key, CI variables
+//! read in a definition's `secrets` (by a `static` and by a `template` definition; one with
+//! every character Markdown, HTML and XML escape, one a multi-line PEM-like key), a `cmd`
 //! program's secrets, a git token, and every password the embedded definitions derive — routed
 //! by Score files into every place a workload or a resource's params can put them, through
-//! every command, under GitHub Actions with step outputs, a job summary and a dotenv file.
+//! every command: under GitHub Actions on a pull request (step outputs, job summary, dotenv
+//! file, `deploy --comment` and `plan --comment` on a forge fake), and `plan` under GitLab CI
+//! too (log sections, `./scoreline-summary.md`).
 //!
 //! One table: a row per routing with the commands it runs and what they must do (succeed, or be
-//! refused with an exit code and a message naming the field). After every run no canary may show
-//! — as written, base64 or URL-encoded, and also once JSON or workflow-command escapes are undone
-//! — in stdout, stderr, annotations, step outputs, the summary, the dotenv file, the rendered
-//! manifests, or the environment repository (commit messages, records, manifests): only a
-//! Secret's data values may hold one, and in `sops` mode only as ciphertext.
+//! refused with an exit code and a message naming the field). After every run no piece of a
+//! canary may show (`support::leak`: any 10 characters, as written and with JSON, Markdown/HTML/
+//! XML or workflow-command escapes undone; the whole of it base64 or URL-encoded) in stdout,
+//! stderr, annotations, step outputs, the summaries (`--summary FILE` on every run), the dotenv
+//! file, a plan file, a JUnit report, the requests the forge got, the rendered manifests, or the
+//! environment repository (commit messages, records, manifests): only a Secret's data values
+//! may hold one, and in `sops` mode only as ciphertext. Each of these places must have been
+//! written, so that finding nothing there means something.
 
 use std::path::{Path, PathBuf};
 
@@ -20,6 +26,9 @@ use crate::forge::{Fake, on_pull_request};
 use crate::support::git::{environment_repository, git};
 use crate::support::lib::first_yaml_document;
 use crate::support::{Cli, Outcome, files_below, leak, write_files};
+
+// No canary holds a run of FRAGMENT characters that ordinary output has (such as
+// `0123456789`, in the fake pull request's commit id).
 
 /// The platform key: 40 characters.
 const KEY: &str = "KEYcanary-0f3a9c1e5b7d2468a-platform-key";
@@ -32,10 +41,10 @@ const TOKENS: [&str; 3] = [
     "tok\"CANARY\\%42:,;/ +&=?#ci-token-0002",
     "tok\"CANARY\\%43:,;/ +&=?#ci-token-0003",
 ];
-const TEMPLATE_TOKEN: &str = "tok2CANARYtemplate-0123456789-abcdefghij";
+const TEMPLATE_TOKEN: &str = "tok2CANARYtemplate-9q7w5e3r1t-abcdefghij";
 /// A CI variable with every character Markdown, HTML and XML escape (read by a `static`
 /// definition): escaped before redaction, it would no longer read as itself.
-const HOSTILE: &str = "hos&t<CANARY>|pipe-\"dq\"-'sq'-0123456789&amp;";
+const HOSTILE: &str = "hos&t<CANARY>|pipe-\"dq\"-'sq'-9q7w5e3r1t&amp;";
 /// A multi-line CI variable shaped as a PEM key (read by a `template` definition): cut at a
 /// line boundary before redaction, its lines would show.
 const PEM: &str = "-----BEGIN CANARY PRIVATE KEY-----
@@ -44,11 +53,11 @@ q3Zx8vR2mK9tLwYb4NcHs7GfUe1DjPa0XoiV5nTrBlWkQyM6Sd3Ju8zFgEhCpA2Line2
 Rt5Ym1Wn0Kc8Xv3Lq9Jb7Hz2Gd6Fs4Ep1Do0Cn5Bm9Al8Zk7Yj6Xi4Wh3Vg2Uf1Te0Line3
 -----END CANARY PRIVATE KEY-----";
 /// What the `cmd` programs answer with as secrets.
-const CMD_SECRET: &str = "cmd/CANARY+vault=0123456789abcdefghijklm";
-const CMD_CACHED: &str = "cmd/CANARY+cached=0123456789abcdefghijkl";
+const CMD_SECRET: &str = "cmd/CANARY+vault=9q7w5e3r1tabcdefghijklm";
+const CMD_CACHED: &str = "cmd/CANARY+cached=9q7w5e3r1tabcdefghijkl";
 /// A git token the run holds (the environment repository is local: it is never sent), also
 /// written into the source repository's remote URL.
-const GIT_TOKEN: &str = "ghp_GITcanary0123456789abcdefghijklmnopq";
+const GIT_TOKEN: &str = "ghp_GITcanary9q7w5e3r1tabcdefghijklmnopq";
 
 /// A route's params, the workload publishing port 80.
 macro_rules! route {
@@ -656,7 +665,8 @@ enum Command {
     Render {
         json: bool,
     },
-    /// `deploy --dotenv FILE`; `token` is the index into TOKENS the run is given.
+    /// `deploy --comment --dotenv FILE` on a pull request (the forge fake); `token` is the
+    /// index into TOKENS the run is given.
     Deploy {
         env: &'static str,
         json: bool,
@@ -794,7 +804,7 @@ struct Bench {
     canaries: Vec<Canary>,
     /// The environment repository's tip when it was last read.
     scanned: std::cell::RefCell<String>,
-    /// A GitHub API fake the pull request's plans are commented on, and how many of its
+    /// A GitHub API fake the pull request's plans and deploys are commented on, and how many of its
     /// requests were read.
     fake: Fake,
     sent: std::cell::Cell<usize>,
@@ -1015,10 +1025,13 @@ impl Bench {
                 json: j,
                 token,
             } => json(
-                self.cli(&["deploy", "--env", env, "-f", &score])
-                    .arg("--dotenv")
-                    .arg(&dotenv)
-                    .env("CANARY_TOKEN", TOKENS[token]),
+                on_pull_request(
+                    self.cli(&["deploy", "--env", env, "-f", &score]),
+                    &self.fake,
+                )
+                .args(["--comment", "--dotenv"])
+                .arg(&dotenv)
+                .env("CANARY_TOKEN", TOKENS[token]),
                 j,
             ),
             Command::Plan { env, gitlab } => {
@@ -1213,8 +1226,8 @@ fn verdict(outcome: &Outcome, expected: Expected) -> Option<String> {
 
 /// The places a run must have written, so that finding no canary in them means something:
 /// the summary (every run but `history`; `./scoreline-summary.md` under GitLab), and a plan's
-/// JUnit report; a plan that succeeded also its plan file, and its comment (GitHub) or its log
-/// sections (GitLab; every such plan in the table has changes).
+/// JUnit report; a deploy that succeeded its comment; a plan that succeeded its plan file, and
+/// its comment (GitHub) or its log sections (GitLab; every such plan in the table has changes).
 fn unwritten(command: Command, expected: Expected, places: &[(String, String)]) -> Vec<String> {
     let text = |name: &str| {
         places
@@ -1229,6 +1242,9 @@ fn unwritten(command: Command, expected: Expected, places: &[(String, String)]) 
         // History has no summary to give.
         Command::History { .. } => {}
         _ => wanted.push(("--summary FILE", "")),
+    }
+    if let (Command::Deploy { .. }, Expected::Ok) = (command, expected) {
+        wanted.push(("the forge fake", "scoreline:deploy"));
     }
     if let Command::Plan { gitlab, .. } = command {
         wanted.push(("the JUnit report", "<testcase"));
