@@ -1,24 +1,34 @@
-//! The secret canary (issue 10): distinctive secret values — the platform key, a CI variable
-//! read in a definition's `secrets` (by a `static` and by a `template` definition), a `cmd`
+//! The secret canary (issue 10): distinctive secret values — the platform key, CI variables
+//! read in a definition's `secrets` (by a `static` and by a `template` definition; one with
+//! every character Markdown, HTML and XML escape, one a multi-line PEM-like key), a `cmd`
 //! program's secrets, a git token, and every password the embedded definitions derive — routed
 //! by Score files into every place a workload or a resource's params can put them, through
-//! every command, under GitHub Actions with step outputs, a job summary and a dotenv file.
+//! every command: under GitHub Actions on a pull request (step outputs, job summary, dotenv
+//! file, `deploy --comment` and `plan --comment` on a forge fake), and `plan` under GitLab CI
+//! too (log sections, `./scoreline-summary.md`).
 //!
 //! One table: a row per routing with the commands it runs and what they must do (succeed, or be
-//! refused with an exit code and a message naming the field). After every run no canary may show
-//! — as written, base64 or URL-encoded, and also once JSON or workflow-command escapes are undone
-//! — in stdout, stderr, annotations, step outputs, the summary, the dotenv file, the rendered
-//! manifests, or the environment repository (commit messages, records, manifests): only a
-//! Secret's data values may hold one, and in `sops` mode only as ciphertext.
+//! refused with an exit code and a message naming the field). After every run no piece of a
+//! canary may show (`support::leak`: any 10 characters, as written and with JSON, Markdown/HTML/
+//! XML or workflow-command escapes undone; the whole of it base64 or URL-encoded) in stdout,
+//! stderr, annotations, step outputs, the summaries (`--summary FILE` on every run), the dotenv
+//! file, a plan file, a JUnit report, the requests the forge got, the rendered manifests, or the
+//! environment repository (commit messages, records, manifests): only a Secret's data values
+//! may hold one, and in `sops` mode only as ciphertext. Each of these places must have been
+//! written, so that finding nothing there means something.
 
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use serde_json::Value;
 
+use crate::forge::{Fake, on_pull_request};
 use crate::support::git::{environment_repository, git};
 use crate::support::lib::first_yaml_document;
-use crate::support::{Cli, Outcome, files_below, write_files};
+use crate::support::{Cli, Outcome, files_below, leak, write_files};
+
+// No canary holds a run of FRAGMENT characters that ordinary output has (such as
+// `0123456789`, in the fake pull request's commit id).
 
 /// The platform key: 40 characters.
 const KEY: &str = "KEYcanary-0f3a9c1e5b7d2468a-platform-key";
@@ -31,13 +41,23 @@ const TOKENS: [&str; 3] = [
     "tok\"CANARY\\%42:,;/ +&=?#ci-token-0002",
     "tok\"CANARY\\%43:,;/ +&=?#ci-token-0003",
 ];
-const TEMPLATE_TOKEN: &str = "tok2CANARYtemplate-0123456789-abcdefghij";
+const TEMPLATE_TOKEN: &str = "tok2CANARYtemplate-9q7w5e3r1t-abcdefghij";
+/// A CI variable with every character Markdown, HTML and XML escape (read by a `static`
+/// definition): escaped before redaction, it would no longer read as itself.
+const HOSTILE: &str = "hos&t<CANARY>|pipe-\"dq\"-'sq'-9q7w5e3r1t&amp;";
+/// A multi-line CI variable shaped as a PEM key (read by a `template` definition): cut at a
+/// line boundary before redaction, its lines would show.
+const PEM: &str = "-----BEGIN CANARY PRIVATE KEY-----
+MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7pemCanaryLine1
+q3Zx8vR2mK9tLwYb4NcHs7GfUe1DjPa0XoiV5nTrBlWkQyM6Sd3Ju8zFgEhCpA2Line2
+Rt5Ym1Wn0Kc8Xv3Lq9Jb7Hz2Gd6Fs4Ep1Do0Cn5Bm9Al8Zk7Yj6Xi4Wh3Vg2Uf1Te0Line3
+-----END CANARY PRIVATE KEY-----";
 /// What the `cmd` programs answer with as secrets.
-const CMD_SECRET: &str = "cmd/CANARY+vault=0123456789abcdefghijklm";
-const CMD_CACHED: &str = "cmd/CANARY+cached=0123456789abcdefghijkl";
+const CMD_SECRET: &str = "cmd/CANARY+vault=9q7w5e3r1tabcdefghijklm";
+const CMD_CACHED: &str = "cmd/CANARY+cached=9q7w5e3r1tabcdefghijkl";
 /// A git token the run holds (the environment repository is local: it is never sent), also
 /// written into the source repository's remote URL.
-const GIT_TOKEN: &str = "ghp_GITcanary0123456789abcdefghijklmnopq";
+const GIT_TOKEN: &str = "ghp_GITcanary9q7w5e3r1tabcdefghijklmnopq";
 
 /// A route's params, the workload publishing port 80.
 macro_rules! route {
@@ -95,7 +115,9 @@ const TABLE: &[Row] = &[
     row(ROUTE_HOST,                  RENDER_DEPLOY, refused(3, "Ingress `route-shop-route` field `spec.rules.0.host`")),
     row(ROUTE_PATH,                  RENDER_DEPLOY, refused(3, "Ingress `route-shop-route` field `spec.rules.0.http.paths.0.path`")),
     row(ROUTE_NOT_A_PATH,            RENDER_DEPLOY, refused(2, "params.path must start with /, got ••••••")),
+    row(ROUTE_NOT_A_PATH_HOSTILE,    RENDER_DEPLOY, refused(2, "params.path must start with /, got ••••••")),
     row(ROUTE_PORT,                  RENDER_DEPLOY, refused(2, "has no service port `••••••`")),
+    row(ROUTE_PORT_PEM,              RENDER_DEPLOY, refused(2, "has no service port `••••••`")),
     row(ROUTE_PORT_DERIVED,          RENDER_DEPLOY, refused(2, "has no service port `••••••`")),
     row(DNS_PARAMS,                  RENDER_DEPLOY, OK),
     row(VOLUME_SIZE,                 RENDER_DEPLOY, refused(3, "PersistentVolumeClaim `vol-shop-data` field `spec.resources.requests.storage`")),
@@ -141,6 +163,8 @@ const ROUTED: Routing = (
       S3_KEY: ${resources.s3.access_key_id}
       S3_SECRET: ${resources.s3.aws_secret_key}
       REDIS: redis://:${resources.redis.password}@${resources.redis.host}
+      HOSTILE: ${resources.hostile.value}
+      PEM: ${resources.pem.value}
     files:
       /etc/app/inline.conf:
         content: "password=${resources.db.password} token=${resources.tok.value}"
@@ -153,6 +177,8 @@ resources:
   vault: { type: vault }
   s3: { type: s3 }
   redis: { type: redis }
+  hostile: { type: ci-hostile }
+  pem: { type: ci-pem }
 "#,
 );
 
@@ -324,6 +350,16 @@ const ROUTE_NOT_A_PATH: Routing = route!(
     "tok: { type: ci-token }",
     r#"{ host: shop.example.com, path: "${resources.tok.value}", port: http }"#
 );
+const ROUTE_NOT_A_PATH_HOSTILE: Routing = route!(
+    "route path (not a path, Markdown/HTML/XML characters)",
+    "hostile: { type: ci-hostile }",
+    r#"{ host: shop.example.com, path: "${resources.hostile.value}", port: http }"#
+);
+const ROUTE_PORT_PEM: Routing = route!(
+    "route port (a multi-line secret)",
+    "pem: { type: ci-pem }",
+    r#"{ host: shop.example.com, path: /, port: "${resources.pem.value}" }"#
+);
 const ROUTE_PORT: Routing = route!(
     "route port",
     "tok2: { type: ci-token-t }",
@@ -485,6 +521,26 @@ spec:
 ---
 apiVersion: scoreline.dev/v1
 kind: ResourceDefinition
+metadata: { name: ci-hostile }
+spec:
+  type: ci-hostile
+  driver: static
+  criteria: [{}]
+  secrets: { value: "${env.CANARY_HOSTILE}" }
+---
+apiVersion: scoreline.dev/v1
+kind: ResourceDefinition
+metadata: { name: ci-pem }
+spec:
+  type: ci-pem
+  driver: template
+  criteria: [{}]
+  template:
+    secrets: |
+      value: {{ env("CANARY_PEM") | tojson }}
+---
+apiVersion: scoreline.dev/v1
+kind: ResourceDefinition
 metadata: { name: vault }
 spec:
   type: vault
@@ -609,11 +665,19 @@ enum Command {
     Render {
         json: bool,
     },
-    /// `deploy --dotenv FILE`; `token` is the index into TOKENS the run is given.
+    /// `deploy --comment --dotenv FILE` on a pull request (the forge fake); `token` is the
+    /// index into TOKENS the run is given.
     Deploy {
         env: &'static str,
         json: bool,
         token: usize,
+    },
+    /// `plan --out FILE --junit FILE`: as a GitHub Actions job on a pull request with
+    /// `--comment` (the forge fake), or as a GitLab CI job (log sections,
+    /// `./scoreline-summary.md`).
+    Plan {
+        env: &'static str,
+        gitlab: bool,
     },
     /// `diff --env ENV -f SCORE`.
     Diff {
@@ -659,6 +723,14 @@ const RENDER_ONLY: &[Command] = &RENDER;
 const RENDER_DEPLOY: &[Command] = &[
     RENDER[0],
     RENDER[1],
+    Command::Plan {
+        env: "throwaway",
+        gitlab: false,
+    },
+    Command::Plan {
+        env: "throwaway",
+        gitlab: true,
+    },
     Command::Deploy {
         env: "throwaway",
         json: false,
@@ -671,11 +743,14 @@ const RENDER_DEPLOY: &[Command] = &[
 const LIFECYCLE: &[Command] = &[
     RENDER[0],
     RENDER[1],
+    Command::Plan { env: "staging", gitlab: false },
     Command::Deploy { env: "staging", json: false, token: 0 },
     Command::Deploy { env: "production", json: true, token: 0 },
     Command::Deploy { env: "throwaway", json: false, token: 0 },
     Command::Deploy { env: "staging", json: true, token: 1 },
     Command::Deploy { env: "throwaway", json: false, token: 1 },
+    Command::Plan { env: "staging", gitlab: false },
+    Command::Plan { env: "throwaway", gitlab: true },
     Command::Diff { env: "staging", json: false, token: 2 },
     Command::Diff { env: "throwaway", json: true, token: 2 },
     Command::DiffEnvs { env: "throwaway", other: "staging" },
@@ -729,6 +804,10 @@ struct Bench {
     canaries: Vec<Canary>,
     /// The environment repository's tip when it was last read.
     scanned: std::cell::RefCell<String>,
+    /// A GitHub API fake the pull request's plans and deploys are commented on, and how many of its
+    /// requests were read.
+    fake: Fake,
+    sent: std::cell::Cell<usize>,
 }
 
 impl Bench {
@@ -773,6 +852,8 @@ impl Bench {
             ("CANARY_TOKEN (2nd)", TOKENS[1]),
             ("CANARY_TOKEN (3rd)", TOKENS[2]),
             ("CANARY_TOKEN2", TEMPLATE_TOKEN),
+            ("CANARY_HOSTILE", HOSTILE),
+            ("CANARY_PEM", PEM),
             ("cmd secret", CMD_SECRET),
             ("cmd secret (manifests)", CMD_CACHED),
             ("GIT_TOKEN", GIT_TOKEN),
@@ -788,6 +869,8 @@ impl Bench {
             dir,
             canaries: Vec::new(),
             scanned: Default::default(),
+            fake: Fake::start(serde_json::json!({"user": "scoreline-bot"})),
+            sent: Default::default(),
         };
         canaries.extend(bench.learn_derived());
         bench.canaries = canaries;
@@ -868,6 +951,8 @@ impl Bench {
         for value in [
             TOKENS[0],
             TEMPLATE_TOKEN,
+            HOSTILE,
+            PEM,
             CMD_SECRET,
             derived("derived staging/secret-pg-shop-db.yaml password"),
             derived("derived staging/secret-redis-shop-redis.yaml password"),
@@ -899,6 +984,8 @@ impl Bench {
             .env("SCORELINE_KEY", KEY)
             .env("CANARY_TOKEN", TOKENS[0])
             .env("CANARY_TOKEN2", TEMPLATE_TOKEN)
+            .env("CANARY_HOSTILE", HOSTILE)
+            .env("CANARY_PEM", PEM)
             .env("GIT_TOKEN", GIT_TOKEN)
             .env("GITHUB_ACTIONS", "true")
             .env("GITHUB_WORKSPACE", self.work())
@@ -909,11 +996,14 @@ impl Bench {
         let (routing, body) = row.routing;
         let score = self.score(routing, body);
         let steps = tempfile::tempdir().unwrap();
+        let step = |name: &str| steps.path().join(name);
         let (output, summary, dotenv) = (
-            steps.path().join("github-output"),
-            steps.path().join("step-summary"),
-            steps.path().join("deploy.env"),
+            step("github-output"),
+            step("step-summary"),
+            step("deploy.env"),
         );
+        let (plan, junit, summary_file) = (step("plan.json"), step("plan.xml"), step("summary.md"));
+        let gitlab_summary = self.work().join("scoreline-summary.md");
         let out_dir = steps.path().join("manifests");
         let tip = self.tip();
         let json = |cli: Cli, json: bool| {
@@ -935,12 +1025,31 @@ impl Bench {
                 json: j,
                 token,
             } => json(
-                self.cli(&["deploy", "--env", env, "-f", &score])
-                    .arg("--dotenv")
-                    .arg(&dotenv)
-                    .env("CANARY_TOKEN", TOKENS[token]),
+                on_pull_request(
+                    self.cli(&["deploy", "--env", env, "-f", &score]),
+                    &self.fake,
+                )
+                .args(["--comment", "--dotenv"])
+                .arg(&dotenv)
+                .env("CANARY_TOKEN", TOKENS[token]),
                 j,
             ),
+            Command::Plan { env, gitlab } => {
+                let cli = self
+                    .cli(&["plan", "--env", env, "-f", &score])
+                    .arg("--out")
+                    .arg(&plan)
+                    .arg("--junit")
+                    .arg(&junit);
+                if gitlab {
+                    cli.env_remove("GITHUB_ACTIONS")
+                        .env_remove("GITHUB_WORKSPACE")
+                        .env("GITLAB_CI", "true")
+                        .env("CI_PROJECT_DIR", self.work())
+                } else {
+                    on_pull_request(cli, &self.fake).arg("--comment")
+                }
+            }
             Command::Diff {
                 env,
                 json: j,
@@ -979,6 +1088,11 @@ impl Bench {
                 .cli(&["promote", "--from", from, "--to", to, "--app", "shop"])
                 .env("CANARY_TOKEN", TOKENS[token]),
         };
+        let cli = match command {
+            // Under GitLab CI the summary goes to ./scoreline-summary.md unless named.
+            Command::Plan { gitlab: true, .. } => cli,
+            _ => cli.arg("--summary").arg(&summary_file),
+        };
         let outcome = cli
             .env("GITHUB_OUTPUT", &output)
             .env("GITHUB_STEP_SUMMARY", &summary)
@@ -997,13 +1111,26 @@ impl Bench {
             ("$GITHUB_OUTPUT", &output),
             ("$GITHUB_STEP_SUMMARY", &summary),
             ("the dotenv file", &dotenv),
+            ("the plan file", &plan),
+            ("the JUnit report", &junit),
+            ("--summary FILE", &summary_file),
+            ("./scoreline-summary.md", &gitlab_summary),
         ] {
             places.push((
                 place.to_owned(),
                 std::fs::read_to_string(path).unwrap_or_default(),
             ));
         }
-        let mut problems = Vec::new();
+        let _ = std::fs::remove_file(&gitlab_summary);
+        let sent = self.fake.sent();
+        let seen = self.sent.replace(sent.len());
+        places.extend(sent.into_iter().skip(seen).map(|(request, body)| {
+            (
+                format!("the forge fake: {request}"),
+                format!("{request}\n{body}"),
+            )
+        }));
+        let mut problems = unwritten(command, row.expected, &places);
         if out_dir.exists() {
             places.extend(manifest_places(
                 "rendered",
@@ -1097,17 +1224,56 @@ fn verdict(outcome: &Outcome, expected: Expected) -> Option<String> {
     }
 }
 
+/// The places a run must have written, so that finding no canary in them means something:
+/// the summary (every run but `history`; `./scoreline-summary.md` under GitLab), and a plan's
+/// JUnit report; a deploy that succeeded its comment; a plan that succeeded its plan file, and
+/// its comment (GitHub) or its log sections (GitLab; every such plan in the table has changes).
+fn unwritten(command: Command, expected: Expected, places: &[(String, String)]) -> Vec<String> {
+    let text = |name: &str| {
+        places
+            .iter()
+            .filter(|(place, _)| place.starts_with(name))
+            .map(|(_, text)| text.as_str())
+            .collect::<String>()
+    };
+    let mut wanted = Vec::new();
+    match command {
+        Command::Plan { gitlab: true, .. } => wanted.push(("./scoreline-summary.md", "")),
+        // History has no summary to give.
+        Command::History { .. } => {}
+        _ => wanted.push(("--summary FILE", "")),
+    }
+    if let (Command::Deploy { .. }, Expected::Ok) = (command, expected) {
+        wanted.push(("the forge fake", "scoreline:deploy"));
+    }
+    if let Command::Plan { gitlab, .. } = command {
+        wanted.push(("the JUnit report", "<testcase"));
+        if matches!(expected, Expected::Ok) {
+            wanted.push(("the plan file", ""));
+            wanted.push(if gitlab {
+                ("stderr", "section_start:")
+            } else {
+                ("the forge fake", "Plan for `shop`")
+            });
+        }
+    }
+    wanted
+        .into_iter()
+        .filter(|(place, has)| {
+            let text = text(place);
+            text.is_empty() || !text.contains(has)
+        })
+        .map(|(place, has)| format!("{place} was not written (or lacks `{has}`)"))
+        .collect()
+}
+
 /// What a run showed: stdout, stderr and its annotations, without the `::add-mask::` lines
 /// (they are how the runner learns what to hide, and never show).
 fn shown(outcome: &Outcome) -> Vec<(String, String)> {
-    let visible = |stream: &str| -> String {
-        stream
-            .lines()
-            .filter(|l| !l.starts_with("::add-mask::"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    let (stdout, stderr) = (visible(&outcome.stdout), visible(&outcome.stderr));
+    let (stdout, stderr) = (
+        leak::visible(&outcome.stdout),
+        leak::visible(&outcome.stderr),
+    );
     let annotations = format!("{stdout}\n{stderr}")
         .lines()
         .filter(|l| l.starts_with("::"))
@@ -1162,6 +1328,19 @@ fn manifest_places(
                     *item = Value::Null;
                 }
             }
+            // The data key sealed to each age recipient is ciphertext in PEM-like armour (whose
+            // `-----BEGIN` a PEM canary shares).
+            for recipient in value["sops"]["age"].as_array_mut().into_iter().flatten() {
+                let armoured = recipient["enc"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\n"));
+                if !armoured {
+                    problems.push(format!(
+                        "{name}: an age recipient's `enc` is not age armour"
+                    ));
+                }
+                recipient["enc"] = Value::Null;
+            }
             places.push((name, strings(&value)));
         } else {
             places.push((format!("{name} (as read)"), strings(&value)));
@@ -1189,27 +1368,22 @@ fn strings(value: &Value) -> String {
     out.join("\n")
 }
 
-/// Every canary shown in a place: which, in which form (as written, base64, URL-encoded), and
-/// in which reading of the place (as written; with JSON or YAML string escapes undone; with
-/// workflow-command escapes undone, as the runner shows annotations).
+/// Every canary shown in a place: which, and how — any piece of it (`support::leak`: FRAGMENT
+/// characters, in every reading of the place: as written; JSON, Markdown/HTML/XML or
+/// workflow-command escapes undone), or all of it base64 or URL-encoded.
 fn leaks(canaries: &[Canary], places: &[(String, String)]) -> Vec<String> {
     let mut found = Vec::new();
     for (place, text) in places {
-        let readings = [
-            ("as written", text.clone()),
-            (
-                "JSON-unescaped",
-                text.replace("\\\"", "\"").replace("\\\\", "\\"),
-            ),
-            (
-                "annotation-unescaped",
-                crate::support::workflow_unescaped(text),
-            ),
-        ];
         for canary in canaries {
-            for (form, shown) in forms(&canary.value) {
-                if let Some((reading, _)) = readings.iter().find(|(_, t)| t.contains(&shown)) {
-                    found.push(format!("{place} shows {} ({form}, {reading})", canary.name));
+            if let Some((reading, piece)) = leak::fragment_shown(&canary.value, text) {
+                found.push(format!(
+                    "{place} shows {} (`{piece}`, {reading})",
+                    canary.name
+                ));
+            }
+            for (form, shown) in encoded(&canary.value) {
+                if text.contains(&shown) {
+                    found.push(format!("{place} shows {} ({form})", canary.name));
                 }
             }
         }
@@ -1217,10 +1391,9 @@ fn leaks(canaries: &[Canary], places: &[(String, String)]) -> Vec<String> {
     found
 }
 
-/// A canary as written, in base64 and URL-encoded (every character but letters and digits).
-fn forms(value: &str) -> [(&'static str, String); 3] {
+/// A canary in base64 and URL-encoded (every character but letters and digits).
+fn encoded(value: &str) -> [(&'static str, String); 2] {
     [
-        ("raw", value.to_owned()),
         (
             "base64",
             base64::engine::general_purpose::STANDARD.encode(value),

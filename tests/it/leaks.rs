@@ -13,11 +13,8 @@ use serde_json::json;
 use crate::deploy::World;
 use crate::forge::{Fake, TOKEN, github_deploy};
 use crate::support::git::git;
+use crate::support::leak::{fragments_shown, visible};
 use crate::support::{Cli, Outcome, write_files};
-
-/// Fragments this long or longer of a secret must show nowhere (shorter ones match ordinary
-/// text by chance).
-const FRAGMENT: usize = 10;
 
 const ENVIRONMENTS: &str = "environments:\n  - name: dev\n    type: development\n    namespace: dev\n    delivery: { kind: dir, path: \"out/{env}/{app}\" }\n";
 const APP: &str = "apiVersion: score.dev/v1b1\nmetadata:\n  name: app\ncontainers:\n  main:\n    image: nginx\n    variables:\n      TOKEN: ${resources.vault.token}\nresources:\n  vault:\n    type: vault\n";
@@ -57,8 +54,8 @@ fn surfaces(dir: &Path, cli: Cli, junit: bool) -> (Outcome, Vec<(String, String)
     };
     let outcome = cli.run();
     let mut places = vec![
-        ("stdout".to_owned(), outcome.stdout.clone()),
-        ("stderr".to_owned(), outcome.stderr.clone()),
+        ("stdout".to_owned(), visible(&outcome.stdout)),
+        ("stderr".to_owned(), visible(&outcome.stderr)),
     ];
     for file in ["gh.md", "sum.md", "report.xml"] {
         if let Ok(text) = std::fs::read_to_string(dir.join(file)) {
@@ -66,49 +63,6 @@ fn surfaces(dir: &Path, cli: Cli, junit: bool) -> (Outcome, Vec<(String, String)
         }
     }
     (outcome, places)
-}
-
-/// Every fragment of `secret` (FRAGMENT characters or more) shown in a place, in any reading
-/// of it; `::add-mask::` lines are how the runner learns what to hide, and are skipped.
-fn fragments_shown(secret: &str, places: &[(String, String)]) -> Vec<String> {
-    let chars: Vec<char> = secret.chars().collect();
-    let windows: Vec<String> = chars
-        .windows(FRAGMENT.min(chars.len()))
-        .map(|w| w.iter().collect())
-        .collect();
-    let mut found = Vec::new();
-    for (place, text) in places {
-        let text: String = text
-            .lines()
-            .filter(|l| !l.starts_with("::add-mask::"))
-            .collect::<Vec<_>>()
-            .join("\n");
-        let readings = [
-            ("as written", text.clone()),
-            (
-                "unescaped",
-                text.replace("<br>", "\n")
-                    .replace("\\|", "|")
-                    .replace("&#10;", "\n")
-                    .replace("&#13;", "\r")
-                    .replace("&lt;", "<")
-                    .replace("&gt;", ">")
-                    .replace("&quot;", "\"")
-                    .replace("&apos;", "'")
-                    .replace("&amp;", "&"),
-            ),
-            (
-                "annotation-unescaped",
-                crate::support::workflow_unescaped(&text),
-            ),
-        ];
-        for (reading, shown) in &readings {
-            if let Some(w) = windows.iter().find(|w| shown.contains(w.as_str())) {
-                found.push(format!("{place} ({reading}) shows `{w}`"));
-            }
-        }
-    }
-    found
 }
 
 fn assert_hidden(secret: &str, places: &[(String, String)]) {
@@ -200,8 +154,8 @@ fn a_token_echoed_in_a_long_error_page_is_masked_before_it_is_cut_on_the_github_
     out.stderr_has("deployment status not reported");
     out.stderr_has("HTTP 422");
     let places = vec![
-        ("stdout".to_owned(), out.stdout.clone()),
-        ("stderr".to_owned(), out.stderr.clone()),
+        ("stdout".to_owned(), visible(&out.stdout)),
+        ("stderr".to_owned(), visible(&out.stderr)),
         (
             "gh.md".to_owned(),
             std::fs::read_to_string(steps.path().join("gh.md")).unwrap_or_default(),
@@ -232,8 +186,8 @@ fn credentials_in_the_source_remote_reach_no_record_or_commit() {
     assert!(log.contains("git.example.com/acme/shop.git"), "{log}");
     let checkout = world.checkout();
     let mut places = vec![
-        ("stdout".to_owned(), out.stdout.clone()),
-        ("stderr".to_owned(), out.stderr.clone()),
+        ("stdout".to_owned(), visible(&out.stdout)),
+        ("stderr".to_owned(), visible(&out.stderr)),
         ("commit messages".to_owned(), log),
     ];
     for file in crate::support::files_below(checkout.path(), &|p| {

@@ -63,6 +63,14 @@ impl Fake {
             .collect()
     }
 
+    /// What was sent: each request's method and path, and its body.
+    pub(crate) fn sent(&self) -> Vec<(String, String)> {
+        self.requests()
+            .into_iter()
+            .map(|r| (format!("{} {}", r.method, r.path), r.body))
+            .collect()
+    }
+
     /// The log of requests and the fake's answers (JSON lines).
     fn log_file(&self) -> &std::path::Path {
         &self.0.log
@@ -89,7 +97,7 @@ pub(crate) fn github_deploy(world: &World, fake: &Fake, image: &str) -> Cli {
 }
 
 /// `cli` as a GitHub Actions job for pull request #2 whose API is the fake.
-fn on_pull_request(cli: Cli, fake: &Fake) -> Cli {
+pub(crate) fn on_pull_request(cli: Cli, fake: &Fake) -> Cli {
     cli.env("GITHUB_ACTIONS", "true")
         .env("GITHUB_API_URL", fake.url())
         .env("GITHUB_REPOSITORY", "acme/shop")

@@ -1,11 +1,12 @@
 //! What the integration tests share: running the CLI (`cli`), fixtures' expectations
-//! (`expect`), git (`git`), the helper servers (`servers`, `git_server`, `registry`), and reading
+//! (`expect`), git (`git`), looking for secrets (`leak`), the helper servers (`servers`, `git_server`, `registry`), and reading
 //! back the folders the CLI writes (below).
 
 pub mod cli;
 pub mod expect;
 pub mod git;
 pub mod git_server;
+pub mod leak;
 pub mod lib;
 pub mod registry;
 pub mod servers;
@@ -31,15 +32,6 @@ pub fn export_baseline(platform: &Path) {
         .arg(platform)
         .run()
         .success();
-}
-
-/// Text with GitHub workflow-command escapes undone, as the runner shows an annotation.
-pub fn workflow_unescaped(text: &str) -> String {
-    text.replace("%0D", "\r")
-        .replace("%0A", "\n")
-        .replace("%3A", ":")
-        .replace("%2C", ",")
-        .replace("%25", "%")
 }
 
 /// Output of a program other than scoreline, as text.
