@@ -13,17 +13,22 @@ use crate::support::git::git;
 use crate::support::registry::TestRegistry;
 use crate::support::{repo_root, text};
 
-const PIPELINE: &str = r#"stages: [build, deploy, verify]
+const PIPELINE: &str = r#"stages: [build, plan, deploy, verify]
 include:
   - component: $CI_SERVER_FQDN/$CI_PROJECT_PATH/build@$CI_COMMIT_SHA
     inputs:
       tags: REGISTRY/acme/shop:$CI_COMMIT_SHORT_SHA
+  - component: $CI_SERVER_FQDN/$CI_PROJECT_PATH/plan@$CI_COMMIT_SHA
+    inputs:
+      stage: plan
+      platform: platform
+      environments: staging
+      images: web=$SCORELINE_IMAGE
   - component: $CI_SERVER_FQDN/$CI_PROJECT_PATH/deploy@$CI_COMMIT_SHA
     inputs:
       job-prefix: staging-
-      platform: platform
       environment: staging
-      images: web=$SCORELINE_IMAGE
+      plan: plan.json
   - component: $CI_SERVER_FQDN/$CI_PROJECT_PATH/deploy@$CI_COMMIT_SHA
     inputs:
       job-prefix: review-
@@ -36,6 +41,12 @@ verify:
   needs: [scoreline-build, staging-deploy]
   script:
     - printf 'image=%s\nrecord=%s\nrevision=%s\nurl=%s\nchanged=%s\n' "$SCORELINE_IMAGE" "$SCORELINE_RECORD_ID" "$SCORELINE_REVISION" "$ENVIRONMENT_URL" "$SCORELINE_CHANGED" > "$VERIFY_FILE"
+plan-verify:
+  stage: verify
+  needs: [scoreline-plan]
+  script:
+    - printf 'changed=%s\nplan=%s\n' "$SCORELINE_CHANGED" "$SCORELINE_PLAN" > "$VERIFY_FILE.plan"
+    - cp plan.json "$VERIFY_FILE.plan.json"
 "#;
 
 /// `gitlab-ci-local ARGS…` in `app`, jobs in the shell, scoreline and Node 22 first on PATH.
@@ -123,6 +134,18 @@ fn components_build_deploy_and_pass_their_outputs_on_in_gitlab_ci_local() {
         "{tagged}"
     );
     assert!(outputs["record"].starts_with("sha256:"), "{outputs:?}");
+    // The plan job's dotenv reached its downstream job, and staging got exactly the plan.
+    let planned = std::fs::read_to_string(format!("{verify_file}.plan"))
+        .unwrap_or_else(|e| panic!("plan-verify wrote nothing ({e}):\n{log}"));
+    assert_eq!(planned, "changed=true\nplan=plan.json\n", "{log}");
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{verify_file}.plan.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        outputs["record"],
+        plan["environments"][0]["id"].as_str().unwrap(),
+        "{log}"
+    );
     assert_eq!(outputs["changed"], "true");
     assert_eq!(outputs["url"], "https://shop-dns.localhost/");
     let deployed = workspace.deployed();
