@@ -43,19 +43,11 @@ pub(super) fn around(
     let environment = &environment;
     let wanted = talk.deployment || environment.forge.as_ref().is_some_and(|f| f.deployments);
     let run = if wanted || talk.comment {
-        match forge::this_run() {
-            Ok(Some(run)) => Some(run),
-            Ok(None) => {
-                warnings.push(warning("deployment statuses and comments are told to the forge of the CI run (GitHub Actions, GitLab CI): none was found, so none is sent"));
-                None
-            }
-            Err(e) => {
-                warnings.push(warning(format!(
-                    "the forge is not told about this deploy: {e}"
-                )));
-                None
-            }
-        }
+        this_run(
+            "deployment statuses and comments are told to the forge of the CI run (GitHub Actions, GitLab CI): none was found, so none is sent",
+            "the forge is not told about this deploy",
+            warnings,
+        )
     } else {
         None
     };
@@ -78,10 +70,11 @@ pub(super) fn around(
         warnings.push(warning(format!("deployment status not reported: {e}")));
     }
     if talk.comment
-        && run.is_some()
+        && let Some(run) = &run
         && let Ok(deployed) = &result
     {
         post(
+            run,
             Topic::Deploy,
             &environment.name,
             &summary(deployed, url.as_deref()),
@@ -97,23 +90,49 @@ const PLAN_COMMENT_LIMIT: usize = 65_000;
 /// Posts, or edits in place, one sticky comment per environment of `plan` on the CI run's
 /// pull/merge request. Failures are warnings: a plan is never failed by its comment.
 pub fn comment_plan(plan: &Plan, warnings: &mut Vec<Diagnostic>) {
+    let Some(run) = this_run(NO_REQUEST, "the plan is not posted", warnings) else {
+        return;
+    };
     let job = crate::ci::provenance::Provenance::run_url();
     for env in &plan.environments {
         let body = env.markdown(PLAN_COMMENT_LIMIT, job.as_deref());
-        if !post(Topic::Plan, &env.environment, &body, warnings) {
+        if !post(&run, Topic::Plan, &env.environment, &body, warnings) {
             return;
         }
     }
 }
 
+const NO_REQUEST: &str =
+    "--comment: this run is for no pull/merge request, so no comment was posted";
+
+/// The CI run's forge, looked up once per command (connecting makes its client); a warning,
+/// `absent` or `failed: …`, when there is none.
+fn this_run(absent: &str, failed: &str, warnings: &mut Vec<Diagnostic>) -> Option<forge::Run> {
+    match forge::this_run() {
+        Ok(Some(run)) => Some(run),
+        Ok(None) => {
+            warnings.push(warning(absent));
+            None
+        }
+        Err(e) => {
+            warnings.push(warning(format!("{failed}: {e}")));
+            None
+        }
+    }
+}
+
 /// Posts one sticky comment; false when there is no pull/merge request to post on.
-fn post(topic: Topic, environment: &str, body: &str, warnings: &mut Vec<Diagnostic>) -> bool {
-    match forge::comment(topic, environment, body) {
+fn post(
+    run: &forge::Run,
+    topic: Topic,
+    environment: &str,
+    body: &str,
+    warnings: &mut Vec<Diagnostic>,
+) -> bool {
+    match forge::comment(run, topic, environment, body) {
         Ok(Some(_)) => true,
         Ok(None) => {
-            warnings.push(warning(
-                "--comment: this run is for no pull/merge request, so no comment was posted",
-            ));
+            warnings.push(warning(NO_REQUEST));
             false
         }
         Err(e) => {

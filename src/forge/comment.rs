@@ -3,7 +3,7 @@
 //! edited in place — never a second one, however many comments the request has.
 
 use super::Error;
-use super::config::{Repository, this_run};
+use super::config::{Repository, Run};
 
 /// What a sticky comment is about; with the environment, it makes the comment's marker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,14 +36,16 @@ pub struct Posted {
     pub created: bool,
 }
 
-/// Posts, or updates, this CI run's sticky comment on `topic` for `environment` on the
+/// Posts, or updates, the CI `run`'s sticky comment on `topic` for `environment` on the
 /// pull/merge request it runs for (GitHub Actions: `GITHUB_EVENT_PATH`'s pull request; GitLab
-/// CI: `CI_MERGE_REQUEST_IID`). None when the run is not for one (or not on a forge's CI).
-/// `markdown` is redacted and, if too long, truncated with a note linking the job.
-pub fn comment(topic: Topic, environment: &str, markdown: &str) -> Result<Option<Posted>, Error> {
-    let Some(run) = this_run()? else {
-        return Ok(None);
-    };
+/// CI: `CI_MERGE_REQUEST_IID`). None when the run is not for one. `markdown` is redacted and,
+/// if too long, truncated with a note linking the job.
+pub fn comment(
+    run: &Run,
+    topic: Topic,
+    environment: &str,
+    markdown: &str,
+) -> Result<Option<Posted>, Error> {
     let Some(request) = run.request else {
         return Ok(None);
     };
