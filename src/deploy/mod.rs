@@ -30,4 +30,4 @@ pub use record::{ImageUse, Kind, Origin, Record, Rendering, Run, SecretDigests, 
 pub use secrets::{Prepared, prepare};
 pub use store::{Delivered, Entry, Files, Revision, Store};
 pub use target::{Target, open};
-pub use url::of as url;
+pub use url::environment_url;

@@ -4,10 +4,17 @@
 use serde_json::Value;
 
 use super::Files;
+use crate::baseline::Environment;
 use crate::source::SourceFile;
 
+/// Where `app` answers in `environment`, for people and later CI steps: the environment's own
+/// `url:`, else its first public route among `files`.
+pub fn environment_url(environment: &Environment, app: &str, files: &Files) -> Option<String> {
+    environment.url(app).or_else(|| of(files))
+}
+
 /// `https://HOST/PATH` of the first Ingress or HTTPRoute (by file name) that names a host.
-pub fn of(files: &Files) -> Option<String> {
+fn of(files: &Files) -> Option<String> {
     files
         .iter()
         .filter(|(name, _)| !name.starts_with(".scoreline/") && name.ends_with(".yaml"))

@@ -134,8 +134,7 @@ pub(super) fn deliver(
         talk,
     } = *terms;
     let told = record.clone();
-    // The environment's own `url:` first, else where its public route answers.
-    let url = target.environment.url(app).or_else(|| deploy::url(&files));
+    let url = deploy::environment_url(&target.environment, app, &files);
     super::talk::around(target, &told, talk, warnings, |target| {
         let delivered = target.deliver(app, files, &record, message, planned)?;
         let revision = match &delivered {

@@ -91,7 +91,7 @@ fn plan_environment(
         id: staged.record.id.clone(),
         deployed: preview.deployed.as_ref().map(|r| r.id.clone()),
         baseline: session.baseline.revision.clone(),
-        url: session.environment.url(&session.app),
+        url: deploy::environment_url(&session.environment, &session.app, &staged.files),
         resources: PlannedResource::of(&staged.graph),
         images: staged.record.images.clone(),
         changes: preview.changes,
