@@ -44,12 +44,9 @@ impl Provenance {
         p
     }
 
-    /// This CI run's page, from the process environment.
-    pub fn run_url() -> Option<String> {
-        Provenance::from_env(&System::detect(), |n| {
-            std::env::var(n).ok().filter(|v| !v.is_empty())
-        })
-        .run_url
+    /// The page of this run of `system`'s CI, from the process environment.
+    pub fn run_url(system: &System) -> Option<String> {
+        Provenance::from_env(system, |n| std::env::var(n).ok().filter(|v| !v.is_empty())).run_url
     }
 
     pub fn from_env(system: &System, var: impl Fn(&str) -> Option<String>) -> Provenance {

@@ -51,9 +51,7 @@ impl Reporter {
     /// Adds `markdown` to the job summary (GitHub's step summary, the `--summary` file); a
     /// summary that cannot be written is a warning, never a failed command.
     pub fn summary(&self, markdown: &Markdown) {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let note =
-            super::summary::job_note(Provenance::from_env(&self.system, var).run_url.as_deref());
+        let note = super::summary::job_note(Provenance::run_url(&self.system).as_deref());
         if let Err(e) = self.sinks.publish(markdown, &note) {
             self.say(format!("warning: cannot write the job summary: {e}"));
         }

@@ -93,7 +93,7 @@ pub fn comment_plan(plan: &Plan, warnings: &mut Vec<Diagnostic>) {
     let Some(run) = this_run(NO_REQUEST, "the plan is not posted", warnings) else {
         return;
     };
-    let job = crate::ci::provenance::Provenance::run_url();
+    let job = crate::ci::provenance::Provenance::run_url(&crate::ci::System::detect());
     for env in &plan.environments {
         let body = env.markdown(PLAN_COMMENT_LIMIT, job.as_deref());
         if !post(&run, Topic::Plan, &env.environment, &body, warnings) {

@@ -49,7 +49,7 @@ pub fn comment(
     let Some(request) = run.request else {
         return Ok(None);
     };
-    let job = crate::ci::provenance::Provenance::run_url();
+    let job = crate::ci::provenance::Provenance::run_url(&crate::ci::System::detect());
     let body = fit(markdown, run.repository.api.body_limit(), job.as_deref());
     upsert_comment(&run.repository, request, &topic.marker(environment), &body).map(Some)
 }
