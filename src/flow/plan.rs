@@ -118,8 +118,8 @@ pub fn deploy_plan(
                 format!(
                     "the Score file {} changed since the plan was made (planned {}, now {})",
                     file.path,
-                    short(&file.sha256),
-                    short(&now)
+                    deploy::short(&file.sha256),
+                    deploy::short(&now)
                 ),
             ));
         }
@@ -142,8 +142,8 @@ pub fn deploy_plan(
         let why = if session.baseline.revision != planned.baseline {
             format!(
                 "the baseline changed (planned revision {}, now {})",
-                short(&planned.baseline),
-                short(&session.baseline.revision)
+                deploy::short(&planned.baseline),
+                deploy::short(&session.baseline.revision)
             )
         } else {
             "an input the Score files and baseline do not show changed: the platform key, a `cmd` driver's answer, or a file a Score file reads".to_owned()
@@ -152,8 +152,8 @@ pub fn deploy_plan(
             planned,
             format!(
                 "the render differs from the plan's (planned {}, now {}): {why}",
-                short(&planned.id),
-                short(&staged.record.id)
+                deploy::short(&planned.id),
+                deploy::short(&staged.record.id)
             ),
         ));
     }
@@ -189,8 +189,4 @@ fn refused(planned: &EnvironmentPlan, what: String) -> Error {
 
 fn sha256(path: &Path) -> Option<String> {
     Some(deploy::digest(&std::fs::read(path).ok()?))
-}
-
-fn short(id: &str) -> &str {
-    deploy::short(id)
 }
